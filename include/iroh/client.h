@@ -1,0 +1,103 @@
+/* iroh/client.h — libiroh-client: the thin C client of irohd's local JSON-RPC API.
+ *
+ * An app connects to irohd's Unix socket, calls methods (see docs/api.md or rpc.discover) and
+ * receives notifications and passed file descriptors. Params and results cross this API as
+ * JSON text, so the ABI stays stable and independent of any JSON library.
+ *
+ * Two ways to use one connection:
+ *  - blocking: iroh_client_call() sends a request and waits up to a timeout for its response;
+ *    notifications that arrive meanwhile go to the notification callback.
+ *  - event-loop: iroh_client_call_async() queues a request; the app watches iroh_client_fd()
+ *    for readability (and writability while iroh_client_wants_write() is true) in its own loop
+ *    and calls iroh_client_process() when it is ready; responses go to per-call callbacks.
+ * Both may be mixed on one connection.
+ *
+ * Thread safety: a connection is not thread-safe; use it from one thread at a time (one
+ * connection per thread, or a lock of the app's). Distinct connections are independent.
+ *
+ * Errors follow iroh/error.h: negative IROH_E* codes, iroh_strerror() for words. Ownership:
+ * strings passed in are borrowed; an iroh_response is owned by whoever receives it from
+ * iroh_client_call (free it with iroh_response_free) and borrowed inside callbacks; passed
+ * fds are owned by the app once it takes them with iroh_response_take_fd. */
+#ifndef IROH_CLIENT_H
+#define IROH_CLIENT_H
+
+#include <iroh/error.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct iroh_client iroh_client;
+typedef struct iroh_response iroh_response;
+
+/* The socket path clients use when none is given: $IROHD_SOCKET, else
+ * $XDG_RUNTIME_DIR/irohd/irohd.sock, else /tmp/irohd-<uid>/irohd.sock. Writes it into buf and
+ * returns 0, or IROH_EBUFFER if it does not fit. */
+int iroh_client_default_socket(char *buf, size_t len);
+
+/* Connects to irohd at socket_path (NULL: the default above). Returns 0 and a connection in
+ * *out, IROH_ENOTRUNNING when nothing listens there, IROH_EPERM when irohd refuses this user,
+ * or IROH_EIO. Close it with iroh_client_close. */
+int iroh_client_connect(const char *socket_path, iroh_client **out);
+
+/* Closes the connection. Pending async calls get their callback with IROH_ECLOSED first. */
+void iroh_client_close(iroh_client *client);
+
+/* Calls method with params_json (a JSON object or array as text, or NULL for none) and waits
+ * at most timeout_ms (< 0: forever). Returns 0 with the response in *out — which may be a
+ * JSON-RPC error; see iroh_response_error_code — or IROH_ETIMEDOUT, IROH_ECLOSED, IROH_EINVAL
+ * (params are not JSON), IROH_EIO. */
+int iroh_client_call(iroh_client *client, const char *method, const char *params_json,
+                     int timeout_ms, iroh_response **out);
+
+/* Called with the response of an async call (NULL response and a negative status when the
+ * connection failed first). The response is borrowed: valid during the callback only, except
+ * fds taken from it. */
+typedef void iroh_response_cb(iroh_client *client, int status, iroh_response *response,
+                              void *userdata);
+
+/* Queues a call. Returns 0 (and the request id in *request_id if not NULL) or an error code.
+ * The callback runs from iroh_client_process, iroh_client_call or iroh_client_close. */
+int iroh_client_call_async(iroh_client *client, const char *method, const char *params_json,
+                           iroh_response_cb *cb, void *userdata, int64_t *request_id);
+
+/* Called for each notification the daemon sends (e.g. subscription events). params_json is
+ * borrowed for the duration of the callback. */
+typedef void iroh_notification_cb(iroh_client *client, const char *method,
+                                  const char *params_json, void *userdata);
+void iroh_client_on_notification(iroh_client *client, iroh_notification_cb *cb, void *userdata);
+
+/* The socket to watch in an event loop. */
+int iroh_client_fd(const iroh_client *client);
+/* Nonzero while queued bytes wait for the socket to become writable. */
+int iroh_client_wants_write(const iroh_client *client);
+/* Does all the non-blocking work the socket allows: sends queued bytes, reads and dispatches
+ * responses and notifications. Returns 0, or IROH_ECLOSED / IROH_EPROTO / IROH_EIO when the
+ * connection is finished (every pending callback has then been called). */
+int iroh_client_process(iroh_client *client);
+
+/* Response accessors. */
+/* 0 for a result; otherwise the JSON-RPC error code. */
+int iroh_response_error_code(const iroh_response *response);
+/* The error message, or NULL for a result. */
+const char *iroh_response_error_message(const iroh_response *response);
+/* The error's data as JSON text, or NULL. */
+const char *iroh_response_error_data(const iroh_response *response);
+/* The result as JSON text, or NULL for an error. */
+const char *iroh_response_result(const iroh_response *response);
+/* Passed file descriptors: their number, and taking one (the app then owns and closes it;
+ * -1 if out of range or already taken). Fds not taken are closed with the response. */
+size_t iroh_response_fd_count(const iroh_response *response);
+int iroh_response_take_fd(iroh_response *response, size_t index);
+void iroh_response_free(iroh_response *response);
+
+/* The library's version string, e.g. "0.1.0". */
+const char *iroh_client_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
