@@ -1,0 +1,181 @@
+/* config.c — defaults, config file and flags; see config.h. */
+#include "daemon/config.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <iroh/error.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/datadir.h"
+#include "ipc/paths.h"
+
+static const char usage[] =
+    "Usage: irohd [OPTIONS]\n"
+    "\n"
+    "The iroh node daemon: owns this machine's node identity and serves local apps over a\n"
+    "Unix socket (JSON-RPC 2.0; see 'iroh --help' for the command-line client).\n"
+    "\n"
+    "Options:\n"
+    "  --data-dir DIR     state directory (default $XDG_DATA_HOME/irohd or\n"
+    "                     ~/.local/share/irohd)\n"
+    "  --socket PATH      API socket (default $IROHD_SOCKET, else\n"
+    "                     $XDG_RUNTIME_DIR/irohd/irohd.sock, else /tmp/irohd-UID/irohd.sock)\n"
+    "  --config FILE      JSON settings: {\"data_dir\", \"socket\", \"log_level\",\n"
+    "                     \"max_clients\", \"client_output_limit\"}; flags override it\n"
+    "  --log-level LEVEL  error, warn, info (default), debug or trace\n"
+    "  -h, --help         show this help\n"
+    "  --version          show the version\n";
+
+#define SETTING_KEYS "data_dir, socket, log_level, max_clients, client_output_limit"
+
+static int set_string(char *dst, size_t cap, const char *value, const char *what, char *err,
+                      size_t errlen)
+{
+    if (snprintf(dst, cap, "%s", value) >= (int)cap) {
+        snprintf(err, errlen, "%s is too long", what);
+        return IROH_EINVAL;
+    }
+    return 0;
+}
+
+static int set_level(struct config *c, const char *value, char *err, size_t errlen)
+{
+    int level = log_level_parse(value);
+    if (level < 0) {
+        snprintf(err, errlen, "unknown log level \"%s\" (use error, warn, info, debug, trace)",
+                 value);
+        return IROH_EINVAL;
+    }
+    c->log_level = (enum log_level)level;
+    return 0;
+}
+
+static int set_size(size_t *dst, json_object *v, const char *key, size_t min, char *err,
+                    size_t errlen)
+{
+    int64_t n = json_object_get_int64(v);
+    if (!json_object_is_type(v, json_type_int) || n < (int64_t)min) {
+        snprintf(err, errlen, "\"%s\" must be an integer of at least %zu", key, min);
+        return IROH_EINVAL;
+    }
+    *dst = (size_t)n;
+    return 0;
+}
+
+static int load_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+    json_object *root = json_object_from_file(path);
+    if (!root) {
+        snprintf(err, errlen, "cannot read config %s: %s", path, json_util_get_last_err());
+        return IROH_EINVAL;
+    }
+    if (!json_object_is_type(root, json_type_object)) {
+        snprintf(err, errlen, "config %s must hold a JSON object", path);
+        json_object_put(root);
+        return IROH_EINVAL;
+    }
+    int rc = 0;
+    json_object_object_foreach(root, key, v)
+    {
+        const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+        bool wants_string = strcmp(key, "data_dir") == 0 || strcmp(key, "socket") == 0 ||
+                            strcmp(key, "log_level") == 0;
+        if (wants_string && !s) {
+            snprintf(err, errlen, "config %s: \"%s\" must be a string", path, key);
+            rc = IROH_EINVAL;
+        } else if (strcmp(key, "data_dir") == 0) {
+            rc = set_string(c->data_dir, sizeof c->data_dir, s, "data_dir", err, errlen);
+        } else if (strcmp(key, "socket") == 0) {
+            rc = set_string(c->socket_path, sizeof c->socket_path, s, "socket", err, errlen);
+        } else if (strcmp(key, "log_level") == 0) {
+            rc = set_level(c, s, err, errlen);
+        } else if (strcmp(key, "max_clients") == 0) {
+            rc = set_size(&c->max_clients, v, key, 1, err, errlen);
+        } else if (strcmp(key, "client_output_limit") == 0) {
+            rc = set_size(&c->client_output_limit, v, key, 65536, err, errlen);
+        } else {
+            snprintf(err, errlen, "config %s: unknown setting \"%s\" (known: " SETTING_KEYS ")",
+                     path, key);
+            rc = IROH_EINVAL;
+        }
+        if (rc < 0) break;
+    }
+    json_object_put(root);
+    return rc;
+}
+
+int config_load(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->log_level = LOG_INFO;
+    c->max_clients = 1024;
+    c->client_output_limit = 64u * 1024 * 1024;
+
+    enum { OPT_DATA_DIR = 256, OPT_SOCKET, OPT_CONFIG, OPT_LOG_LEVEL, OPT_VERSION };
+    static const struct option options[] = {
+        {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+        {"socket", required_argument, NULL, OPT_SOCKET},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    /* First pass: the config file, so flags can override what it says. */
+    const char *data_dir = NULL, *socket_path = NULL, *level = NULL, *config = NULL;
+    opterr = 0;
+    optind = 1;
+    for (int opt; (opt = getopt_long(argc, argv, ":h", options, NULL)) != -1;) {
+        switch (opt) {
+        case OPT_DATA_DIR:
+            data_dir = optarg;
+            break;
+        case OPT_SOCKET:
+            socket_path = optarg;
+            break;
+        case OPT_CONFIG:
+            config = optarg;
+            break;
+        case OPT_LOG_LEVEL:
+            level = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 1;
+        case OPT_VERSION:
+            printf("irohd %s\n", IROHD_VERSION);
+            return 1;
+        case ':':
+            snprintf(err, errlen, "%s needs a value (see irohd --help)", argv[optind - 1]);
+            return IROH_EINVAL;
+        default:
+            snprintf(err, errlen, "unknown option %s (see irohd --help)", argv[optind - 1]);
+            return IROH_EINVAL;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument \"%s\" (see irohd --help)", argv[optind]);
+        return IROH_EINVAL;
+    }
+    int rc = 0;
+    if (config && (rc = load_file(c, config, err, errlen)) < 0) return rc;
+    if (data_dir &&
+        (rc = set_string(c->data_dir, sizeof c->data_dir, data_dir, "--data-dir", err, errlen)))
+        return rc;
+    if (socket_path && (rc = set_string(c->socket_path, sizeof c->socket_path, socket_path,
+                                        "--socket", err, errlen)))
+        return rc;
+    if (level && (rc = set_level(c, level, err, errlen)) < 0) return rc;
+
+    if (!*c->data_dir && datadir_default_path(c->data_dir, sizeof c->data_dir) < 0) {
+        snprintf(err, errlen, "no data dir: set HOME or XDG_DATA_HOME, or pass --data-dir");
+        return IROH_EINVAL;
+    }
+    if (!*c->socket_path && ipc_default_socket_path(c->socket_path, sizeof c->socket_path) < 0) {
+        snprintf(err, errlen, "the default socket path is too long; pass --socket");
+        return IROH_EINVAL;
+    }
+    return 0;
+}

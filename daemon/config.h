@@ -1,0 +1,23 @@
+/* config.h — irohd's settings: defaults, then the JSON config file (--config), then flags.
+ * Used by main.c only. */
+#ifndef IROHD_CONFIG_H
+#define IROHD_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "daemon/log.h"
+
+struct config {
+    char data_dir[PATH_MAX];
+    char socket_path[PATH_MAX];
+    enum log_level log_level;
+    size_t max_clients;
+    size_t client_output_limit;
+};
+
+/* Fills c from argv (and the file --config names). Returns 0 to run, 1 when --help or
+ * --version printed what was asked (exit 0), or IROH_EINVAL with err saying what is wrong. */
+int config_load(struct config *c, int argc, char **argv, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,195 @@
+/* main.c — irohd's start-up and shut-down: settings, data dir lock, identity, database, the
+ * API server and services on one libuv loop; SIGINT/SIGTERM or node.shutdown stop it cleanly
+ * (socket removed, database closed, lock released). */
+#include <errno.h>
+#include <iroh/error.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "core/keys.h"
+#include "daemon/config.h"
+#include "daemon/datadir.h"
+#include "daemon/identity.h"
+#include "daemon/log.h"
+#include "daemon/node_service.h"
+#include "daemon/rpc_server.h"
+#include "ipc/api.h"
+#include "ipc/paths.h"
+#include "storage/db.h"
+
+struct daemon {
+    uv_loop_t loop;
+    struct config config;
+    struct datadir dir;
+    sqlite3 *db;
+    struct rpc_api *api;
+    struct rpc_server *server;
+    struct node_service *node;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t shutdown_timer;
+    int stopping;
+};
+
+static void on_server_stopped(void *arg)
+{
+    struct daemon *d = arg;
+    uv_close((uv_handle_t *)&d->sigint, NULL);
+    uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
+}
+
+/* Runs from the loop, never from inside a handler, so no caller is on the stack. */
+static void on_shutdown_timer(uv_timer_t *timer)
+{
+    struct daemon *d = timer->data;
+    log_info("irohd", "stopping");
+    node_service_stop(d->node);
+    d->node = NULL;
+    rpc_server_stop(d->server, on_server_stopped, d);
+}
+
+static void request_shutdown(void *arg)
+{
+    struct daemon *d = arg;
+    if (d->stopping++) return;
+    uv_timer_start(&d->shutdown_timer, on_shutdown_timer, 0, 0);
+}
+
+static void on_signal(uv_signal_t *handle, int signum)
+{
+    struct daemon *d = handle->data;
+    if (d->stopping) {
+        log_warn("irohd", "%s again: exiting at once", strsignal(signum));
+        _exit(1);
+    }
+    log_info("irohd", "%s received", strsignal(signum));
+    request_shutdown(d);
+}
+
+/* The default socket's directory must be ours alone: in /tmp anyone could have made it. */
+static int prepare_socket_dir(const char *socket_path, int is_default, char *err, size_t errlen)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", socket_path);
+    const char *dir = dirname(buf);
+    struct stat st;
+    if (lstat(dir, &st) < 0) {
+        if (errno != ENOENT || make_dirs(dir, 0700) < 0) {
+            snprintf(err, errlen, "cannot create socket directory %s: %s", dir, strerror(errno));
+            return IROH_EIO;
+        }
+        return 0;
+    }
+    if (is_default && (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))) {
+        snprintf(err, errlen,
+                 "socket directory %s must be a directory of uid %u with mode 0700; remove it "
+                 "or pass --socket",
+                 dir, (unsigned)geteuid());
+        return IROH_EPERM;
+    }
+    return 0;
+}
+
+/* Hundreds of clients, each with a socket and passed fds, need more than 1024 descriptors. */
+static void raise_fd_limit(void)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
+}
+
+static int start(struct daemon *d, int argc, char **argv, char *err, size_t errlen)
+{
+    int rc = config_load(&d->config, argc, argv, err, errlen);
+    if (rc != 0) return rc;
+    log_set_stderr_level(d->config.log_level);
+    if (iroh_keys_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return IROH_EIO;
+    }
+    raise_fd_limit();
+    signal(SIGPIPE, SIG_IGN);
+    umask(077); /* everything irohd writes belongs to this user alone */
+
+    char default_socket[PATH_MAX] = "";
+    ipc_default_socket_path(default_socket, sizeof default_socket);
+    int is_default = strcmp(default_socket, d->config.socket_path) == 0;
+    if ((rc = prepare_socket_dir(d->config.socket_path, is_default, err, errlen)) < 0) return rc;
+    if ((rc = datadir_open(&d->dir, d->config.data_dir, d->config.socket_path, err, errlen)) < 0)
+        return rc;
+
+    char path[PATH_MAX];
+    struct iroh_secret_key secret;
+    struct node_info info = {.data_dir = d->dir.path, .socket_path = d->config.socket_path};
+    datadir_file(&d->dir, "secret.key", path, sizeof path);
+    rc = identity_load_or_create(path, &secret, err, errlen);
+    if (rc < 0) return rc;
+    iroh_secret_key_public(&secret, &info.id);
+    if (rc == 1) log_info("irohd", "created a new node identity in %s", path);
+
+    char id_hex[IROH_KEY_HEX_LEN + 1];
+    iroh_public_key_format_hex(&info.id, id_hex, sizeof id_hex);
+    datadir_file(&d->dir, "irohd.db", path, sizeof path);
+    if ((rc = storage_db_open(path, id_hex, &d->db, err, errlen)) < 0) return rc;
+
+    if ((rc = rpc_api_parse(rpc_api_json, rpc_api_json_len, &d->api, err, errlen)) < 0) return rc;
+    uv_loop_init(&d->loop);
+    struct rpc_server_options options = {
+        .socket_path = d->config.socket_path,
+        .max_clients = d->config.max_clients,
+        .client_output_limit = d->config.client_output_limit,
+    };
+    if ((rc = rpc_server_start(&d->loop, &options, d->api, &d->server, err, errlen)) < 0) return rc;
+    info.started_ns = uv_hrtime();
+    if ((rc = node_service_start(d->server, &info, request_shutdown, d, &d->node)) < 0) {
+        snprintf(err, errlen, "cannot start the node service: %s", iroh_strerror(rc));
+        return rc;
+    }
+    if ((rc = rpc_server_check_complete(d->server, err, errlen)) < 0) return rc;
+
+    uv_timer_init(&d->loop, &d->shutdown_timer);
+    d->shutdown_timer.data = d;
+    uv_signal_init(&d->loop, &d->sigint);
+    uv_signal_init(&d->loop, &d->sigterm);
+    d->sigint.data = d->sigterm.data = d;
+    uv_signal_start(&d->sigint, on_signal, SIGINT);
+    uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+
+    printf("irohd %s is running\n"
+           "endpoint id: %s\n"
+           "ticket:      %s\n"
+           "socket:      %s\n"
+           "data dir:    %s\n"
+           "Ask it with 'iroh status'; stop it with Ctrl-C or 'iroh shutdown'.\n",
+           IROHD_VERSION, id_hex, node_service_ticket(d->node), d->config.socket_path, d->dir.path);
+    fflush(stdout);
+    log_info("irohd", "node %s serving %s", id_hex, d->config.socket_path);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct daemon d = {.dir.lock_fd = -1};
+    char err[1024] = "";
+    int rc = start(&d, argc, argv, err, sizeof err);
+    if (rc == 0) {
+        uv_run(&d.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&d.loop);
+        log_info("irohd", "stopped");
+    } else if (rc < 0) {
+        fprintf(stderr, "irohd: %s\n", *err ? err : iroh_strerror(rc));
+    }
+    if (d.db) storage_db_close(d.db);
+    rpc_api_free(d.api);
+    datadir_close(&d.dir);
+    return rc < 0 ? 1 : 0;
+}
