@@ -17,13 +17,16 @@ void ipc_reader_init(struct ipc_reader *r, size_t max_line)
 void ipc_reader_free(struct ipc_reader *r)
 {
     free(r->buf);
-    for (size_t i = 0; i < r->nfds; i++) close(r->fds[i]);
+    for (size_t i = 0; i < r->nfds; i++)
+        close(r->fds[i]);
     memset(r, 0, sizeof *r);
 }
 
 int ipc_reader_space(struct ipc_reader *r, char **space, size_t *avail)
 {
-    if (r->start > 0 && (r->start == r->len || r->start >= r->cap / 2)) {
+    /* Reclaim consumed bytes before ever growing, or the buffer outgrows its ceiling. */
+    if (r->start > 0 &&
+        (r->start == r->len || r->start >= r->cap / 2 || r->cap - r->len < READ_CHUNK / 4)) {
         memmove(r->buf, r->buf + r->start, r->len - r->start);
         r->len -= r->start;
         r->start = 0;
@@ -96,14 +99,16 @@ void ipc_writer_init(struct ipc_writer *w, size_t limit)
 void ipc_writer_free(struct ipc_writer *w)
 {
     free(w->buf);
-    for (size_t i = 0; i < w->nfds; i++) close(w->fds[i].fd);
+    for (size_t i = 0; i < w->nfds; i++)
+        close(w->fds[i].fd);
     free(w->fds);
     memset(w, 0, sizeof *w);
 }
 
 static void close_all(const int *fds, size_t n)
 {
-    for (size_t i = 0; i < n; i++) close(fds[i]);
+    for (size_t i = 0; i < n; i++)
+        close(fds[i]);
 }
 
 int ipc_writer_append(struct ipc_writer *w, const char *msg, size_t len, const int *fds,
@@ -119,13 +124,15 @@ int ipc_writer_append(struct ipc_writer *w, const char *msg, size_t len, const i
     }
     if (w->off > 0 && (w->off == w->len || w->cap - w->len < len + 1)) {
         memmove(w->buf, w->buf + w->off, w->len - w->off);
-        for (size_t i = 0; i < w->nfds; i++) w->fds[i].at -= w->off;
+        for (size_t i = 0; i < w->nfds; i++)
+            w->fds[i].at -= w->off;
         w->len -= w->off;
         w->off = 0;
     }
     if (w->cap - w->len < len + 1) {
         size_t want = w->cap ? w->cap : 4096;
-        while (want - w->len < len + 1) want *= 2;
+        while (want - w->len < len + 1)
+            want *= 2;
         char *grown = realloc(w->buf, want);
         if (!grown) {
             close_all(fds, nfds);
@@ -136,7 +143,8 @@ int ipc_writer_append(struct ipc_writer *w, const char *msg, size_t len, const i
     }
     if (w->nfds + nfds > w->fds_cap) {
         size_t want = w->fds_cap ? w->fds_cap * 2 : 8;
-        while (want < w->nfds + nfds) want *= 2;
+        while (want < w->nfds + nfds)
+            want *= 2;
         struct ipc_pending_fd *grown = realloc(w->fds, want * sizeof *grown);
         if (!grown) {
             close_all(fds, nfds);
@@ -145,7 +153,8 @@ int ipc_writer_append(struct ipc_writer *w, const char *msg, size_t len, const i
         w->fds = grown;
         w->fds_cap = want;
     }
-    for (size_t i = 0; i < nfds; i++) w->fds[w->nfds++] = (struct ipc_pending_fd){w->len, fds[i]};
+    for (size_t i = 0; i < nfds; i++)
+        w->fds[w->nfds++] = (struct ipc_pending_fd){w->len, fds[i]};
     memcpy(w->buf + w->len, msg, len);
     w->buf[w->len + len] = '\n';
     w->len += len + 1;
