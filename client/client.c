@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,23 +277,36 @@ static int claim_fds(iroh_client *c, json_object *msg, int *fds, size_t *nfds)
     return rc;
 }
 
+/* What an error with id null means: the daemon's one-line refusal before it hangs up. */
+static int refusal_status(json_object *msg)
+{
+    json_object *error, *code;
+    if (!json_object_object_get_ex(msg, "error", &error) ||
+        !json_object_object_get_ex(error, "code", &code) ||
+        !json_object_is_type(code, json_type_int))
+        return IROH_EPROTO;
+    switch (json_object_get_int(code)) {
+    case JSONRPC_PERMISSION_DENIED:
+        return IROH_EPERM; /* not the daemon's user nor root */
+    case JSONRPC_BUSY:
+        return IROH_EBUSY; /* too many clients */
+    default:
+        return IROH_EPROTO;
+    }
+}
+
 /* Takes ownership of msg and fds. */
 static int handle_response(iroh_client *c, json_object *msg, const int *fds, size_t nfds)
 {
-    json_object *id, *error, *code;
+    json_object *id;
     json_object_object_get_ex(msg, "id", &id);
-    /* An error with id null is the daemon's one-line refusal before it hangs up. */
-    bool refused = json_object_is_type(id, json_type_null) &&
-                   json_object_object_get_ex(msg, "error", &error) &&
-                   json_object_object_get_ex(error, "code", &code) &&
-                   json_object_is_type(code, json_type_int) &&
-                   json_object_get_int(code) == JSONRPC_PERMISSION_DENIED;
     struct call *call =
         json_object_is_type(id, json_type_int) ? find_call(c, json_object_get_int64(id)) : NULL;
     if (!call) {
+        int rc = json_object_is_type(id, json_type_null) ? refusal_status(msg) : IROH_EPROTO;
         json_object_put(msg);
         close_fds(fds, nfds);
-        return refused ? IROH_EPERM : IROH_EPROTO;
+        return rc;
     }
     unlink_call(call);
     iroh_response *response = NULL;
@@ -519,12 +533,27 @@ static int64_t now_ms(void)
 }
 
 /* Waits until the socket is ready or wait_ms pass (< 0: forever). Returns the connection's
- * status. */
+ * status. irohd usually answers within microseconds, and waking a sleeping CPU costs more
+ * than that on small VMs, so it first spins (yielding the CPU to anything runnable) for up to
+ * SPIN_NS before sleeping in poll(). */
+#define SPIN_NS 50000
 static int wait_ready(iroh_client *c, int wait_ms)
 {
     struct pollfd p = {c->fd, POLLIN, 0};
     if (ipc_writer_pending(&c->out) > 0) p.events |= POLLOUT;
-    if (poll(&p, 1, wait_ms) < 0 && errno != EINTR) return fail(c, IROH_EIO);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        int n = poll(&p, 1, 0);
+        if (n != 0) break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) > SPIN_NS) {
+            n = poll(&p, 1, wait_ms);
+            if (n < 0 && errno != EINTR) return fail(c, IROH_EIO);
+            break;
+        }
+        sched_yield();
+    }
     return c->status;
 }
 

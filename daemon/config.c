@@ -23,12 +23,13 @@ static const char usage[] =
     "  --socket PATH      API socket (default $IROHD_SOCKET, else\n"
     "                     $XDG_RUNTIME_DIR/irohd/irohd.sock, else /tmp/irohd-UID/irohd.sock)\n"
     "  --config FILE      JSON settings: {\"data_dir\", \"socket\", \"log_level\",\n"
-    "                     \"max_clients\", \"client_output_limit\"}; flags override it\n"
+    "                     \"max_clients\", \"client_output_limit\", \"busy_poll_us\"};\n"
+    "                     flags override it\n"
     "  --log-level LEVEL  error, warn, info (default), debug or trace\n"
     "  -h, --help         show this help\n"
     "  --version          show the version\n";
 
-#define SETTING_KEYS "data_dir, socket, log_level, max_clients, client_output_limit"
+#define SETTING_KEYS "data_dir, socket, log_level, max_clients, client_output_limit, busy_poll_us"
 
 static int set_string(char *dst, size_t cap, const char *value, const char *what, char *err,
                       size_t errlen)
@@ -95,6 +96,14 @@ static int load_file(struct config *c, const char *path, char *err, size_t errle
             rc = set_size(&c->max_clients, v, key, 1, err, errlen);
         } else if (strcmp(key, "client_output_limit") == 0) {
             rc = set_size(&c->client_output_limit, v, key, 65536, err, errlen);
+        } else if (strcmp(key, "busy_poll_us") == 0) {
+            size_t us = 0;
+            rc = set_size(&us, v, key, 0, err, errlen);
+            if (rc == 0 && us > 1000) {
+                snprintf(err, errlen, "\"busy_poll_us\" must be at most 1000");
+                rc = IROH_EINVAL;
+            }
+            c->busy_poll_us = (unsigned)us;
         } else {
             snprintf(err, errlen, "config %s: unknown setting \"%s\" (known: " SETTING_KEYS ")",
                      path, key);
@@ -112,6 +121,7 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
     c->log_level = LOG_INFO;
     c->max_clients = 1024;
     c->client_output_limit = 64u * 1024 * 1024;
+    c->busy_poll_us = 50;
 
     enum { OPT_DATA_DIR = 256, OPT_SOCKET, OPT_CONFIG, OPT_LOG_LEVEL, OPT_VERSION };
     static const struct option options[] = {

@@ -14,6 +14,7 @@ struct config {
     enum log_level log_level;
     size_t max_clients;
     size_t client_output_limit;
+    unsigned busy_poll_us; /* how long the loop spins for more events before sleeping */
 };
 
 /* Fills c from argv (and the file --config names). Returns 0 to run, 1 when --help or

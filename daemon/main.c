@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <iroh/error.h>
 #include <libgen.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,13 +178,29 @@ static int start(struct daemon *d, int argc, char **argv, char *err, size_t errl
     return 0;
 }
 
+/* Runs the loop until no handle is left. After each round of events the loop spins briefly
+ * (busy-polls its epoll fd) before sleeping: a client waiting for its answer usually sends
+ * the next request within microseconds, and waking a sleeping CPU costs far more than that
+ * (cross-CPU wake-ups are ~30 us on small VMs). The spin only follows activity, so an idle
+ * daemon uses no CPU. */
+static void run_loop(uv_loop_t *loop, unsigned spin_us)
+{
+    while (uv_run(loop, UV_RUN_ONCE)) {
+        uint64_t until = uv_hrtime() + spin_us * 1000ull;
+        struct pollfd backend = {uv_backend_fd(loop), POLLIN, 0};
+        /* Yielding lets clients on this CPU run; the CPU still never goes idle. */
+        while (uv_hrtime() < until && poll(&backend, 1, 0) == 0)
+            sched_yield();
+    }
+}
+
 int main(int argc, char **argv)
 {
     static struct daemon d = {.dir.lock_fd = -1};
     char err[1024] = "";
     int rc = start(&d, argc, argv, err, sizeof err);
     if (rc == 0) {
-        uv_run(&d.loop, UV_RUN_DEFAULT);
+        run_loop(&d.loop, d.config.busy_poll_us);
         uv_loop_close(&d.loop);
         log_info("irohd", "stopped");
     } else if (rc < 0) {
