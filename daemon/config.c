@@ -139,24 +139,12 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
     optind = 1;
     for (int opt; (opt = getopt_long(argc, argv, ":h", options, NULL)) != -1;) {
         switch (opt) {
-        case OPT_DATA_DIR:
-            data_dir = optarg;
-            break;
-        case OPT_SOCKET:
-            socket_path = optarg;
-            break;
-        case OPT_CONFIG:
-            config = optarg;
-            break;
-        case OPT_LOG_LEVEL:
-            level = optarg;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return 1;
-        case OPT_VERSION:
-            printf("irohd %s\n", IROHD_VERSION);
-            return 1;
+        case OPT_DATA_DIR: data_dir = optarg; break;
+        case OPT_SOCKET: socket_path = optarg; break;
+        case OPT_CONFIG: config = optarg; break;
+        case OPT_LOG_LEVEL: level = optarg; break;
+        case 'h': fputs(usage, stdout); return 1;
+        case OPT_VERSION: printf("irohd %s\n", IROHD_VERSION); return 1;
         case ':':
             snprintf(err, errlen, "%s needs a value (see irohd --help)", argv[optind - 1]);
             return IROH_EINVAL;

@@ -210,8 +210,8 @@ int rpc_api_check_params(const struct rpc_api *api, size_t index, json_object *p
             goto done;
         }
         for (size_t i = 0; i < n; i++) {
-            const char *name = json_object_get_string(
-                member(json_object_array_get_idx(declared, i), "name"));
+            const char *name =
+                json_object_get_string(member(json_object_array_get_idx(declared, i), "name"));
             json_object_object_add(out, name,
                                    json_object_get(json_object_array_get_idx(params, i)));
         }

@@ -21,9 +21,9 @@
 /* Incoming bytes and fds. */
 struct ipc_reader {
     char *buf;
-    size_t start;    /* first byte of the message being assembled */
-    size_t scanned;  /* bytes from start already known to hold no newline */
-    size_t len;      /* bytes in buf */
+    size_t start;   /* first byte of the message being assembled */
+    size_t scanned; /* bytes from start already known to hold no newline */
+    size_t len;     /* bytes in buf */
     size_t cap;
     size_t max_line; /* a message longer than this fails with IROH_ETOOBIG */
     int fds[IPC_MAX_QUEUED_FDS];
@@ -40,7 +40,7 @@ struct ipc_writer {
     struct ipc_pending_fd {
         size_t at; /* offset in buf of the message the fd belongs to */
         int fd;
-    } *fds;
+    } * fds;
     size_t nfds, fds_cap;
 };
 

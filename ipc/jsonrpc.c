@@ -171,6 +171,6 @@ json_object *jsonrpc_notification_new(const char *method, json_object *params)
 
 const char *jsonrpc_text(json_object *msg, size_t *len)
 {
-    return json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN |
-                                                      JSON_C_TO_STRING_NOSLASHESCAPE, len);
+    return json_object_to_json_string_length(
+        msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
