@@ -46,6 +46,7 @@ static void print_json_text(FILE *out, const char *text)
     json_object *value = json_tokener_parse(text);
     if (value || strcmp(text, "null") == 0)
         text = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PRETTY |
+                                                         JSON_C_TO_STRING_SPACED |
                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
     fprintf(out, "%s\n", text);
     json_object_put(value);

@@ -286,12 +286,9 @@ static int refusal_status(json_object *msg)
         !json_object_is_type(code, json_type_int))
         return IROH_EPROTO;
     switch (json_object_get_int(code)) {
-    case JSONRPC_PERMISSION_DENIED:
-        return IROH_EPERM; /* not the daemon's user nor root */
-    case JSONRPC_BUSY:
-        return IROH_EBUSY; /* too many clients */
-    default:
-        return IROH_EPROTO;
+    case JSONRPC_PERMISSION_DENIED: return IROH_EPERM; /* not the daemon's user nor root */
+    case JSONRPC_BUSY: return IROH_EBUSY;              /* too many clients */
+    default: return IROH_EPROTO;
     }
 }
 
@@ -337,8 +334,7 @@ static int handle_message(iroh_client *c, const char *line, size_t len)
         return rc;
     }
     switch (jsonrpc_classify(msg, NULL)) {
-    case JSONRPC_RESPONSE:
-        return handle_response(c, msg, fds, nfds);
+    case JSONRPC_RESPONSE: return handle_response(c, msg, fds, nfds);
     case JSONRPC_NOTIFICATION:
         close_fds(fds, nfds); /* the notification API has no place for fds */
         handle_notification(c, msg);
@@ -423,15 +419,11 @@ static int connect_error(int err)
     switch (err) {
     case ENOENT:
     case ENOTDIR:
-    case ECONNREFUSED:
-        return IROH_ENOTRUNNING;
+    case ECONNREFUSED: return IROH_ENOTRUNNING;
     case EACCES:
-    case EPERM:
-        return IROH_EPERM;
-    case EAGAIN:
-        return IROH_EBUSY; /* the daemon's listen backlog is full */
-    default:
-        return IROH_EIO;
+    case EPERM: return IROH_EPERM;
+    case EAGAIN: return IROH_EBUSY; /* the daemon's listen backlog is full */
+    default: return IROH_EIO;
     }
 }
 

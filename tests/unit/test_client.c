@@ -420,13 +420,20 @@ static void test_async_out_of_order(void)
     CHECK_EQ_INT(s.order[2], ids[0]);
     CHECK(!iroh_client_wants_write(c));
 
-    /* Async calls answered while a blocking call waits. */
-    s.responses = 0;
+    iroh_client_close(c);
+    reap(pid);
+}
+
+static void test_async_during_blocking_call(void)
+{
+    pid_t pid;
+    iroh_client *c = connect_fake(script_echo_method, &pid);
+    struct seen s = {0};
     CHECK_EQ_INT(iroh_client_call_async(c, "m", NULL, on_response, &s, NULL), 0);
     CHECK_EQ_INT(iroh_client_call_async(c, "m", NULL, on_response, &s, NULL), 0);
     iroh_response *r;
     CHECK_EQ_INT(iroh_client_call(c, "m", NULL, 5000, &r), 0);
-    CHECK_EQ_INT(s.responses, 2);
+    CHECK_EQ_INT(s.responses, 2); /* answered in order, so before the blocking call */
     iroh_response_free(r);
     iroh_client_close(c);
     reap(pid);
@@ -491,33 +498,43 @@ static void test_late_response_dropped(void)
 
 /* ---- a misbehaving or refusing peer -------------------------------------------------- */
 
+static const char *scripted_line; /* what script_refuse and script_garbage send */
+
 static void script_refuse(int conn)
 {
-    peer_send(conn,
-              "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":1003,\"message\":\"irohd "
-              "serves only its own user\",\"data\":{\"kind\":\"permission_denied\"}}}",
-              -1);
+    peer_send(conn, scripted_line, -1);
 }
 
 static void test_refusal(void)
 {
-    pid_t pid;
-    iroh_client *c = connect_fake(script_refuse, &pid);
-    reap(pid); /* the refusal is written and the connection closed */
-    iroh_response *r;
-    CHECK_EQ_INT(iroh_client_call(c, "node.status", NULL, 5000, &r), IROH_EPERM);
-    CHECK_EQ_INT(iroh_client_process(c), IROH_EPERM);
-    CHECK_EQ_INT(iroh_client_call_async(c, "m", NULL, NULL, NULL, NULL), IROH_EPERM);
-    iroh_client_close(c);
+    static const struct {
+        const char *line;
+        int status;
+    } refusals[] = {
+        {"{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":1003,\"message\":\"irohd serves "
+         "only uid 1 and root\",\"data\":{\"kind\":\"permission_denied\"}}}",
+         IROH_EPERM},
+        {"{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":1004,\"message\":\"too many\"}}",
+         IROH_EBUSY},
+    };
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        scripted_line = refusals[i].line;
+        pid_t pid;
+        iroh_client *c = connect_fake(script_refuse, &pid);
+        reap(pid); /* the refusal is written and the connection closed */
+        iroh_response *r;
+        CHECK_EQ_INT(iroh_client_call(c, "node.status", NULL, 5000, &r), refusals[i].status);
+        CHECK_EQ_INT(iroh_client_process(c), refusals[i].status);
+        CHECK_EQ_INT(iroh_client_call_async(c, "m", NULL, NULL, NULL, NULL), refusals[i].status);
+        iroh_client_close(c);
+    }
 }
-
-static const char *garbage_line;
 
 static void script_garbage(int conn)
 {
     int64_t id = peer_read_request(conn, NULL, 0);
     (void)id;
-    peer_send(conn, garbage_line, -1);
+    peer_send(conn, scripted_line, -1);
     peer_read_request(conn, NULL, 0);
 }
 
@@ -537,7 +554,7 @@ static void test_garbage(void)
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1} trailing",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-        garbage_line = lines[i];
+        scripted_line = lines[i];
         pid_t pid;
         iroh_client *c = connect_fake(script_garbage, &pid);
         struct seen s = {0};
@@ -680,6 +697,7 @@ int main(void)
     RUN(test_untaken_fds_closed);
     RUN(test_notifications_during_call);
     RUN(test_async_out_of_order);
+    RUN(test_async_during_blocking_call);
     RUN(test_close_fails_pending);
     RUN(test_timeout);
     RUN(test_late_response_dropped);
