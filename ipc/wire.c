@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #define FD_BATCH IPC_MAX_QUEUED_FDS
+#define SEND_FD_BATCH (IPC_MAX_QUEUED_FDS / 2)
+_Static_assert(IPC_MAX_FDS_PER_MESSAGE <= SEND_FD_BATCH, "a message's fds fit in one sendmsg");
 
 int ipc_wire_recv(int sockfd, struct ipc_reader *r)
 {
@@ -55,10 +57,20 @@ int ipc_wire_recv(int sockfd, struct ipc_reader *r)
 int ipc_wire_flush(int sockfd, struct ipc_writer *w)
 {
     while (w->off < w->len) {
-        size_t end = w->len;
-        size_t nfds = w->nfds < FD_BATCH ? w->nfds : FD_BATCH;
-        /* Fds that do not fit this call must still arrive no later than their message. */
-        if (nfds < w->nfds) end = w->fds[nfds].at;
+        size_t end = w->len, nfds = 0;
+        if (w->nfds > 0 && w->fds[0].at > w->off) {
+            /* The bytes before the next message with fds go first: the receiver then has every
+             * earlier message, and has claimed its fds, before more fds arrive. */
+            end = w->fds[0].at;
+        } else if (w->nfds > 0) {
+            /* The fds of whole messages, at most half the receiver's queue: one recvmsg brings
+             * at most one such batch, so with the previous batch's fds it still holds the
+             * queue never overflows. Each fd arrives no later than its message. */
+            nfds = w->nfds < SEND_FD_BATCH ? w->nfds : SEND_FD_BATCH;
+            while (nfds < w->nfds && w->fds[nfds].at == w->fds[nfds - 1].at)
+                nfds--;
+            if (nfds < w->nfds) end = w->fds[nfds].at;
+        }
 
         union {
             struct cmsghdr align;
