@@ -14,19 +14,18 @@ static const char TICKET_PREFIX[] = "endpoint";
 /* Bytes of the largest ticket payload iroh_endpoint_ticket_decode accepts. */
 #define TICKET_PAYLOAD_MAX IROH_BASE32_DECODED_LEN(IROH_ENDPOINT_TICKET_MAX_LEN - TICKET_PREFIX_LEN)
 
-/* postcard variant indices */
+/* postcard variant indices (TransportAddr variant 2, Custom, is not supported) */
 enum {
     TRANSPORT_ADDR_RELAY = 0,
     TRANSPORT_ADDR_IP = 1,
-    TRANSPORT_ADDR_CUSTOM = 2,
     SOCKET_ADDR_V4 = 0,
     SOCKET_ADDR_V6 = 1,
     TICKET_VARIANT_1 = 0,
 };
 
 #define IPV4_TEXT_MAX 15 /* "255.255.255.255" */
-#define IPV6_TEXT_MAX                                                                              \
-    45 /* longest inet_pton input: "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255" */
+/* the longest inet_pton input: "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255" */
+#define IPV6_TEXT_MAX 45
 
 /* ---------------------------------------------------------------- IP text */
 
@@ -376,7 +375,7 @@ int iroh_endpoint_addr_add_relay(struct iroh_endpoint_addr *addr, const char *ur
         at++;
     if (at < addr->relay_count && order == 0) return 0;
     if (addr->relay_count == IROH_ADDR_MAX_RELAYS) return IROH_ETOOBIG;
-    memmove(addr->relays[at + 1], addr->relays[at],
+    memmove(&addr->relays[at + 1], &addr->relays[at],
             (addr->relay_count - at) * sizeof addr->relays[0]);
     memset(addr->relays[at], 0, sizeof addr->relays[at]);
     memcpy(addr->relays[at], canonical, (size_t)n + 1);
@@ -494,7 +493,7 @@ static int decode_transport_addr(struct iroh_postcard_reader *r, struct iroh_end
         err = decode_socket_addr(r, &ip);
         return err < 0 ? err : iroh_endpoint_addr_add_ip(out, &ip);
     }
-    /* TRANSPORT_ADDR_CUSTOM (layout differs between iroh versions) or unknown. */
+    /* Custom (variant 2, whose layout differs between iroh versions) or unknown. */
     return IROH_EINVAL;
 }
 
