@@ -517,11 +517,16 @@ int iroh_client_call_async(iroh_client *client, const char *method, const char *
     return queue_call(client, method, params_json, cb, userdata, NULL, request_id);
 }
 
-static int64_t now_ms(void)
+static int64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t now_ms(void)
+{
+    return now_ns() / 1000000;
 }
 
 /* Waits until the socket is ready or wait_ms pass (< 0: forever). Returns the connection's
@@ -533,19 +538,12 @@ static int wait_ready(iroh_client *c, int wait_ms)
 {
     struct pollfd p = {c->fd, POLLIN, 0};
     if (ipc_writer_pending(&c->out) > 0) p.events |= POLLOUT;
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        int n = poll(&p, 1, 0);
-        if (n != 0) break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) > SPIN_NS) {
-            n = poll(&p, 1, wait_ms);
-            if (n < 0 && errno != EINTR) return fail(c, IROH_EIO);
-            break;
-        }
+    int64_t spin_end = now_ns() + SPIN_NS;
+    int n;
+    while ((n = poll(&p, 1, 0)) == 0 && now_ns() < spin_end)
         sched_yield();
-    }
+    if (n == 0) n = poll(&p, 1, wait_ms);
+    if (n < 0 && errno != EINTR) return fail(c, IROH_EIO);
     return c->status;
 }
 
