@@ -150,7 +150,12 @@ int rpc_schema_check(json_object *schema, json_object *value, const char *path, 
 
     if (json_object_is_type(value, json_type_string)) {
         json_object *minlen = member(schema, "minLength"), *maxlen = member(schema, "maxLength");
-        int len = json_object_get_string_len(value);
+        /* Characters (code points) as JSON Schema counts them, not bytes: json-c strings are
+         * UTF-8, so count every byte that does not continue a sequence. */
+        const char *str = json_object_get_string(value);
+        int bytes = json_object_get_string_len(value), len = 0;
+        for (int i = 0; i < bytes; i++)
+            len += ((unsigned char)str[i] & 0xc0) != 0x80;
         if (minlen && len < json_object_get_int(minlen))
             return fail(err, errlen, "%s must have at least %d characters", path,
                         json_object_get_int(minlen));
