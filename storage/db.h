@@ -12,7 +12,8 @@
 /* Opens (creating if needed) the database at path and applies pending migrations in one
  * transaction. node_id_hex is this node's id: a database made by another identity is refused
  * with IROH_EPERM (its data belongs to that node). Returns 0 and the handle in *out, or
- * IROH_EIO / IROH_ECORRUPT / IROH_EPERM with err saying why. */
+ * IROH_EIO / IROH_ECORRUPT / IROH_EPERM / IROH_EINVAL (made by a newer irohd: schema version
+ * above ours) with err saying why. */
 int storage_db_open(const char *path, const char *node_id_hex, sqlite3 **out, char *err,
                     size_t errlen);
 /* The schema version this build writes. */
