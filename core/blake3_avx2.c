@@ -71,24 +71,15 @@ void iroh_b3_many8_avx2(const uint8_t *in, size_t stride, size_t blocks, const u
             transpose8(m + 8 * half);
         }
         uint8_t f = flags | (b == 0 ? flags_start : 0) | (b + 1 == blocks ? flags_end : 0);
-        __m256i v[16] = {
-            h[0],
-            h[1],
-            h[2],
-            h[3],
-            h[4],
-            h[5],
-            h[6],
-            h[7],
-            _mm256_set1_epi32((int)iroh_b3_iv[0]),
-            _mm256_set1_epi32((int)iroh_b3_iv[1]),
-            _mm256_set1_epi32((int)iroh_b3_iv[2]),
-            _mm256_set1_epi32((int)iroh_b3_iv[3]),
-            ctr_lo,
-            ctr_hi,
-            _mm256_set1_epi32(64),
-            _mm256_set1_epi32(f),
-        };
+        __m256i v[16];
+        for (int i = 0; i < 8; i++)
+            v[i] = h[i];
+        for (int i = 0; i < 4; i++)
+            v[8 + i] = _mm256_set1_epi32((int)iroh_b3_iv[i]);
+        v[12] = ctr_lo;
+        v[13] = ctr_hi;
+        v[14] = _mm256_set1_epi32(64);
+        v[15] = _mm256_set1_epi32(f);
         IROH_B3_SCHEDULE(LANE_ROUND);
         for (int i = 0; i < 8; i++)
             h[i] = _mm256_xor_si256(v[i], v[i + 8]);
