@@ -8,12 +8,13 @@ IROH=$2
 dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/cli-XXXXXX")
 sock=$dir/s.sock
 daemon=
-bg=
 failures=0
 
+# Kills every background job still running (irohd, iroh logs), whatever failed.
 cleanup() {
-    [ -n "$bg" ] && kill -9 "$bg" 2>/dev/null
-    [ -n "$daemon" ] && kill -9 "$daemon" 2>/dev/null
+    local jobs
+    jobs=$(jobs -p)
+    [ -n "$jobs" ] && kill -9 $jobs 2>/dev/null
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -61,7 +62,8 @@ wait_for() {
     return 1
 }
 
-# wait_exit PID SECONDS: waits for a background job to end; its exit code in $status.
+# wait_exit PID SECONDS: waits for a background job to end; its exit code in $status, or
+# "timeout".
 wait_exit() {
     if wait_for "$2" eval "! kill -0 $1 2>/dev/null"; then
         wait "$1"
@@ -180,7 +182,6 @@ wait_for 10 provoke "debug.*connected" logs || fail "logs printed no debug line:
 kill -INT "$bg"
 wait_exit "$bg" 10
 [ "$status" = 0 ] || fail "logs after SIGINT exited $status"
-bg=
 
 # logs --json: one node.log object per line.
 "$IROH" --socket "$sock" --json logs --level=debug >"$dir/logs.json" 2>"$dir/logs.err" &
@@ -189,7 +190,6 @@ wait_for 10 provoke '"level":"debug"' logs.json || fail "logs --json printed not
 kill -TERM "$bg"
 wait_exit "$bg" 10
 [ "$status" = 0 ] || fail "logs --json after SIGTERM exited $status"
-bg=
 first=$(head -n 1 "$dir/logs.json")
 has "$first" '^\{.*"subscription":[0-9]+' "logs --json line has a subscription"
 has "$first" '"message":"' "logs --json line has a message"
@@ -205,11 +205,9 @@ run 0 --json shutdown
 [ "$out" = "true" ] || fail "shutdown --json printed: $out"
 wait_exit "$daemon" 10
 [ "$status" = 0 ] || fail "irohd exited $status after shutdown"
-daemon=
 [ ! -e "$sock" ] || fail "irohd left its socket behind"
 wait_exit "$bg" 10
 [ "$status" = 0 ] || fail "logs did not end with irohd (status $status)"
-bg=
 run 3 status
 
 # A second daemon for the plain shutdown message.
@@ -222,7 +220,6 @@ run 0 shutdown
 has "$out" "irohd is shutting down" "shutdown message"
 wait_exit "$daemon" 10
 [ "$status" = 0 ] || fail "irohd exited $status after the second shutdown"
-daemon=
 
 if [ "$failures" -gt 0 ]; then
     echo "cli.sh: $failures failed checks" >&2
