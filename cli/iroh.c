@@ -40,21 +40,11 @@ static void print_usage(FILE *out);
 
 /* ---- output -------------------------------------------------------------------------- */
 
-/* Prints JSON text pretty, or as it is if it does not parse. */
-static void print_json_text(FILE *out, const char *text)
-{
-    json_object *value = json_tokener_parse(text);
-    if (value || strcmp(text, "null") == 0)
-        text = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PRETTY |
-                                                         JSON_C_TO_STRING_SPACED |
-                                                         JSON_C_TO_STRING_NOSLASHESCAPE);
-    fprintf(out, "%s\n", text);
-    json_object_put(value);
-}
-
 static void print_json(json_object *value)
 {
-    print_json_text(stdout, json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN));
+    printf("%s\n",
+           json_object_to_json_string_ext(value, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 static void print_rpc_error(const struct options *opts, const iroh_response *response)
