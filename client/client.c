@@ -69,15 +69,18 @@ struct iroh_client {
 
 /* ---- JSON ---------------------------------------------------------------------------- */
 
-/* Parses exactly one JSON value filling text[0..len). Returns 0 or IROH_EINVAL. */
+/* Parses exactly one JSON value, with nothing but whitespace around it, in text[0..len).
+ * Returns 0, IROH_EINVAL or IROH_ENOMEM. */
 static int parse_json(const char *text, size_t len, json_object **out)
 {
     if (len > (size_t)INT32_MAX) return IROH_EINVAL;
     json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
     if (!tok) return IROH_ENOMEM;
     json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
-    bool whole = json_tokener_get_error(tok) == json_tokener_success &&
-                 json_tokener_get_parse_end(tok) == len;
+    size_t end = json_tokener_get_parse_end(tok);
+    while (end < len && strchr(" \t\r\n", text[end]) && text[end] != '\0')
+        end++;
+    bool whole = json_tokener_get_error(tok) == json_tokener_success && end == len;
     json_tokener_free(tok);
     if (!whole) {
         json_object_put(obj);

@@ -187,6 +187,8 @@ static void test_call_result(void)
     iroh_response_free(r);
     CHECK_EQ_INT(iroh_client_call(c, "a", "[1, \"two\"]", 5000, &r), 0);
     iroh_response_free(r);
+    CHECK_EQ_INT(iroh_client_call(c, "a", " {}\n", 5000, &r), 0);
+    iroh_response_free(r);
     iroh_client_close(c);
     reap(pid);
 }
