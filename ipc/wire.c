@@ -99,10 +99,11 @@ int ipc_wire_flush(int sockfd, struct ipc_writer *w)
             return IROH_EIO;
         }
         /* The kernel now holds its own references to the sent fds. */
-        for (size_t i = 0; i < nfds; i++)
-            close(w->fds[i].fd);
-        memmove(w->fds, w->fds + nfds, (w->nfds - nfds) * sizeof *w->fds);
-        w->nfds -= nfds;
+        if (nfds > 0) {
+            for (size_t i = 0; i < nfds; i++) close(w->fds[i].fd);
+            memmove(w->fds, w->fds + nfds, (w->nfds - nfds) * sizeof *w->fds);
+            w->nfds -= nfds;
+        }
         w->off += (size_t)n;
     }
     w->off = w->len = 0;
