@@ -143,10 +143,11 @@ json_object *jsonrpc_error_new(json_object *id, int code, const char *message, j
     return msg;
 }
 
-json_object *jsonrpc_request_new(int64_t id, const char *method, json_object *params)
+/* A request (with_id) or a notification calling method with params (owned). */
+static json_object *call_new(bool with_id, int64_t id, const char *method, json_object *params)
 {
-    json_object *idobj = json_object_new_int64(id);
-    json_object *msg = envelope(true, idobj);
+    json_object *idobj = with_id ? json_object_new_int64(id) : NULL;
+    json_object *msg = envelope(with_id, idobj);
     json_object_put(idobj);
     if (!msg) {
         json_object_put(params);
@@ -157,16 +158,14 @@ json_object *jsonrpc_request_new(int64_t id, const char *method, json_object *pa
     return msg;
 }
 
+json_object *jsonrpc_request_new(int64_t id, const char *method, json_object *params)
+{
+    return call_new(true, id, method, params);
+}
+
 json_object *jsonrpc_notification_new(const char *method, json_object *params)
 {
-    json_object *msg = envelope(false, NULL);
-    if (!msg) {
-        json_object_put(params);
-        return NULL;
-    }
-    json_object_object_add(msg, "method", json_object_new_string(method));
-    if (params) json_object_object_add(msg, "params", params);
-    return msg;
+    return call_new(false, 0, method, params);
 }
 
 const char *jsonrpc_text(json_object *msg, size_t *len)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "iroh/error.h"
+#include "ipc/api.h"
 #include "ipc/jsonrpc.h"
 #include "tests/test.h"
 
@@ -191,31 +192,26 @@ static void test_text_one_line(void)
     json_object_put(msg);
 }
 
-static void test_code_kinds(void)
+/* The C table of codes must say what the API description (ipc/api.json "x-errors", the one
+ * source clients read through rpc.discover) says, code for code. */
+static void test_code_kinds_match_api_description(void)
 {
-    static const struct {
-        int code;
-        const char *kind;
-    } cases[] = {
-        {JSONRPC_PARSE_ERROR, "parse_error"},
-        {JSONRPC_INVALID_REQUEST, "invalid_request"},
-        {JSONRPC_METHOD_NOT_FOUND, "method_not_found"},
-        {JSONRPC_INVALID_PARAMS, "invalid_params"},
-        {JSONRPC_INTERNAL_ERROR, "internal_error"},
-        {JSONRPC_NOT_FOUND, "not_found"},
-        {JSONRPC_ALREADY_EXISTS, "already_exists"},
-        {JSONRPC_PERMISSION_DENIED, "permission_denied"},
-        {JSONRPC_BUSY, "busy"},
-        {JSONRPC_IO_ERROR, "io_error"},
-        {JSONRPC_TOO_LARGE, "too_large"},
-        {JSONRPC_SHUTTING_DOWN, "shutting_down"},
-        {0, "error"},
-        {-32000, "error"},
-        {1000, "error"},
-        {1008, "error"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        CHECK_EQ_STR(jsonrpc_code_kind(cases[i].code), cases[i].kind);
+    json_object *doc = json_tokener_parse(rpc_api_json);
+    json_object *errors = NULL;
+    CHECK(doc && json_object_object_get_ex(doc, "x-errors", &errors));
+    size_t n = errors ? json_object_array_length(errors) : 0;
+    CHECK(n >= 12);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(errors, i), *code, *kind;
+        json_object_object_get_ex(e, "code", &code);
+        json_object_object_get_ex(e, "kind", &kind);
+        CHECK_EQ_STR(jsonrpc_code_kind(json_object_get_int(code)), json_object_get_string(kind));
+    }
+    json_object_put(doc);
+    /* Codes the description does not list have the generic kind. */
+    CHECK_EQ_STR(jsonrpc_code_kind(0), "error");
+    CHECK_EQ_STR(jsonrpc_code_kind(-32000), "error");
+    CHECK_EQ_STR(jsonrpc_code_kind(1000), "error");
 }
 
 static void test_code_for_errors(void)
@@ -243,7 +239,7 @@ int main(void)
     RUN(test_builders_exact);
     RUN(test_id_null_kept);
     RUN(test_text_one_line);
-    RUN(test_code_kinds);
+    RUN(test_code_kinds_match_api_description);
     RUN(test_code_for_errors);
     return TEST_SUMMARY();
 }
