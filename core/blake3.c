@@ -20,10 +20,11 @@
 /* Subtrees of up to BATCH_CHUNKS chunks are hashed level by level: all chunk CVs with the
  * widest kernel, then each level of parents with it too. Larger ones are split first. */
 #define BATCH_CHUNKS 256
-/* Parallel hashing: below this many bytes one thread does it all; above, the input is cut
+/* Parallel hashing: below this many bytes one thread does it all (starting and joining a
+ * thread costs about as much as hashing a few hundred KiB); above, the input is cut
  * into at most MAX_PIECES aligned power-of-two subtrees of at least MIN_PIECE_CHUNKS chunks,
  * about PIECES_PER_THREAD per thread, which the threads take from a shared counter. */
-#define PARALLEL_MIN_LEN (256 * 1024)
+#define PARALLEL_MIN_LEN (1024 * 1024)
 #define MAX_PIECES 64
 #define MIN_PIECE_CHUNKS 32
 #define PIECES_PER_THREAD 4
@@ -288,21 +289,15 @@ static uint64_t pow2_below(uint64_t n)
 static void subtree_cv(const struct ops *o, const uint8_t *in, size_t len, const uint32_t key[8],
                        uint8_t flags, uint64_t counter, uint8_t out[CV_LEN]);
 
-/* For a subtree of len > 1024 bytes starting at chunk `counter`: writes the CVs of its root's
- * two children to out. */
-static void subtree_children(const struct ops *o, const uint8_t *in, size_t len,
-                             const uint32_t key[8], uint8_t flags, uint64_t counter,
-                             uint8_t out[2 * CV_LEN])
+/* subtree_children for at most BATCH_CHUNKS chunks: every chunk CV, then the parents level by
+ * level, all with the wide kernels. Kept apart so that only the innermost frame of the
+ * recursion holds its buffers. */
+static void batch_children(const struct ops *o, const uint8_t *in, size_t len,
+                           const uint32_t key[8], uint8_t flags, uint64_t counter,
+                           uint8_t out[2 * CV_LEN])
 {
-    size_t chunks = (len + CHUNK_LEN - 1) / CHUNK_LEN;
-    if (chunks > BATCH_CHUNKS) {
-        size_t left = (size_t)pow2_below(chunks) * CHUNK_LEN;
-        subtree_cv(o, in, left, key, flags, counter, out);
-        subtree_cv(o, in + left, len - left, key, flags, counter + left / CHUNK_LEN, out + CV_LEN);
-        return;
-    }
     uint8_t cvs[BATCH_CHUNKS * CV_LEN], tmp[(BATCH_CHUNKS / 2 + 1) * CV_LEN];
-    size_t full = len / CHUNK_LEN;
+    size_t chunks = (len + CHUNK_LEN - 1) / CHUNK_LEN, full = len / CHUNK_LEN;
     hash_many(o, in, full, CHUNK_LEN, BLOCKS_PER_CHUNK, key, counter, 1, flags, IROH_B3_CHUNK_START,
               IROH_B3_CHUNK_END, cvs);
     if (full < chunks) {
@@ -311,6 +306,22 @@ static void subtree_children(const struct ops *o, const uint8_t *in, size_t len,
         output_cv(o, &last, cvs + full * CV_LEN);
     }
     memcpy(out, reduce_to_two(o, cvs, chunks, tmp, key, flags), 2 * CV_LEN);
+}
+
+/* For a subtree of len > 1024 bytes starting at chunk `counter`: writes the CVs of its root's
+ * two children to out. */
+static void subtree_children(const struct ops *o, const uint8_t *in, size_t len,
+                             const uint32_t key[8], uint8_t flags, uint64_t counter,
+                             uint8_t out[2 * CV_LEN])
+{
+    size_t chunks = (len + CHUNK_LEN - 1) / CHUNK_LEN;
+    if (chunks <= BATCH_CHUNKS) {
+        batch_children(o, in, len, key, flags, counter, out);
+        return;
+    }
+    size_t left = (size_t)pow2_below(chunks) * CHUNK_LEN;
+    subtree_cv(o, in, left, key, flags, counter, out);
+    subtree_cv(o, in + left, len - left, key, flags, counter + left / CHUNK_LEN, out + CV_LEN);
 }
 
 /* The last compression of the subtree over len bytes starting at chunk `counter`. */

@@ -94,7 +94,7 @@ void iroh_blake3_parent_cv(const uint8_t left[IROH_BLAKE3_OUT_LEN],
 void iroh_blake3_subtree_cv(uint64_t start_chunk, const void *in, size_t len, bool is_root,
                             uint8_t out[IROH_BLAKE3_OUT_LEN]);
 /* iroh_blake3_subtree_cv split over up to `threads` threads (the caller's one included) at
- * power-of-two subtree boundaries. threads ≤ 1 or small inputs (under 256 KiB) are hashed in
+ * power-of-two subtree boundaries. threads ≤ 1 or small inputs (under 1 MiB) are hashed in
  * the calling thread; if a thread cannot be started its share is done by the others. */
 void iroh_blake3_subtree_cv_parallel(uint64_t start_chunk, const void *in, size_t len, bool is_root,
                                      unsigned threads, uint8_t out[IROH_BLAKE3_OUT_LEN]);
