@@ -5,7 +5,6 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#include <string.h>
 
 #define ADD(a, b) _mm_add_epi32(a, b)
 #define XOR(a, b) _mm_xor_si128(a, b)
@@ -25,27 +24,50 @@ static inline __m128i ror128(__m128i x, int n)
 
 /* ---- single block, row form ------------------------------------------------------------ *
  * row[0..3] hold state words 0-3, 4-7, 8-11, 12-15. A column step is one vector G; rotating
- * rows 1-3 left by 1-3 lanes lines the diagonals up as columns for the second step. */
+ * rows 1-3 left by 1-3 lanes lines the diagonals up as columns for the second step. The
+ * message stays in four vectors, in the order the steps consume it: x = words s0 s2 s4 s6,
+ * y = s1 s3 s5 s7 (columns), dx = s8 s10 s12 s14, dy = s9 s11 s13 s15 (diagonals), where s is
+ * this round's schedule. The next round's schedule is s[P[i]] for the message permutation P,
+ * which in this layout is: x' = (x1 y1 y3 x2), y' = (x3 dx1 x0 dy2),
+ * dx' = (y0 dx2 dy0 dy3), dy' = (dy1 y2 dx3 dx0). */
 
-#define ROW_ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15)            \
+#define SHUF_PS(a, b, imm)                                                                         \
+    _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(a), _mm_castsi128_ps(b), imm))
+
+/* One round on row[] with message vectors x, y, dx, dy, then their permutation. */
+#define ROW_ROUND()                                                                                \
     do {                                                                                           \
-        IROH_B3_G(row, 0, 1, 2, 3, _mm_setr_epi32(m[s0], m[s2], m[s4], m[s6]),                     \
-                  _mm_setr_epi32(m[s1], m[s3], m[s5], m[s7]), ADD, XOR, ROR);                      \
+        IROH_B3_G(row, 0, 1, 2, 3, x, y, ADD, XOR, ROR);                                           \
         row[1] = _mm_shuffle_epi32(row[1], _MM_SHUFFLE(0, 3, 2, 1));                               \
         row[2] = _mm_shuffle_epi32(row[2], _MM_SHUFFLE(1, 0, 3, 2));                               \
         row[3] = _mm_shuffle_epi32(row[3], _MM_SHUFFLE(2, 1, 0, 3));                               \
-        IROH_B3_G(row, 0, 1, 2, 3, _mm_setr_epi32(m[s8], m[s10], m[s12], m[s14]),                  \
-                  _mm_setr_epi32(m[s9], m[s11], m[s13], m[s15]), ADD, XOR, ROR);                   \
+        IROH_B3_G(row, 0, 1, 2, 3, dx, dy, ADD, XOR, ROR);                                         \
         row[1] = _mm_shuffle_epi32(row[1], _MM_SHUFFLE(2, 1, 0, 3));                               \
         row[2] = _mm_shuffle_epi32(row[2], _MM_SHUFFLE(1, 0, 3, 2));                               \
         row[3] = _mm_shuffle_epi32(row[3], _MM_SHUFFLE(0, 3, 2, 1));                               \
+        __m128i nx =                                                                               \
+            _mm_shuffle_epi32(SHUF_PS(x, y, _MM_SHUFFLE(3, 1, 2, 1)), _MM_SHUFFLE(1, 3, 2, 0));    \
+        __m128i ny = SHUF_PS(SHUF_PS(x, dx, _MM_SHUFFLE(1, 1, 3, 3)),                              \
+                             SHUF_PS(x, dy, _MM_SHUFFLE(2, 2, 0, 0)), _MM_SHUFFLE(2, 0, 2, 0));    \
+        __m128i ndx =                                                                              \
+            SHUF_PS(SHUF_PS(y, dx, _MM_SHUFFLE(2, 2, 0, 0)), dy, _MM_SHUFFLE(3, 0, 2, 0));         \
+        dy = SHUF_PS(SHUF_PS(dy, y, _MM_SHUFFLE(2, 2, 1, 1)), dx, _MM_SHUFFLE(0, 3, 2, 0));        \
+        x = nx;                                                                                    \
+        y = ny;                                                                                    \
+        dx = ndx;                                                                                  \
     } while (0)
 
 void iroh_b3_compress_sse41(const uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
                             uint64_t counter, uint8_t flags, uint32_t out[16])
 {
-    uint32_t m[16];
-    memcpy(m, block, sizeof m); /* x86 is little-endian */
+    __m128i m0 = _mm_loadu_si128((const __m128i *)block);
+    __m128i m1 = _mm_loadu_si128((const __m128i *)(block + 16));
+    __m128i m2 = _mm_loadu_si128((const __m128i *)(block + 32));
+    __m128i m3 = _mm_loadu_si128((const __m128i *)(block + 48));
+    __m128i x = SHUF_PS(m0, m1, _MM_SHUFFLE(2, 0, 2, 0)),
+            y = SHUF_PS(m0, m1, _MM_SHUFFLE(3, 1, 3, 1));
+    __m128i dx = SHUF_PS(m2, m3, _MM_SHUFFLE(2, 0, 2, 0)),
+            dy = SHUF_PS(m2, m3, _MM_SHUFFLE(3, 1, 3, 1));
     __m128i cv_lo = _mm_loadu_si128((const __m128i *)cv);
     __m128i cv_hi = _mm_loadu_si128((const __m128i *)(cv + 4));
     __m128i row[4] = {
@@ -54,7 +76,8 @@ void iroh_b3_compress_sse41(const uint32_t cv[8], const uint8_t block[64], uint8
         _mm_loadu_si128((const __m128i *)iroh_b3_iv),
         _mm_setr_epi32((int)(uint32_t)counter, (int)(uint32_t)(counter >> 32), block_len, flags),
     };
-    IROH_B3_SCHEDULE(ROW_ROUND);
+    for (int r = 0; r < 7; r++)
+        ROW_ROUND();
     _mm_storeu_si128((__m128i *)out, _mm_xor_si128(row[0], row[2]));
     _mm_storeu_si128((__m128i *)(out + 4), _mm_xor_si128(row[1], row[3]));
     _mm_storeu_si128((__m128i *)(out + 8), _mm_xor_si128(row[2], cv_lo));

@@ -6,7 +6,7 @@
  *
  * Input: byte 0 = stretch factor (1 + b % 64), byte 1 = SIMD level cap, byte 2 = XOF
  * seek; the whole input (bytes 0-2 included) is the message seed and, read as 16-bit words,
- * the piece sizes (0 to 20000 bytes, cycling). */
+ * the piece sizes (0 to 20000 bytes, cycling; 0 is an empty update followed by 1 byte). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +34,10 @@ static void feed(struct iroh_blake3_hasher *h, const uint8_t *msg, size_t len, c
         if (size >= 2) {
             size_t j = (2 * k) % (size - 1);
             piece = ((size_t)data[j] | (size_t)data[j + 1] << 8) % 20001;
+        }
+        if (piece == 0) { /* an empty update changes nothing; then take one byte */
+            iroh_blake3_update(h, msg + off, 0);
+            piece = 1;
         }
         if (piece > len - off) piece = len - off;
         iroh_blake3_update(h, msg + off, piece);
