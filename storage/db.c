@@ -10,6 +10,22 @@
 static const char *const migrations[] = {
     /* 1: who this database belongs to. */
     "CREATE TABLE node_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;",
+    /* 2: the blob store (storage/blob_store.h). data_loc: 0 inline, 1 owned, 2 external;
+     * outboard_loc: 0 inline, 1 owned, 2 not needed. Side tables keep listing rows small. */
+    "CREATE TABLE blobs (hash BLOB PRIMARY KEY NOT NULL CHECK (length(hash) = 32),"
+    " size INTEGER NOT NULL CHECK (size >= 0), complete INTEGER NOT NULL,"
+    " data_loc INTEGER NOT NULL, outboard_loc INTEGER NOT NULL,"
+    " present_groups INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE blob_inline (hash BLOB PRIMARY KEY NOT NULL"
+    " REFERENCES blobs (hash) ON DELETE CASCADE, data BLOB, outboard BLOB) STRICT;"
+    "CREATE TABLE blob_paths (hash BLOB NOT NULL REFERENCES blobs (hash) ON DELETE CASCADE,"
+    " path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+    " ino INTEGER NOT NULL, dev INTEGER NOT NULL, PRIMARY KEY (hash, path)) STRICT;"
+    "CREATE TABLE blob_partial (hash BLOB PRIMARY KEY NOT NULL"
+    " REFERENCES blobs (hash) ON DELETE CASCADE, bitfield BLOB NOT NULL) STRICT;"
+    "CREATE TABLE tags (name TEXT PRIMARY KEY NOT NULL, hash BLOB NOT NULL"
+    " CHECK (length(hash) = 32), format INTEGER NOT NULL) STRICT;"
+    "CREATE INDEX tags_by_hash ON tags (hash);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -1,0 +1,348 @@
+/* blob_read.c — reading blobs (readers over inline, owned, referenced and partial entries)
+ * and exporting them by copy; see blob_store.h. A reader takes its snapshot of the entry
+ * (row, open fds, bitfield) under the hash lock and reads without any lock afterwards: an
+ * open fd keeps a deleted file's bytes readable. Referenced files are verified group by group
+ * against the outboard before any byte of a group is returned. */
+#include <errno.h>
+#include <fcntl.h>
+#include <iroh/error.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/bao.h"
+#include "storage/blob_internal.h"
+
+#define PAIR_CACHE 64 /* outboard pairs kept by a reader of a referenced file (upper levels) */
+
+struct blob_reader {
+    uint8_t hash[BLOB_HASH_LEN];
+    uint64_t size;
+    bool complete;
+    enum blob_location loc;
+    uint8_t *inline_data; /* inline entries */
+    int data_fd;          /* owned, partial and referenced entries */
+    char path[PATH_MAX];  /* the referenced file, for messages */
+    /* verification of referenced files */
+    uint8_t *ob_mem; /* inline outboard */
+    size_t ob_len;
+    int ob_fd;         /* owned outboard */
+    uint8_t *group;    /* the last verified group */
+    uint64_t group_at; /* its index, or UINT64_MAX */
+    struct {
+        uint64_t offset; /* UINT64_MAX when empty */
+        uint8_t pair[64];
+    } cache[PAIR_CACHE];
+    uint8_t *bits; /* partial entries: present groups */
+};
+
+static int read_paths(sqlite3 *db, struct blob_reader *r, struct blob_error *e)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT path, size, mtime_ns, ino, dev FROM blob_paths WHERE hash = ?1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return blob_db_fail(db, e, "cannot read the blob's paths");
+    sqlite3_bind_blob(q, 1, r->hash, BLOB_HASH_LEN, SQLITE_STATIC);
+    int rc = IROH_ECORRUPT, step;
+    char first[PATH_MAX] = "";
+    const char *why = "it has no recorded path";
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *path = (const char *)sqlite3_column_text(q, 0);
+        if (!first[0]) snprintf(first, sizeof first, "%s", path);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        struct stat st;
+        if (fd < 0) {
+            why = errno == ENOENT ? "it was removed" : strerror(errno);
+            continue;
+        }
+        if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != (uint64_t)sqlite3_column_int64(q, 1) ||
+            blob_stat_mtime_ns(&st) != sqlite3_column_int64(q, 2) ||
+            (sqlite3_int64)st.st_ino != sqlite3_column_int64(q, 3) ||
+            (sqlite3_int64)st.st_dev != sqlite3_column_int64(q, 4)) {
+            why = "it was modified or replaced since it was imported";
+            close(fd);
+            continue;
+        }
+        r->data_fd = fd;
+        snprintf(r->path, sizeof r->path, "%s", path);
+        rc = 0;
+        break;
+    }
+    if (rc == 0 || step == SQLITE_DONE || step == SQLITE_ROW) {
+        if (rc < 0)
+            blob_fail(e, rc, "the blob's referenced file %s cannot be used: %s; import it again",
+                      first[0] ? first : "(none)", why);
+    } else {
+        rc = blob_db_fail(db, e, "cannot read the blob's paths");
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int read_bitfield(sqlite3 *db, struct blob_reader *r, struct blob_error *e)
+{
+    size_t len = (size_t)((iroh_bao_groups(r->size) + 7) / 8);
+    r->bits = calloc(1, len ? len : 1);
+    if (!r->bits) return blob_fail(e, IROH_ENOMEM, "out of memory");
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "SELECT bitfield FROM blob_partial WHERE hash = ?1", -1, &q, NULL) !=
+        SQLITE_OK)
+        return blob_db_fail(db, e, "cannot read the bitfield");
+    sqlite3_bind_blob(q, 1, r->hash, BLOB_HASH_LEN, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(q, 0);
+        if (n > len) n = len;
+        if (n) memcpy(r->bits, sqlite3_column_blob(q, 0), n);
+    } else {
+        rc = blob_db_fail(db, e, "cannot read the bitfield");
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int open_file(const char *path, int *fd, struct blob_error *e)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd >= 0) return 0;
+    int rc = blob_fail_errno(e, "the store lost", path);
+    return rc == IROH_ENOTFOUND ? IROH_ECORRUPT : rc;
+}
+
+/* Fills the reader from the entry's row, under the hash lock. */
+static int snapshot(struct blob_store *s, sqlite3 *db, struct blob_reader *r, struct blob_error *e)
+{
+    struct blob_row row;
+    int rc = blob_row_get(db, r->hash, &row, e);
+    if (rc == IROH_ENOTFOUND && memcmp(r->hash, blob_empty_hash, BLOB_HASH_LEN) == 0) {
+        r->complete = true; /* the empty blob is always there */
+        r->inline_data = malloc(1);
+        return r->inline_data ? 0 : blob_fail(e, IROH_ENOMEM, "out of memory");
+    }
+    if (rc < 0) return rc;
+    r->size = row.size;
+    r->complete = row.complete;
+    r->loc = row.data_loc;
+    char path[PATH_MAX];
+    if (!row.complete) {
+        if ((rc = read_bitfield(db, r, e)) < 0) return rc;
+        if (row.data_loc != BLOB_LOC_OWNED) return 0; /* small: nothing held until complete */
+        blob_data_path(s, r->hash, path, sizeof path);
+        return open_file(path, &r->data_fd, e);
+    }
+    switch (row.data_loc) {
+    case BLOB_LOC_INLINE: {
+        size_t len;
+        if ((rc = blob_inline_get(db, r->hash, "data", &r->inline_data, &len, e)) < 0) return rc;
+        if (len != row.size)
+            return blob_fail(e, IROH_ECORRUPT, "the store's inline data has the wrong size");
+        return 0;
+    }
+    case BLOB_LOC_OWNED:
+        blob_data_path(s, r->hash, path, sizeof path);
+        return open_file(path, &r->data_fd, e);
+    case BLOB_LOC_EXTERNAL:
+        if ((rc = read_paths(db, r, e)) < 0) return rc;
+        r->group = malloc(IROH_BAO_GROUP_LEN);
+        if (!r->group) return blob_fail(e, IROH_ENOMEM, "out of memory");
+        if (row.outboard_loc == BLOB_OUTBOARD_INLINE)
+            return blob_inline_get(db, r->hash, "outboard", &r->ob_mem, &r->ob_len, e);
+        if (row.outboard_loc == BLOB_OUTBOARD_OWNED) {
+            blob_outboard_path(s, r->hash, path, sizeof path);
+            return open_file(path, &r->ob_fd, e);
+        }
+        return 0;
+    }
+    return blob_fail(e, IROH_ECORRUPT, "the blob's entry is malformed");
+}
+
+int blob_store_reader_open(struct blob_store *s, const uint8_t hash[BLOB_HASH_LEN],
+                           struct blob_reader **out, struct blob_error *e)
+{
+    struct blob_reader *r = calloc(1, sizeof *r);
+    if (!r) return blob_fail(e, IROH_ENOMEM, "out of memory");
+    memcpy(r->hash, hash, BLOB_HASH_LEN);
+    r->data_fd = r->ob_fd = -1;
+    r->group_at = UINT64_MAX;
+    for (int i = 0; i < PAIR_CACHE; i++)
+        r->cache[i].offset = UINT64_MAX;
+    sqlite3 *db = blob_conn_get(s, e);
+    if (!db) {
+        free(r);
+        return IROH_EIO;
+    }
+    blob_lock_hash(s, hash);
+    int rc = snapshot(s, db, r, e);
+    blob_unlock_hash(s, hash);
+    blob_conn_put(s, db);
+    if (rc < 0) {
+        blob_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+uint64_t blob_reader_size(const struct blob_reader *r)
+{
+    return r->size;
+}
+
+void blob_reader_close(struct blob_reader *r)
+{
+    if (!r) return;
+    if (r->data_fd >= 0) close(r->data_fd);
+    if (r->ob_fd >= 0) close(r->ob_fd);
+    free(r->inline_data);
+    free(r->ob_mem);
+    free(r->group);
+    free(r->bits);
+    free(r);
+}
+
+/* iroh_bao_read_fn over the reader's outboard, with a small cache for the upper levels. */
+static int read_pair(void *ctx, uint64_t offset, void *buf, size_t len)
+{
+    struct blob_reader *r = ctx;
+    if (r->ob_mem) {
+        struct iroh_bao_buffer b = {r->ob_mem, r->ob_len};
+        return iroh_bao_read_buffer(&b, offset, buf, len);
+    }
+    size_t slot = (size_t)(offset / IROH_BAO_PAIR_LEN) % PAIR_CACHE;
+    if (len == IROH_BAO_PAIR_LEN && r->cache[slot].offset == offset) {
+        memcpy(buf, r->cache[slot].pair, len);
+        return 0;
+    }
+    if (blob_pread_all(r->ob_fd, buf, len, offset) < 0) return errno ? IROH_EIO : IROH_ECORRUPT;
+    if (len == IROH_BAO_PAIR_LEN) {
+        r->cache[slot].offset = offset;
+        memcpy(r->cache[slot].pair, buf, len);
+    }
+    return 0;
+}
+
+/* Loads group g of a referenced file into r->group and checks it against the outboard. */
+static int load_verified_group(struct blob_reader *r, uint64_t g, struct blob_error *e)
+{
+    if (r->group_at == g) return 0;
+    r->group_at = UINT64_MAX;
+    size_t len = iroh_bao_group_len(r->size, g);
+    if (blob_pread_all(r->data_fd, r->group, len, g * IROH_BAO_GROUP_LEN) < 0) {
+        if (errno) return blob_fail_errno(e, "cannot read", r->path);
+        return blob_fail(e, IROH_ECORRUPT,
+                         "the referenced file %s was truncated since it was imported; import it "
+                         "again",
+                         r->path);
+    }
+    int rc = iroh_bao_verify_group(r->hash, r->size, read_pair, r, g, r->group, len);
+    if (rc == IROH_ECORRUPT)
+        return blob_fail(e, rc,
+                         "the referenced file %s was modified since it was imported (chunk group "
+                         "%llu does not match the blob's hash); import it again",
+                         r->path, (unsigned long long)g);
+    if (rc < 0) return blob_fail(e, rc, "cannot read the outboard of %s", r->path);
+    r->group_at = g;
+    return 0;
+}
+
+int64_t blob_reader_read(struct blob_reader *r, uint64_t offset, void *buf, size_t len,
+                         struct blob_error *e)
+{
+    if (offset >= r->size) return 0;
+    if (len > r->size - offset) len = (size_t)(r->size - offset);
+    if (len > INT64_MAX) len = INT64_MAX;
+    if (r->bits) {
+        uint64_t last = (offset + len - 1) / IROH_BAO_GROUP_LEN;
+        for (uint64_t g = offset / IROH_BAO_GROUP_LEN; g <= last; g++)
+            if (!(r->bits[g / 8] & (1u << (g % 8))))
+                return blob_fail(e, IROH_ENOTFOUND,
+                                 "the blob is incomplete: chunk group %llu is not present yet",
+                                 (unsigned long long)g);
+    }
+    if (r->inline_data) {
+        memcpy(buf, r->inline_data + offset, len);
+        return (int64_t)len;
+    }
+    if (r->loc != BLOB_LOC_EXTERNAL || !r->complete) {
+        if (r->data_fd < 0 || blob_pread_all(r->data_fd, buf, len, offset) < 0) {
+            if (errno)
+                return blob_fail(e, IROH_EIO, "cannot read the blob's data file: %s",
+                                 strerror(errno));
+            return blob_fail(e, IROH_ECORRUPT, "the blob's data file is shorter than the blob");
+        }
+        return (int64_t)len;
+    }
+    uint8_t *p = buf;
+    for (size_t done = 0; done < len;) {
+        uint64_t at = offset + done, g = at / IROH_BAO_GROUP_LEN;
+        int rc = load_verified_group(r, g, e);
+        if (rc < 0) return rc;
+        size_t in = (size_t)(at - g * IROH_BAO_GROUP_LEN);
+        size_t n = iroh_bao_group_len(r->size, g) - in;
+        if (n > len - done) n = len - done;
+        memcpy(p + done, r->group + in, n);
+        done += n;
+    }
+    return (int64_t)len;
+}
+
+/* ---- export ---------------------------------------------------------------------------------- */
+
+#define EXPORT_BLOCK (1u << 20)
+
+int blob_store_export(struct blob_store *s, const uint8_t hash[BLOB_HASH_LEN], const char *path,
+                      const struct blob_progress *progress, uint64_t *size, struct blob_error *e)
+{
+    if (!path || path[0] != '/')
+        return blob_fail(e, IROH_EINVAL, "the path must be absolute: %s", path ? path : "(none)");
+    struct blob_reader *r;
+    int rc = blob_store_reader_open(s, hash, &r, e);
+    if (rc < 0) return rc;
+    if (!r->complete) {
+        blob_reader_close(r);
+        return blob_fail(e, IROH_EINVAL, "the blob is incomplete; only complete blobs export");
+    }
+    char tmp[PATH_MAX + 16];
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    uint8_t *buf = malloc(EXPORT_BLOCK);
+    if (fd < 0)
+        rc = blob_fail_errno(e, "cannot create", tmp);
+    else if (!buf)
+        rc = blob_fail(e, IROH_ENOMEM, "out of memory");
+    for (uint64_t off = 0; rc == 0 && off < r->size;) {
+        int64_t n = blob_reader_read(r, off, buf, EXPORT_BLOCK, e);
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        if (blob_write_all(fd, buf, (size_t)n) < 0) {
+            rc = blob_fail_errno(e, "cannot write", tmp);
+            break;
+        }
+        off += (uint64_t)n;
+        if (progress && progress->fn && progress->fn(progress->ctx, "exporting", off, r->size))
+            rc = blob_fail(e, IROH_ECLOSED, "the export was cancelled");
+    }
+    if (rc == 0 && fsync(fd) < 0) rc = blob_fail_errno(e, "cannot sync", tmp);
+    if (rc == 0 && rename(tmp, path) < 0) rc = blob_fail_errno(e, "cannot rename to", path);
+    if (rc == 0) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", path);
+        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    if (fd >= 0) close(fd);
+    if (rc < 0 && fd >= 0) unlink(tmp);
+    if (rc == 0 && size) *size = r->size;
+    free(buf);
+    blob_reader_close(r);
+    return rc;
+}
