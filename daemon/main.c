@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "core/keys.h"
+#include "daemon/blobs_service.h"
 #include "daemon/config.h"
 #include "daemon/datadir.h"
 #include "daemon/identity.h"
@@ -24,6 +25,7 @@
 #include "daemon/rpc_server.h"
 #include "ipc/api.h"
 #include "ipc/paths.h"
+#include "storage/blob_store.h"
 #include "storage/db.h"
 
 struct daemon {
@@ -31,9 +33,11 @@ struct daemon {
     struct config config;
     struct datadir dir;
     sqlite3 *db;
+    struct blob_store *blobs;
     struct rpc_api *api;
     struct rpc_server *server;
     struct node_service *node;
+    struct blobs_service *blobs_service;
     uv_signal_t sigint, sigterm;
     uv_timer_t shutdown_timer;
     int stopping;
@@ -54,6 +58,8 @@ static void on_shutdown_timer(uv_timer_t *timer)
     log_info("irohd", "stopping");
     node_service_stop(d->node);
     d->node = NULL;
+    if (d->blobs_service) blobs_service_stop(d->blobs_service);
+    d->blobs_service = NULL;
     rpc_server_stop(d->server, on_server_stopped, d);
 }
 
@@ -142,6 +148,19 @@ static int start(struct daemon *d, int argc, char **argv, char *err, size_t errl
     iroh_public_key_format_hex(&info.id, id_hex, sizeof id_hex);
     datadir_file(&d->dir, "irohd.db", path, sizeof path);
     if ((rc = storage_db_open(path, id_hex, &d->db, err, errlen)) < 0) return rc;
+    char blobs_dir[PATH_MAX];
+    datadir_file(&d->dir, "blobs", blobs_dir, sizeof blobs_dir);
+    struct blob_error berr = {""};
+    if ((rc = blob_store_open(path, blobs_dir, &d->blobs, &berr)) < 0) {
+        snprintf(err, errlen, "cannot open the blob store: %s", berr.detail);
+        return rc;
+    }
+    const struct blob_recovery *rec = blob_store_recovery(d->blobs);
+    if (rec->temp_files || rec->orphan_files || rec->lost_entries || rec->reset_partial)
+        log_warn("blobs",
+                 "recovered the blob store: removed %u temp files and %u unclaimed files; %u "
+                 "blobs had lost their files and were dropped; %u partial blobs restart empty",
+                 rec->temp_files, rec->orphan_files, rec->lost_entries, rec->reset_partial);
 
     if ((rc = rpc_api_parse(rpc_api_json, rpc_api_json_len, &d->api, err, errlen)) < 0) return rc;
     uv_loop_init(&d->loop);
@@ -154,6 +173,10 @@ static int start(struct daemon *d, int argc, char **argv, char *err, size_t errl
     info.started_ns = uv_hrtime();
     if ((rc = node_service_start(d->server, &info, request_shutdown, d, &d->node)) < 0) {
         snprintf(err, errlen, "cannot start the node service: %s", iroh_strerror(rc));
+        return rc;
+    }
+    if ((rc = blobs_service_start(&d->loop, d->server, d->blobs, &d->blobs_service)) < 0) {
+        snprintf(err, errlen, "cannot start the blobs service: %s", iroh_strerror(rc));
         return rc;
     }
     if ((rc = rpc_server_check_complete(d->server, err, errlen)) < 0) return rc;
@@ -206,6 +229,7 @@ int main(int argc, char **argv)
     } else if (rc < 0) {
         fprintf(stderr, "irohd: %s\n", *err ? err : iroh_strerror(rc));
     }
+    blob_store_close(d.blobs); /* after the loop: every job has come back */
     if (d.db) storage_db_close(d.db);
     rpc_api_free(d.api);
     datadir_close(&d.dir);
