@@ -19,6 +19,7 @@
 #include "daemon/blobs_service.h"
 #include "daemon/config.h"
 #include "daemon/datadir.h"
+#include "daemon/endpoint_service.h"
 #include "daemon/identity.h"
 #include "daemon/log.h"
 #include "daemon/node_service.h"
@@ -38,6 +39,7 @@ struct daemon {
     struct rpc_server *server;
     struct node_service *node;
     struct blobs_service *blobs_service;
+    struct endpoint_service *endpoint;
     uv_signal_t sigint, sigterm;
     uv_timer_t shutdown_timer;
     int stopping;
@@ -60,6 +62,8 @@ static void on_shutdown_timer(uv_timer_t *timer)
     d->node = NULL;
     if (d->blobs_service) blobs_service_stop(d->blobs_service);
     d->blobs_service = NULL;
+    if (d->endpoint) endpoint_service_stop(d->endpoint);
+    d->endpoint = NULL;
     rpc_server_stop(d->server, on_server_stopped, d);
 }
 
@@ -171,6 +175,13 @@ static int start(struct daemon *d, int argc, char **argv, char *err, size_t errl
     };
     if ((rc = rpc_server_start(&d->loop, &options, d->api, &d->server, err, errlen)) < 0) return rc;
     info.started_ns = uv_hrtime();
+    /* IROHD_BIND: the endpoint's UDP addresses until config.c has a setting for them */
+    if ((rc = endpoint_service_start(&d->loop, d->server, &secret, getenv("IROHD_BIND"),
+                                     &d->endpoint, err, errlen)) < 0)
+        return rc;
+    struct iroh_endpoint_addr self;
+    endpoint_service_addr(d->endpoint, &self);
+    info.addr = &self;
     if ((rc = node_service_start(d->server, &info, request_shutdown, d, &d->node)) < 0) {
         snprintf(err, errlen, "cannot start the node service: %s", iroh_strerror(rc));
         return rc;

@@ -224,7 +224,10 @@ int node_service_start(struct rpc_server *server, const struct node_info *info,
     ns->shutdown_arg = arg;
     iroh_public_key_format_hex(&info->id, ns->id_hex, sizeof ns->id_hex);
     struct iroh_endpoint_addr addr;
-    iroh_endpoint_addr_init(&addr, &info->id);
+    if (info->addr)
+        addr = *info->addr;
+    else
+        iroh_endpoint_addr_init(&addr, &info->id);
     int rc = iroh_endpoint_ticket_encode(&addr, ns->ticket, sizeof ns->ticket);
     if (rc < 0) {
         free(ns);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/keys.h"
+#include "core/ticket.h"
 #include "daemon/rpc_server.h"
 
 struct node_service;
@@ -15,6 +16,7 @@ struct node_info {
     const char *data_dir;    /* borrowed; must outlive the service */
     const char *socket_path; /* borrowed; must outlive the service */
     uint64_t started_ns;     /* uv_hrtime() at start */
+    const struct iroh_endpoint_addr *addr; /* the ticket's addresses (copied); NULL: id only */
 };
 
 /* Registers node.status, node.shutdown and node.logs on server. node.shutdown answers, then

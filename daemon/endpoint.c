@@ -1,0 +1,494 @@
+/* endpoint.c — UDP sockets, the datagram demultiplexer, the protocol router, dialing and the
+ * node's addresses; see endpoint.h. */
+#include "daemon/endpoint.h"
+
+#include <errno.h>
+#include <iroh/error.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/quic_cid.h"
+#include "daemon/log.h"
+#include "daemon/quic_tls.h"
+
+#define RECV_BUF (64 * 1024)            /* the largest UDP payload */
+#define SOCKET_BUFFER (4 * 1024 * 1024) /* asked of the kernel; it may give less */
+
+struct udp_socket {
+    uv_udp_t handle;
+    struct endpoint *ep;
+    struct iroh_socket_addr bound;
+    bool active;  /* bound and receiving */
+    bool closing; /* uv_close called */
+};
+
+struct protocol {
+    char alpn[QUIC_ALPN_MAX + 1];
+    endpoint_accept_fn *fn;
+    void *arg;
+};
+
+/* A dial that has not reached its callback yet. */
+struct dial {
+    struct dial *next;
+    struct quic_conn *qc;
+    endpoint_connect_fn *fn;
+    void *arg;
+};
+
+struct endpoint {
+    struct quic_host host; /* what connections call back into */
+    uv_loop_t *loop;
+    struct iroh_public_key id;
+    struct udp_socket sockets[ENDPOINT_MAX_SOCKETS];
+    size_t n_sockets;    /* slots with an initialised handle */
+    size_t handles_open; /* handles whose close has not completed */
+    struct iroh_cid_table cids;
+    struct protocol protocols[ENDPOINT_MAX_PROTOCOLS];
+    const char *alpns[ENDPOINT_MAX_PROTOCOLS]; /* protocols' ALPNs in bytewise order */
+    size_t n_protocols;
+    struct dial *dials;
+    struct quic_conn **conns; /* open connections */
+    size_t n_conns, cap_conns;
+    bool stopping;
+    void (*stop_done)(void *arg);
+    void *stop_arg;
+    uint8_t recv_buf[RECV_BUF];
+};
+
+static struct endpoint *endpoint_of(struct quic_host *host)
+{
+    return (struct endpoint *)((char *)host - offsetof(struct endpoint, host));
+}
+
+/* ---- connection bookkeeping ------------------------------------------------------------------ */
+
+static int track(struct endpoint *ep, struct quic_conn *qc)
+{
+    if (ep->n_conns == ep->cap_conns) {
+        size_t cap = ep->cap_conns ? 2 * ep->cap_conns : 16;
+        struct quic_conn **bigger = realloc(ep->conns, cap * sizeof *bigger);
+        if (!bigger) return IROH_ENOMEM;
+        ep->conns = bigger;
+        ep->cap_conns = cap;
+    }
+    ep->conns[ep->n_conns++] = qc;
+    return 0;
+}
+
+static void untrack(struct endpoint *ep, struct quic_conn *qc)
+{
+    for (size_t i = 0; i < ep->n_conns; i++) {
+        if (ep->conns[i] != qc) continue;
+        ep->conns[i] = ep->conns[--ep->n_conns];
+        return;
+    }
+}
+
+static struct dial *take_dial(struct endpoint *ep, struct quic_conn *qc)
+{
+    for (struct dial **p = &ep->dials; *p; p = &(*p)->next) {
+        if ((*p)->qc != qc) continue;
+        struct dial *d = *p;
+        *p = d->next;
+        return d;
+    }
+    return NULL;
+}
+
+/* ---- what connections call ---------------------------------------------------------------------
+ */
+
+static struct udp_socket *socket_for(struct endpoint *ep, uint8_t family)
+{
+    for (size_t i = 0; i < ep->n_sockets; i++)
+        if (ep->sockets[i].active && ep->sockets[i].bound.family == family) return &ep->sockets[i];
+    return NULL;
+}
+
+static void host_send(struct quic_host *host, const struct iroh_socket_addr *to,
+                      const uint8_t *data, size_t len)
+{
+    struct endpoint *ep = endpoint_of(host);
+    struct udp_socket *s = socket_for(ep, to->family);
+    if (!s) return;
+    struct sockaddr_storage sa;
+    quic_addr_to_sockaddr(to, &sa);
+    uv_buf_t buf = uv_buf_init((char *)data, (unsigned)len);
+    int rc = uv_udp_try_send(&s->handle, &buf, 1, (const struct sockaddr *)&sa);
+    /* A full socket buffer drops the datagram; QUIC's loss recovery sends it again. */
+    if (rc < 0 && rc != UV_EAGAIN) {
+        char text[IROH_SOCKET_ADDR_TEXT_MAX + 1];
+        iroh_socket_addr_format(to, text, sizeof text);
+        log_debug("endpoint", "send to %s: %s", text, uv_strerror(rc));
+    }
+}
+
+static int host_add_cid(struct quic_host *host, const struct iroh_quic_cid *cid,
+                        struct quic_conn *qc)
+{
+    return iroh_cid_table_put(&endpoint_of(host)->cids, cid, qc);
+}
+
+static void host_remove_cid(struct quic_host *host, const struct iroh_quic_cid *cid)
+{
+    iroh_cid_table_remove(&endpoint_of(host)->cids, cid);
+}
+
+static const struct protocol *protocol_for(const struct endpoint *ep, const char *alpn)
+{
+    for (size_t i = 0; i < ep->n_protocols; i++)
+        if (strcmp(ep->protocols[i].alpn, alpn) == 0) return &ep->protocols[i];
+    return NULL;
+}
+
+static void host_established(struct quic_host *host, struct quic_conn *qc)
+{
+    struct endpoint *ep = endpoint_of(host);
+    if (!quic_conn_is_server(qc)) {
+        struct dial *d = take_dial(ep, qc);
+        if (d) d->fn(qc, 0, NULL, d->arg);
+        free(d);
+        return;
+    }
+    const struct protocol *p = protocol_for(ep, quic_conn_alpn(qc));
+    if (p && !ep->stopping)
+        p->fn(qc, p->arg);
+    else /* TLS only negotiates registered ALPNs; this is a protocol removed meanwhile */
+        quic_conn_close(qc, 0, "");
+}
+
+static void close_sockets(struct endpoint *ep);
+
+static void host_closed(struct quic_host *host, struct quic_conn *qc, int status)
+{
+    struct endpoint *ep = endpoint_of(host);
+    iroh_cid_table_remove_value(&ep->cids, qc);
+    untrack(ep, qc);
+    struct dial *d = take_dial(ep, qc);
+    if (d) {
+        d->fn(NULL, status == IROH_OK ? IROH_ECLOSED : status,
+              status == IROH_OK ? "the endpoint is stopping" : quic_conn_error(qc), d->arg);
+        free(d);
+    }
+}
+
+static void host_freed(struct quic_host *host)
+{
+    struct endpoint *ep = endpoint_of(host);
+    if (ep->stopping && host->conns == 0) close_sockets(ep);
+}
+
+/* ---- receiving: the demultiplexer --------------------------------------------------------------
+ */
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct udp_socket *s = handle->data;
+    *buf = uv_buf_init((char *)s->ep->recv_buf, sizeof s->ep->recv_buf);
+}
+
+static void accept_initial(struct endpoint *ep, const struct iroh_socket_addr *from,
+                           const uint8_t *pkt, size_t len)
+{
+    struct quic_conn *qc;
+    if (quic_conn_accept(&ep->host, from, pkt, len, ep->alpns, ep->n_protocols, &qc) < 0) return;
+    if (track(ep, qc) < 0) {
+        quic_conn_close(qc, 0, "");
+        return;
+    }
+    char text[IROH_SOCKET_ADDR_TEXT_MAX + 1];
+    iroh_socket_addr_format(from, text, sizeof text);
+    log_debug("endpoint", "%s: incoming from %s", quic_conn_name(qc), text);
+    quic_conn_receive(qc, from, pkt, len);
+}
+
+static void on_recv(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
+                    const struct sockaddr *addr, unsigned flags)
+{
+    struct udp_socket *s = handle->data;
+    struct endpoint *ep = s->ep;
+    if (nread < 0) {
+        log_debug("endpoint", "receive: %s", uv_strerror((int)nread));
+        return;
+    }
+    if (nread == 0 || !addr || (flags & UV_UDP_PARTIAL)) return;
+    struct iroh_socket_addr from;
+    struct iroh_quic_header h;
+    const uint8_t *pkt = (const uint8_t *)buf->base;
+    size_t len = (size_t)nread;
+    if (quic_addr_from_sockaddr(addr, &from) < 0 ||
+        iroh_quic_header_read(pkt, len, QUIC_CID_LEN, &h) < 0)
+        return;
+    struct quic_conn *qc = iroh_cid_table_get(&ep->cids, &h.dcid);
+    if (qc)
+        quic_conn_receive(qc, &from, pkt, len);
+    else if (iroh_quic_header_is_v1_initial(&h) && ep->n_protocols > 0 && !ep->stopping)
+        accept_initial(ep, &from, pkt, len);
+    /* Anything else is for a connection we no longer have (or not QUIC v1): dropped. */
+}
+
+/* ---- life cycle --------------------------------------------------------------------------------
+ */
+
+static void on_socket_closed(uv_handle_t *h);
+
+static void close_socket(struct udp_socket *s)
+{
+    if (s->closing) return;
+    s->closing = true;
+    s->active = false;
+    uv_close((uv_handle_t *)&s->handle, on_socket_closed);
+}
+
+static int bind_one(struct endpoint *ep, const struct iroh_socket_addr *addr, char *err,
+                    size_t errlen)
+{
+    char text[IROH_SOCKET_ADDR_TEXT_MAX + 1];
+    iroh_socket_addr_format(addr, text, sizeof text);
+    if (socket_for(ep, addr->family)) {
+        snprintf(err, errlen, "bind %s: one socket per address family", text);
+        return IROH_EINVAL;
+    }
+    struct udp_socket *s = &ep->sockets[ep->n_sockets];
+    struct sockaddr_storage sa;
+    quic_addr_to_sockaddr(addr, &sa);
+    int rc = uv_udp_init_ex(ep->loop, &s->handle, sa.ss_family);
+    if (rc < 0) {
+        snprintf(err, errlen, "UDP socket for %s: %s", text, uv_strerror(rc));
+        return IROH_EIO;
+    }
+    s->ep = ep;
+    s->handle.data = s;
+    ep->n_sockets++;
+    ep->handles_open++;
+    rc = uv_udp_bind(&s->handle, (const struct sockaddr *)&sa,
+                     addr->family == IROH_IP_V6 ? UV_UDP_IPV6ONLY : 0);
+    int len = sizeof sa;
+    if (rc == 0) rc = uv_udp_getsockname(&s->handle, (struct sockaddr *)&sa, &len);
+    if (rc == 0) rc = quic_addr_from_sockaddr((const struct sockaddr *)&sa, &s->bound);
+    if (rc == 0) rc = uv_udp_recv_start(&s->handle, on_alloc, on_recv);
+    if (rc < 0) {
+        snprintf(err, errlen, "bind UDP %s: %s", text, uv_strerror(rc));
+        close_socket(s);
+        return IROH_EIO;
+    }
+    s->active = true;
+    int size = SOCKET_BUFFER;
+    uv_recv_buffer_size((uv_handle_t *)&s->handle, &size);
+    size = SOCKET_BUFFER;
+    uv_send_buffer_size((uv_handle_t *)&s->handle, &size);
+    iroh_socket_addr_format(&s->bound, text, sizeof text);
+    log_info("endpoint", "listening on UDP %s", text);
+    return 0;
+}
+
+static size_t active_sockets(const struct endpoint *ep)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ep->n_sockets; i++)
+        n += ep->sockets[i].active;
+    return n;
+}
+
+/* Binds every address of the comma-separated list. With the default list a family the host
+ * cannot bind (no IPv6) is skipped, as long as one socket remains. */
+static int bind_all(struct endpoint *ep, const char *list, char *err, size_t errlen)
+{
+    bool is_default = !list || !*list;
+    if (is_default) list = ENDPOINT_DEFAULT_BIND;
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        struct iroh_socket_addr addr;
+        if (iroh_socket_addr_parse(p, len, &addr) < 0) {
+            snprintf(err, errlen, "bind address \"%.*s\" is not IP:PORT", (int)len, p);
+            return IROH_EINVAL;
+        }
+        if (ep->n_sockets == ENDPOINT_MAX_SOCKETS) {
+            snprintf(err, errlen, "at most %d bind addresses", ENDPOINT_MAX_SOCKETS);
+            return IROH_EINVAL;
+        }
+        int rc = bind_one(ep, &addr, err, errlen);
+        if (rc < 0 && !(is_default && rc == IROH_EIO)) return rc;
+        if (rc < 0) log_info("endpoint", "skipping %s", err);
+        p = end ? end + 1 : p + len;
+    }
+    if (active_sockets(ep) == 0) {
+        snprintf(err, errlen, "no UDP socket could be bound");
+        return IROH_EIO;
+    }
+    return 0;
+}
+
+static void endpoint_free(struct endpoint *ep)
+{
+    quic_tls_ctx_free(ep->host.tls);
+    iroh_cid_table_free(&ep->cids);
+    free(ep->conns);
+    void (*done)(void *) = ep->stop_done;
+    void *arg = ep->stop_arg;
+    sodium_memzero(ep, sizeof *ep);
+    free(ep);
+    if (done) done(arg);
+}
+
+static void on_socket_closed(uv_handle_t *h)
+{
+    struct udp_socket *s = h->data;
+    struct endpoint *ep = s->ep;
+    if (--ep->handles_open == 0 && ep->stopping) endpoint_free(ep);
+}
+
+static void close_sockets(struct endpoint *ep)
+{
+    for (size_t i = 0; i < ep->n_sockets; i++)
+        close_socket(&ep->sockets[i]);
+    if (ep->handles_open == 0) endpoint_free(ep);
+}
+
+int endpoint_start(uv_loop_t *loop, const struct endpoint_options *options, struct endpoint **out,
+                   char *err, size_t errlen)
+{
+    struct endpoint *ep = calloc(1, sizeof *ep);
+    if (!ep) return IROH_ENOMEM;
+    ep->loop = loop;
+    ep->host = (struct quic_host){
+        .loop = loop,
+        .send = host_send,
+        .add_cid = host_add_cid,
+        .remove_cid = host_remove_cid,
+        .established = host_established,
+        .closed = host_closed,
+        .freed = host_freed,
+    };
+    randombytes_buf(ep->host.reset_secret, sizeof ep->host.reset_secret);
+    iroh_secret_key_public(options->secret, &ep->id);
+    int rc = iroh_cid_table_init(&ep->cids);
+    if (rc == 0) rc = quic_tls_ctx_new(options->secret, &ep->host.tls, err, errlen);
+    if (rc == 0) rc = bind_all(ep, options->bind, err, errlen);
+    if (rc < 0) {
+        if (rc == IROH_ENOMEM) snprintf(err, errlen, "out of memory");
+        ep->stopping = true;
+        close_sockets(ep);
+        return rc;
+    }
+    *out = ep;
+    return 0;
+}
+
+void endpoint_stop(struct endpoint *ep, void (*done)(void *arg), void *arg)
+{
+    ep->stopping = true;
+    ep->stop_done = done;
+    ep->stop_arg = arg;
+    for (size_t i = 0; i < ep->n_conns; i++)
+        quic_conn_close(ep->conns[i], 0, "");
+    if (ep->host.conns == 0) close_sockets(ep);
+}
+
+/* ---- protocols and dialing ---------------------------------------------------------------------
+ */
+
+static int compare_alpn(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int endpoint_serve(struct endpoint *ep, const char *alpn, endpoint_accept_fn *fn, void *arg)
+{
+    size_t len = strlen(alpn);
+    if (len == 0 || len > QUIC_ALPN_MAX) return IROH_EINVAL;
+    if (protocol_for(ep, alpn)) return IROH_EEXIST;
+    if (ep->n_protocols == ENDPOINT_MAX_PROTOCOLS) return IROH_EBUSY;
+    struct protocol *p = &ep->protocols[ep->n_protocols];
+    memcpy(p->alpn, alpn, len + 1);
+    p->fn = fn;
+    p->arg = arg;
+    ep->alpns[ep->n_protocols++] = p->alpn;
+    /* iroh's router offers its ALPNs in bytewise order and TLS prefers the server's order */
+    qsort(ep->alpns, ep->n_protocols, sizeof ep->alpns[0], compare_alpn);
+    return 0;
+}
+
+int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr, const char *alpn,
+                     endpoint_connect_fn *fn, void *arg)
+{
+    if (ep->stopping) return IROH_ECLOSED;
+    if (memcmp(addr->id.bytes, ep->id.bytes, IROH_KEY_LEN) == 0) return IROH_EINVAL;
+    struct iroh_socket_addr candidates[IROH_ADDR_MAX_IPS];
+    size_t n = 0;
+    for (size_t i = 0; i < addr->ip_count; i++)
+        if (socket_for(ep, addr->ips[i].family)) candidates[n++] = addr->ips[i];
+    if (n == 0) return IROH_ENOTFOUND;
+    struct dial *d = calloc(1, sizeof *d);
+    if (!d) return IROH_ENOMEM;
+    struct quic_conn *qc;
+    int rc = quic_conn_dial(&ep->host, &addr->id, candidates, n, alpn, &qc);
+    if (rc == 0 && (rc = track(ep, qc)) < 0) quic_conn_close(qc, 0, "");
+    if (rc < 0) {
+        free(d);
+        return rc;
+    }
+    *d = (struct dial){.next = ep->dials, .qc = qc, .fn = fn, .arg = arg};
+    ep->dials = d;
+    return 0;
+}
+
+/* ---- addresses ------------------------------------------------------------------------------- */
+
+static bool is_unspecified(const struct iroh_socket_addr *a)
+{
+    static const uint8_t zero[16];
+    return memcmp(a->ip, zero, a->family == IROH_IP_V4 ? 4 : 16) == 0;
+}
+
+/* Adds every usable interface address of socket s's family with its port. */
+static void add_interface_addrs(struct iroh_endpoint_addr *out, const struct udp_socket *s)
+{
+    uv_interface_address_t *ifs;
+    int count;
+    if (uv_interface_addresses(&ifs, &count) != 0) return;
+    for (int pass = 0; pass < 2; pass++) { /* pass 1: loopback, if pass 0 found nothing */
+        size_t found = 0;
+        for (int i = 0; i < count; i++) {
+            struct iroh_socket_addr a;
+            if (quic_addr_from_sockaddr((const struct sockaddr *)&ifs[i].address, &a) < 0 ||
+                a.family != s->bound.family || (bool)ifs[i].is_internal != (pass == 1))
+                continue;
+            if (a.family == IROH_IP_V6 && a.ip[0] == 0xfe && (a.ip[1] & 0xc0) == 0x80)
+                continue; /* link-local needs a scope id, which tickets cannot carry */
+            a.port = s->bound.port;
+            if (iroh_endpoint_addr_add_ip(out, &a) >= 0) found++;
+        }
+        if (found) break;
+    }
+    uv_free_interface_addresses(ifs, count);
+}
+
+void endpoint_addr(const struct endpoint *ep, struct iroh_endpoint_addr *out)
+{
+    iroh_endpoint_addr_init(out, &ep->id);
+    for (size_t i = 0; i < ep->n_sockets; i++) {
+        const struct udp_socket *s = &ep->sockets[i];
+        if (!s->active) continue;
+        if (is_unspecified(&s->bound))
+            add_interface_addrs(out, s);
+        else
+            iroh_endpoint_addr_add_ip(out, &s->bound);
+    }
+}
+
+size_t endpoint_bound(const struct endpoint *ep, struct iroh_socket_addr *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ep->n_sockets && n < cap; i++)
+        if (ep->sockets[i].active) out[n++] = ep->sockets[i].bound;
+    return n;
+}
