@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/fd_pump.h"
@@ -332,6 +333,10 @@ static void work_add(struct job *j)
     struct blob_progress progress = {on_progress, j};
     struct blob_added added;
     memset(&added, 0, sizeof added);
+    struct stat st;
+    if (j->format == BLOB_FORMAT_HASH_SEQ && j->path && stat(j->path, &st) == 0 &&
+        st.st_size % BLOB_HASH_LEN != 0)
+        goto not_hash_seq; /* refused before it is stored (checked again below) */
     if (j->path) {
         j->rc =
             blob_store_add_path(s, j->path, j->reference ? BLOB_IMPORT_REFERENCE : BLOB_IMPORT_COPY,
@@ -340,6 +345,10 @@ static void work_add(struct job *j)
         uint8_t *bytes;
         size_t len;
         j->rc = decode_data(j, &bytes, &len);
+        if (j->rc == 0 && j->format == BLOB_FORMAT_HASH_SEQ && len % BLOB_HASH_LEN != 0) {
+            if (bytes != (uint8_t *)j->data) free(bytes);
+            goto not_hash_seq;
+        }
         if (j->rc == 0) {
             j->rc = blob_store_add_bytes(s, bytes, len, &progress, &added, &j->err);
             if (bytes != (uint8_t *)j->data) free(bytes);
@@ -347,12 +356,8 @@ static void work_add(struct job *j)
     }
     if (j->rc < 0) return;
     if (j->format == BLOB_FORMAT_HASH_SEQ && added.size % BLOB_HASH_LEN != 0) {
-        snprintf(j->err.detail, sizeof j->err.detail,
-                 "a hash_seq blob is a sequence of 32-byte hashes, but this one has %llu bytes",
-                 (unsigned long long)added.size);
-        j->rc = IROH_EINVAL;
-        blob_temp_tag_drop(s, added.temp_tag);
-        return;
+        blob_temp_tag_drop(s, added.temp_tag); /* the file grew meanwhile: unprotected now */
+        goto not_hash_seq;
     }
     /* Tag it while the temp tag still protects it, then let the temp tag go. */
     char name[64];
@@ -375,6 +380,11 @@ static void work_add(struct job *j)
                            json_object_new_string(blob_location_name(added.location)));
     json_object_object_add(r, "existed", json_object_new_boolean(added.existed));
     j->result = r;
+    return;
+not_hash_seq:
+    snprintf(j->err.detail, sizeof j->err.detail,
+             "a hash_seq blob is a sequence of 32-byte hashes: its size must be a multiple of 32");
+    j->rc = IROH_EINVAL;
 }
 
 static void work_read(struct job *j)
