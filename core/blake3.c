@@ -89,7 +89,7 @@ static void compress_portable(const uint32_t cv[8], const uint8_t block[64], uin
 
 struct ops {
     iroh_b3_compress_fn *compress;
-    iroh_b3_many_fn *many4, *many8, *many16; /* NULL where the level has no such kernel */
+    iroh_b3_many_fn *many4, *many8, *many16, *many32; /* NULL where the level has none */
 };
 
 #if defined(__x86_64__)
@@ -99,15 +99,16 @@ struct ops {
  * takes 60 ns per block and the SSE4.1 one 120 ns, so the AVX2 and AVX-512 levels use the
  * portable form; the SSE4.1 level keeps its own for older CPUs with short vector latencies. */
 static const struct ops OPS[] = {
-    [IROH_BLAKE3_ISA_PORTABLE] = {compress_portable, NULL, NULL, NULL},
-    [IROH_BLAKE3_ISA_SSE41] = {iroh_b3_compress_sse41, iroh_b3_many4_sse41, NULL, NULL},
-    [IROH_BLAKE3_ISA_AVX2] = {compress_portable, iroh_b3_many4_sse41, iroh_b3_many8_avx2, NULL},
+    [IROH_BLAKE3_ISA_PORTABLE] = {compress_portable, NULL, NULL, NULL, NULL},
+    [IROH_BLAKE3_ISA_SSE41] = {iroh_b3_compress_sse41, iroh_b3_many4_sse41, NULL, NULL, NULL},
+    [IROH_BLAKE3_ISA_AVX2] = {compress_portable, iroh_b3_many4_sse41, iroh_b3_many8_avx2, NULL,
+                              NULL},
     [IROH_BLAKE3_ISA_AVX512] = {compress_portable, iroh_b3_many4_sse41, iroh_b3_many8_avx2,
-                                iroh_b3_many16_avx512},
+                                iroh_b3_many16_avx512, iroh_b3_many32_avx512},
 };
 #else
 static const struct ops OPS[] = {
-    [IROH_BLAKE3_ISA_PORTABLE] = {compress_portable, NULL, NULL, NULL}};
+    [IROH_BLAKE3_ISA_PORTABLE] = {compress_portable, NULL, NULL, NULL, NULL}};
 #endif
 
 static const char *const ISA_NAMES[] = {"portable", "sse41", "avx2", "avx512"};
@@ -244,9 +245,9 @@ static void hash_many(const struct ops *o, const uint8_t *in, size_t n, size_t s
                       size_t blocks, const uint32_t key[8], uint64_t counter, unsigned step,
                       uint8_t flags, uint8_t flags_start, uint8_t flags_end, uint8_t *out)
 {
-    iroh_b3_many_fn *const kernels[] = {o->many16, o->many8, o->many4};
-    static const size_t widths[] = {16, 8, 4};
-    for (size_t k = 0; k < 3; k++) {
+    iroh_b3_many_fn *const kernels[] = {o->many32, o->many16, o->many8, o->many4};
+    static const size_t widths[] = {32, 16, 8, 4};
+    for (size_t k = 0; k < 4; k++) {
         for (; kernels[k] && n >= widths[k]; n -= widths[k]) {
             kernels[k](in, stride, blocks, key, counter, step, flags, flags_start, flags_end, out);
             in += widths[k] * stride;

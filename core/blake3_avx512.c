@@ -1,6 +1,7 @@
-/* core/blake3_avx512.c — the 16-way BLAKE3 kernel for AVX-512F/VL (compiled with
+/* core/blake3_avx512.c — the 16-way and 32-way BLAKE3 kernels for AVX-512F/VL (compiled with
  * -mavx512f -mavx512vl, called by blake3.c only when the CPU and OS support both): one input
- * per 32-bit lane, rotations are single vprord instructions. See blake3_impl.h. */
+ * per 32-bit lane of a 512-bit vector, rotations are single vprord instructions; the 32-way
+ * kernel interleaves two independent sets of 16. See blake3_impl.h. */
 #include "core/blake3_impl.h"
 
 #if defined(__x86_64__)
@@ -43,52 +44,82 @@ static inline void transpose16(__m512i x[16])
  * memory latency (about 8% faster on 1 GiB files here). */
 #define PREFETCH 256
 
-#define LANE_ROUND(...) IROH_B3_ROUND(v, m, ADD, XOR, ROR, __VA_ARGS__)
+/* The kernel for `sets` (1 or 2) sets of 16 inputs, one input per lane. Two sets give each G
+ * step two independent dependency chains: on a core with 2-cycle vector latency (AMD Zen 5)
+ * one set leaves half of the vector units idle (9.7 against 12 GB/s here). */
+static inline __attribute__((always_inline)) void
+many_sets(const int sets, const uint8_t *in, size_t stride, size_t blocks, const uint32_t key[8],
+          uint64_t counter, unsigned counter_step, uint8_t flags, uint8_t flags_start,
+          uint8_t flags_end, uint8_t *out)
+{
+    __m512i h[2][16], ctr_lo[2], ctr_hi[2];
+    for (int g = 0; g < sets; g++) {
+        uint32_t lo[16], hi[16];
+        for (int i = 0; i < 16; i++) {
+            uint64_t c = counter + (uint64_t)(16 * g + i) * counter_step;
+            lo[i] = (uint32_t)c;
+            hi[i] = (uint32_t)(c >> 32);
+        }
+        ctr_lo[g] = _mm512_loadu_si512(lo);
+        ctr_hi[g] = _mm512_loadu_si512(hi);
+        for (int i = 0; i < 8; i++)
+            h[g][i] = _mm512_set1_epi32((int)key[i]);
+    }
+    for (size_t b = 0; b < blocks; b++) {
+        __m512i m[2][16], v[2][16];
+        /* Prefetch each input PREFETCH bytes ahead; near its end, that is the same place in
+         * the inputs of the next call (past the buffer's end a prefetch is harmless). */
+        uintptr_t ahead =
+            b * 64 + PREFETCH < stride ? PREFETCH : PREFETCH + (16 * (size_t)sets - 1) * stride;
+        uint8_t f = flags | (b == 0 ? flags_start : 0) | (b + 1 == blocks ? flags_end : 0);
+        for (int g = 0; g < sets; g++) {
+            const uint8_t *block = in + 16 * g * stride + b * 64;
+            for (int i = 0; i < 16; i++) {
+                m[g][i] = _mm512_loadu_si512(block + i * stride);
+                _mm_prefetch((const char *)((uintptr_t)(block + i * stride) + ahead), _MM_HINT_T0);
+            }
+            transpose16(m[g]);
+            for (int i = 0; i < 8; i++)
+                v[g][i] = h[g][i];
+            for (int i = 0; i < 4; i++)
+                v[g][8 + i] = _mm512_set1_epi32((int)iroh_b3_iv[i]);
+            v[g][12] = ctr_lo[g];
+            v[g][13] = ctr_hi[g];
+            v[g][14] = _mm512_set1_epi32(64);
+            v[g][15] = _mm512_set1_epi32(f);
+        }
+#define SETS_ROUND(...)                                                                            \
+    _Pragma("GCC unroll 2") for (int g = 0; g < sets; g++)                                         \
+        IROH_B3_ROUND(v[g], m[g], ADD, XOR, ROR, __VA_ARGS__)
+        IROH_B3_SCHEDULE(SETS_ROUND);
+#undef SETS_ROUND
+        for (int g = 0; g < sets; g++)
+            for (int i = 0; i < 8; i++)
+                h[g][i] = _mm512_xor_si512(v[g][i], v[g][i + 8]);
+    }
+    for (int g = 0; g < sets; g++) {
+        for (int i = 8; i < 16; i++)
+            h[g][i] = _mm512_setzero_si512();
+        transpose16(h[g]);
+        for (int i = 0; i < 16; i++)
+            _mm256_storeu_si256((__m256i *)(out + 32 * (16 * g + i)),
+                                _mm512_castsi512_si256(h[g][i]));
+    }
+}
 
 void iroh_b3_many16_avx512(const uint8_t *in, size_t stride, size_t blocks, const uint32_t key[8],
                            uint64_t counter, unsigned counter_step, uint8_t flags,
                            uint8_t flags_start, uint8_t flags_end, uint8_t *out)
 {
-    uint32_t lo[16], hi[16];
-    for (int i = 0; i < 16; i++) {
-        uint64_t c = counter + (uint64_t)i * counter_step;
-        lo[i] = (uint32_t)c;
-        hi[i] = (uint32_t)(c >> 32);
-    }
-    __m512i h[16];
-    for (int i = 0; i < 8; i++)
-        h[i] = _mm512_set1_epi32((int)key[i]);
-    const __m512i ctr_lo = _mm512_loadu_si512(lo);
-    const __m512i ctr_hi = _mm512_loadu_si512(hi);
-    for (size_t b = 0; b < blocks; b++) {
-        __m512i m[16];
-        /* Prefetch each input PREFETCH bytes ahead; near its end, that is the same place in
-         * the next group of 16 inputs (past the buffer's end a prefetch is harmless). */
-        uintptr_t ahead = b * 64 + PREFETCH < stride ? PREFETCH : PREFETCH + 15 * stride;
-        for (int i = 0; i < 16; i++) {
-            m[i] = _mm512_loadu_si512(in + i * stride + b * 64);
-            _mm_prefetch((const char *)((uintptr_t)(in + i * stride + b * 64) + ahead),
-                         _MM_HINT_T0);
-        }
-        transpose16(m);
-        uint8_t f = flags | (b == 0 ? flags_start : 0) | (b + 1 == blocks ? flags_end : 0);
-        __m512i v[16];
-        for (int i = 0; i < 8; i++)
-            v[i] = h[i];
-        for (int i = 0; i < 4; i++)
-            v[8 + i] = _mm512_set1_epi32((int)iroh_b3_iv[i]);
-        v[12] = ctr_lo;
-        v[13] = ctr_hi;
-        v[14] = _mm512_set1_epi32(64);
-        v[15] = _mm512_set1_epi32(f);
-        IROH_B3_SCHEDULE(LANE_ROUND);
-        for (int i = 0; i < 8; i++)
-            h[i] = _mm512_xor_si512(v[i], v[i + 8]);
-    }
-    for (int i = 8; i < 16; i++)
-        h[i] = _mm512_setzero_si512();
-    transpose16(h);
-    for (int i = 0; i < 16; i++)
-        _mm256_storeu_si256((__m256i *)(out + 32 * i), _mm512_castsi512_si256(h[i]));
+    many_sets(1, in, stride, blocks, key, counter, counter_step, flags, flags_start, flags_end,
+              out);
+}
+
+void iroh_b3_many32_avx512(const uint8_t *in, size_t stride, size_t blocks, const uint32_t key[8],
+                           uint64_t counter, unsigned counter_step, uint8_t flags,
+                           uint8_t flags_start, uint8_t flags_end, uint8_t *out)
+{
+    many_sets(2, in, stride, blocks, key, counter, counter_step, flags, flags_start, flags_end,
+              out);
 }
 #endif

@@ -75,7 +75,7 @@ extern const uint32_t iroh_b3_iv[8];
 typedef void iroh_b3_compress_fn(const uint32_t cv[8], const uint8_t block[64], uint8_t block_len,
                                  uint64_t counter, uint8_t flags, uint32_t out[16]);
 
-/* Hashes exactly W inputs at once (W = 4, 8 or 16 by kernel). Input i starts at in + i*stride
+/* Hashes exactly W inputs at once (W = 4, 8, 16 or 32 by kernel). Input i starts at in + i*stride
  * and is `blocks` full 64-byte blocks; it is compressed from the CV `key` with counter
  * counter + i*counter_step; its first block gets flags|flags_start, its last flags|flags_end.
  * Writes the W resulting CVs, 32 little-endian bytes each, to out (not overlapping in).
@@ -89,5 +89,6 @@ iroh_b3_compress_fn iroh_b3_compress_sse41;
 iroh_b3_many_fn iroh_b3_many4_sse41;
 iroh_b3_many_fn iroh_b3_many8_avx2;
 iroh_b3_many_fn iroh_b3_many16_avx512;
+iroh_b3_many_fn iroh_b3_many32_avx512;
 
 #endif
