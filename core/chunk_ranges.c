@@ -185,10 +185,11 @@ int iroh_range_spec_encode(struct iroh_postcard_writer *w, const struct iroh_chu
     return rc;
 }
 
-/* Builds a boundary list span by span, merging touching spans; with r NULL it only counts. */
+/* Builds a boundary list span by span, merging touching spans; with r NULL it only counts.
+ * A merge can drop a boundary just stored, so the storage needed is the peak length. */
 struct bounds_builder {
     struct iroh_chunk_ranges *r;
-    size_t len;
+    size_t len, peak;
     uint64_t last; /* the last boundary, when len > 0 */
 };
 
@@ -199,6 +200,7 @@ static int builder_push(struct bounds_builder *b, uint64_t x)
         b->r->bounds[b->len] = x;
     }
     b->len++;
+    if (b->len > b->peak) b->peak = b->len;
     b->last = x;
     return 0;
 }
@@ -216,12 +218,12 @@ static int builder_span(struct bounds_builder *b, uint64_t start, uint64_t end, 
     return rc == 0 && !open ? builder_push(b, end) : rc;
 }
 
-/* Reads a RangeSpec into r (or only counts its boundaries when r is NULL) and stores their
- * number in *len. Position unchanged on failure. */
-static int spec_read(struct iroh_postcard_reader *rd, struct iroh_chunk_ranges *r, size_t *len)
+/* Reads a RangeSpec into r (or only checks it when r is NULL) and stores in *need the
+ * storage its decoding needs. Position unchanged on failure. */
+static int spec_read(struct iroh_postcard_reader *rd, struct iroh_chunk_ranges *r, size_t *need)
 {
     size_t pos = rd->pos;
-    struct bounds_builder b = {r, 0, 0};
+    struct bounds_builder b = {r, 0, 0, 0};
     uint64_t count, cur = 0;
     bool on = false;
     int rc = iroh_postcard_get_u64(rd, &count);
@@ -239,14 +241,14 @@ static int spec_read(struct iroh_postcard_reader *rd, struct iroh_chunk_ranges *
         rd->pos = pos;
         return rc;
     }
-    *len = b.len;
+    *need = b.peak;
     return 0;
 }
 
 int iroh_range_spec_decode(struct iroh_postcard_reader *rd, struct iroh_chunk_ranges *r)
 {
-    size_t len;
-    return spec_read(rd, r, &len);
+    size_t need;
+    return spec_read(rd, r, &need);
 }
 
 /* ---- RangeSpecSeq --------------------------------------------------------------------- */
@@ -326,12 +328,12 @@ int iroh_range_seq_decode(struct iroh_postcard_reader *rd, struct iroh_range_seq
     size_t start = rd->pos;
     for (uint64_t i = 0; i < count && rc == 0; i++) {
         uint64_t delta;
-        size_t len = 0;
+        size_t need = 0;
         rc = iroh_postcard_get_u64(rd, &delta);
         if (rc == 0 && delta > UINT64_MAX - offset) rc = IROH_EINVAL;
-        if (rc == 0) rc = spec_read(rd, NULL, &len);
+        if (rc == 0) rc = spec_read(rd, NULL, &need);
         offset += delta;
-        if (len > max_bounds) max_bounds = len;
+        if (need > max_bounds) max_bounds = need;
     }
     if (rc < 0) {
         rd->pos = pos;

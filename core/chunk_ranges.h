@@ -120,7 +120,7 @@ struct iroh_range_seq {
     const uint8_t *entries; /* the bytes after the count */
     size_t len;             /* their length */
     uint64_t count;         /* entries */
-    size_t max_bounds;      /* most boundaries any entry's ranges decode to */
+    size_t max_bounds;      /* storage any entry's ranges need while decoding */
 };
 
 /* Reads and validates one RangeSpecSeq (every RangeSpec, offsets below 2^64). Returns 0,

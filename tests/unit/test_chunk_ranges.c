@@ -445,6 +445,11 @@ static void test_range_seq_walk(void)
     struct iroh_range_seq_iter it;
     iroh_chunk_ranges_init(&r, small, 3);
     CHECK_EQ_INT(iroh_range_seq_iter_init(&it, &seq, &r), IROH_EBUFFER);
+    /* A closing open span merges into the span before it: {0,65,68} needs 4 entries while
+     * decoding (found by fuzz_range_spec). */
+    CHECK_EQ_INT(walk("01 03 05 00 41 03 40 00", y, 2, &mb), 2);
+    CHECK_EQ_INT(mb, 4);
+    CHECK(y[0].index == 3 && y[0].len == 3 && y[1].index == 4);
 }
 
 int main(void)
