@@ -63,6 +63,7 @@ struct rpc_client {
     struct ipc_writer out;
     struct rpc_subscription *subscriptions;
     unsigned refs;    /* one for the connection, one per unanswered call */
+    unsigned calls;   /* unanswered calls (refs also counts any holder on the stack) */
     bool dispatching; /* flush once after the whole read is dispatched */
     bool eof;         /* the client finished sending: close once all is answered */
     bool closed;
@@ -108,7 +109,7 @@ static void client_set_events(struct rpc_client *c)
 
 static bool client_finished(const struct rpc_client *c)
 {
-    return c->eof && c->refs == 1 && ipc_writer_pending(&c->out) == 0;
+    return c->eof && c->calls == 0 && ipc_writer_pending(&c->out) == 0;
 }
 
 static void client_flush(struct rpc_client *c)
@@ -205,6 +206,7 @@ static void batch_done(struct rpc_client *c, struct rpc_batch *b)
 static void call_finish(struct rpc_call *call, json_object *response, const int *fds, size_t nfds)
 {
     struct rpc_client *c = call->client;
+    c->calls--;
     if (!call->answer || c->closed) {
         json_object_put(response);
         close_fds(fds, nfds);
@@ -260,6 +262,7 @@ static void dispatch_one(struct rpc_client *c, json_object *msg, struct rpc_batc
     call->client = c;
     call->batch = batch;
     c->refs++;
+    c->calls++;
 
     const char *why;
     enum jsonrpc_kind kind = jsonrpc_classify(msg, &why);
