@@ -130,34 +130,34 @@ static int snapshot(struct blob_store *s, sqlite3 *db, struct blob_reader *r, st
     char path[PATH_MAX];
     if (!row.complete) {
         if ((rc = read_bitfield(db, r, e)) < 0) return rc;
-        if (row.data_loc != BLOB_LOC_OWNED) return 0; /* small: nothing held until complete */
-        blob_data_path(s, r->hash, path, sizeof path);
-        return open_file(path, &r->data_fd, e);
-    }
-    switch (row.data_loc) {
-    case BLOB_LOC_INLINE: {
+        if (row.data_loc == BLOB_LOC_OWNED) { /* over 16 KiB: sparse files */
+            blob_data_path(s, r->hash, path, sizeof path);
+            rc = open_file(path, &r->data_fd, e);
+        }
+    } else if (row.data_loc == BLOB_LOC_INLINE) {
         size_t len;
         if ((rc = blob_inline_get(db, r->hash, "data", &r->inline_data, &len, e)) < 0) return rc;
         if (len != row.size)
             return blob_fail(e, IROH_ECORRUPT, "the store's inline data has the wrong size");
-        return 0;
-    }
-    case BLOB_LOC_OWNED:
+    } else if (row.data_loc == BLOB_LOC_OWNED) {
         blob_data_path(s, r->hash, path, sizeof path);
-        return open_file(path, &r->data_fd, e);
-    case BLOB_LOC_EXTERNAL:
-        if ((rc = read_paths(db, r, e)) < 0) return rc;
-        r->group = malloc(IROH_BAO_GROUP_LEN);
-        if (!r->group) return blob_fail(e, IROH_ENOMEM, "out of memory");
-        if (row.outboard_loc == BLOB_OUTBOARD_INLINE)
-            return blob_inline_get(db, r->hash, "outboard", &r->ob_mem, &r->ob_len, e);
-        if (row.outboard_loc == BLOB_OUTBOARD_OWNED) {
-            blob_outboard_path(s, r->hash, path, sizeof path);
-            return open_file(path, &r->ob_fd, e);
-        }
-        return 0;
+        rc = open_file(path, &r->data_fd, e);
+    } else if (row.data_loc == BLOB_LOC_EXTERNAL) {
+        rc = read_paths(db, r, e);
+        r->group = rc == 0 ? malloc(IROH_BAO_GROUP_LEN) : NULL;
+        if (rc == 0 && !r->group) rc = blob_fail(e, IROH_ENOMEM, "out of memory");
+    } else {
+        rc = blob_fail(e, IROH_ECORRUPT, "the blob's entry is malformed");
     }
-    return blob_fail(e, IROH_ECORRUPT, "the blob's entry is malformed");
+    if (rc < 0) return rc;
+    /* The outboard: checks of referenced files, and blob_reader_outboard (providers). */
+    if (row.outboard_loc == BLOB_OUTBOARD_INLINE)
+        return blob_inline_get(db, r->hash, "outboard", &r->ob_mem, &r->ob_len, e);
+    if (row.outboard_loc == BLOB_OUTBOARD_OWNED) {
+        blob_outboard_path(s, r->hash, path, sizeof path);
+        return open_file(path, &r->ob_fd, e);
+    }
+    return 0;
 }
 
 int blob_store_reader_open(struct blob_store *s, const uint8_t hash[BLOB_HASH_LEN],
@@ -190,6 +190,32 @@ int blob_store_reader_open(struct blob_store *s, const uint8_t hash[BLOB_HASH_LE
 uint64_t blob_reader_size(const struct blob_reader *r)
 {
     return r->size;
+}
+
+bool blob_reader_complete(const struct blob_reader *r)
+{
+    return r->complete;
+}
+
+int blob_reader_outboard(struct blob_reader *r, uint64_t offset, void *buf, size_t len,
+                         struct blob_error *e)
+{
+    uint64_t size = iroh_bao_outboard_size(r->size);
+    if (offset > size || len > size - offset)
+        return blob_fail(e, IROH_EINVAL, "outboard bytes %llu..%llu are past its %llu bytes",
+                         (unsigned long long)offset, (unsigned long long)(offset + len),
+                         (unsigned long long)size);
+    if (len == 0) return 0;
+    if (r->ob_mem) {
+        memcpy(buf, r->ob_mem + offset, len);
+        return 0;
+    }
+    if (r->ob_fd < 0 || blob_pread_all(r->ob_fd, buf, len, offset) < 0)
+        return blob_fail(e, r->ob_fd >= 0 && errno ? IROH_EIO : IROH_ECORRUPT,
+                         "cannot read the blob's outboard: %s",
+                         r->ob_fd >= 0 && errno ? strerror(errno)
+                                                : "it is shorter than it must be");
+    return 0;
 }
 
 void blob_reader_close(struct blob_reader *r)

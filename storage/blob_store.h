@@ -170,6 +170,14 @@ uint64_t blob_reader_size(const struct blob_reader *r);
  * partial entry lacks part of the range) or IROH_EIO. */
 int64_t blob_reader_read(struct blob_reader *r, uint64_t offset, void *buf, size_t len,
                          struct blob_error *e);
+/* Whether the entry was complete when the reader opened (else reads need present groups). */
+bool blob_reader_complete(const struct blob_reader *r);
+/* Reads len bytes at offset of the entry's pre-order outboard (iroh_bao_outboard_size bytes,
+ * none for ≤ 16 KiB), e.g. for the bao encoder of a provider. For a partial entry only the
+ * pairs on the paths of present groups are meaningful. Returns 0, IROH_EINVAL (past its end),
+ * IROH_ECORRUPT or IROH_EIO. */
+int blob_reader_outboard(struct blob_reader *r, uint64_t offset, void *buf, size_t len,
+                         struct blob_error *e);
 void blob_reader_close(struct blob_reader *r);
 
 /* Copies a complete blob to the absolute path (through a temp file beside it, fsynced and

@@ -160,6 +160,28 @@ static void b3sum(const char *path, char out[65])
     pclose(p);
 }
 
+/* The reader's outboard equals the one computed here from the data. */
+static void check_outboard(struct blob_store *s, const uint8_t hash[32], const uint8_t *data,
+                           uint64_t size)
+{
+    uint64_t len = iroh_bao_outboard_size(size);
+    uint8_t *want = malloc(len ? len : 1), *got = malloc(len ? len : 1), h[32];
+    iroh_bao_outboard_compute(data, size, 1, len ? want : NULL, h);
+    CHECK_EQ_MEM(h, hash, 32);
+    struct blob_reader *r;
+    struct blob_error e = {""};
+    CHECK_EQ_INT(blob_store_reader_open(s, hash, &r, &e), 0);
+    if (r) {
+        CHECK(blob_reader_complete(r));
+        CHECK_EQ_INT(blob_reader_outboard(r, 0, got, len, &e), 0);
+        CHECK_EQ_MEM(got, want, len);
+        CHECK_EQ_INT(blob_reader_outboard(r, len, got, 1, &e), IROH_EINVAL);
+        blob_reader_close(r);
+    }
+    free(want);
+    free(got);
+}
+
 static struct blob_added add_bytes(struct blob_store *s, const void *data, size_t len)
 {
     struct blob_added a;
@@ -267,6 +289,7 @@ static void test_sizes_and_placement(void)
         CHECK_EQ_INT(got_size, size);
         if (back) CHECK_EQ_MEM(back, data, size);
         free(back);
+        check_outboard(s, a.hash, data, size);
         blob_temp_tag_drop(s, a.temp_tag);
         blob_temp_tag_drop(s, b.temp_tag);
         blob_temp_tag_drop(s, c.temp_tag);
@@ -308,6 +331,7 @@ static void test_ranges(void)
                                              &a, &e),
                          0);
             if (mode == 1 && size > 16384) CHECK_EQ_INT(a.location, BLOB_LOC_EXTERNAL);
+            check_outboard(s, a.hash, data, size);
             struct blob_reader *r;
             CHECK_EQ_INT(blob_store_reader_open(s, a.hash, &r, &e), 0);
             uint8_t *buf = malloc(70000);
@@ -557,6 +581,7 @@ static void partial_roundtrip(uint64_t size)
     CHECK_EQ_INT(err, 0);
     CHECK_EQ_INT(got, size);
     if (back) CHECK_EQ_MEM(back, data, size);
+    check_outboard(s, hash, data, size);
     /* The completed entry's files are exactly what a complete entry has. */
     char path[800], hex[65];
     blob_hash_hex(hash, hex);
