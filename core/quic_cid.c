@@ -41,7 +41,7 @@ bool iroh_quic_header_is_v1_initial(const struct iroh_quic_header *h)
     return h->long_header && h->version == IROH_QUIC_V1 && h->long_type == IROH_QUIC_INITIAL;
 }
 
-/* ---- the table: open addressing, linear probing, deletion by backward shift ---------------- */
+/* ---- the table: open addressing, linear probing, deletion by backward shift ------------------ */
 
 struct iroh_cid_entry {
     struct iroh_quic_cid cid;

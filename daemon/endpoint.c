@@ -101,8 +101,7 @@ static struct dial *take_dial(struct endpoint *ep, struct quic_conn *qc)
     return NULL;
 }
 
-/* ---- what connections call ---------------------------------------------------------------------
- */
+/* ---- what connections call ------------------------------------------------------------------- */
 
 static struct udp_socket *socket_for(struct endpoint *ep, uint8_t family)
 {
@@ -184,8 +183,7 @@ static void host_freed(struct quic_host *host)
     if (ep->stopping && host->conns == 0) close_sockets(ep);
 }
 
-/* ---- receiving: the demultiplexer --------------------------------------------------------------
- */
+/* ---- receiving: the demultiplexer ------------------------------------------------------------ */
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
@@ -234,8 +232,7 @@ static void on_recv(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
     /* Anything else is for a connection we no longer have (or not QUIC v1): dropped. */
 }
 
-/* ---- life cycle --------------------------------------------------------------------------------
- */
+/* ---- life cycle ------------------------------------------------------------------------------ */
 
 static void on_socket_closed(uv_handle_t *h);
 
@@ -393,8 +390,7 @@ void endpoint_stop(struct endpoint *ep, void (*done)(void *arg), void *arg)
     if (ep->host.conns == 0) close_sockets(ep);
 }
 
-/* ---- protocols and dialing ---------------------------------------------------------------------
- */
+/* ---- protocols and dialing ------------------------------------------------------------------- */
 
 static int compare_alpn(const void *a, const void *b)
 {

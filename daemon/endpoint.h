@@ -7,7 +7,8 @@
  *   daemon/endpoint.c          sockets, demultiplexer, router, dial/accept, addresses
  *   daemon/quic_conn.c         one connection and its streams over ngtcp2 (quic_conn.h)
  *   daemon/quic_tls.c          GnuTLS raw-public-key sessions for QUIC (quic_tls.h)
- *   daemon/endpoint_service.c  the endpoint.* RPC methods and the echo protocol
+ *   daemon/endpoint_echo.c     the echo protocol, both sides (endpoint_echo.h)
+ *   daemon/endpoint_service.c  the endpoint.* RPC methods
  *   core/quic_cid.c, core/quic_path.c, core/quic_tp.c, core/tls_rpk.c   the I/O-free parts
  * Only direct UDP paths so far: no relay, no hole punching, no address lookup.
  *

@@ -1,12 +1,10 @@
-/* endpoint_service.h — the endpoint.* RPC methods and the echo protocol: owns irohd's QUIC
- * endpoint (endpoint.h) for main.c.
+/* endpoint_service.h — the endpoint.* RPC methods; owns irohd's QUIC endpoint (endpoint.h) for
+ * main.c and serves the echo protocol on it (endpoint_echo.h).
  *
  * Methods: endpoint.addr (this node's EndpointAddr), endpoint.ticket (its endpoint ticket) and
  * endpoint.echo (dial a ticket and round-trip bytes through the peer's echo protocol: a
- * diagnostic of the endpoint, and what the interop tests drive).
- * The echo protocol, ALPN "iroh-example/echo/0" as in iroh's examples: every bidirectional
- * stream a peer opens gets its bytes back on the same stream, and our side finishes when the
- * peer's does. Started by main.c; runs on the loop thread. */
+ * diagnostic of the endpoint, and what the interop tests drive). Started by main.c; runs on
+ * the loop thread. */
 #ifndef IROHD_ENDPOINT_SERVICE_H
 #define IROHD_ENDPOINT_SERVICE_H
 
@@ -17,8 +15,6 @@
 #include "core/ticket.h"
 #include "daemon/endpoint.h"
 #include "daemon/rpc_server.h"
-
-#define ECHO_ALPN "iroh-example/echo/0"
 
 struct endpoint_service;
 
@@ -32,8 +28,8 @@ int endpoint_service_start(uv_loop_t *loop, struct rpc_server *server,
 /* This node's EndpointAddr (id and direct addresses). */
 void endpoint_service_addr(const struct endpoint_service *es, struct iroh_endpoint_addr *out);
 
-/* Fails the echo calls still running, then stops the endpoint and frees the service; the
- * loop finishes closing its handles. Call before stopping the RPC server. */
+/* Fails the echo calls still running (shutting_down), then stops the endpoint and frees the
+ * service once it has closed. Call before stopping the RPC server. */
 void endpoint_service_stop(struct endpoint_service *es);
 
 #endif

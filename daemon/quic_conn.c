@@ -169,6 +169,12 @@ static void send_packet(struct quic_conn *qc, const ngtcp2_path *path, const uin
         qc->host->send(qc->host, to[i], pkt, len);
 }
 
+static const char *tls_alert_name(unsigned alert)
+{
+    const char *name = gnutls_alert_get_name((gnutls_alert_description_t)alert);
+    return name ? name : "unknown";
+}
+
 /* ---- failures and closing -------------------------------------------------------------------- */
 
 static void set_close(struct quic_conn *qc, int status, bool send_close, const char *fmt, ...)
@@ -185,16 +191,23 @@ static void set_close(struct quic_conn *qc, int status, bool send_close, const c
     va_end(ap);
 }
 
-/* Describes a CONNECTION_CLOSE the peer sent. */
+/* Describes a CONNECTION_CLOSE the peer sent. A TLS alert (transport codes 0x100-0x1ff) is a
+ * refused handshake: a wrong id, no common ALPN. */
 static void describe_peer_close(struct quic_conn *qc)
 {
     ngtcp2_connection_close_error e;
     ngtcp2_conn_get_connection_close_error(qc->conn, &e);
+    bool transport = e.type != NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION;
+    if (transport && e.error_code >= 0x100 && e.error_code < 0x200) {
+        unsigned alert = (unsigned)(e.error_code - 0x100);
+        set_close(qc, IROH_EPROTO, false, "the peer refused the handshake: TLS alert %u (%s)",
+                  alert, tls_alert_name(alert));
+        return;
+    }
     int n = e.reasonlen > 80 ? 80 : (int)e.reasonlen;
-    const char *kind =
-        e.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION ? "application" : "transport";
-    set_close(qc, IROH_ECLOSED, false, "closed by the peer: %s code 0x%llx \"%.*s\"", kind,
-              (unsigned long long)e.error_code, n, e.reason ? (const char *)e.reason : "");
+    set_close(qc, IROH_ECLOSED, false, "closed by the peer: %s code 0x%llx \"%.*s\"",
+              transport ? "transport" : "application", (unsigned long long)e.error_code, n,
+              e.reason ? (const char *)e.reason : "");
 }
 
 /* Turns an ngtcp2 error of a read, write or timer into the connection's close. */
@@ -210,8 +223,8 @@ static void fail_liberr(struct quic_conn *qc, int rv, const char *during)
     case NGTCP2_ERR_CRYPTO: {
         uint8_t alert = ngtcp2_conn_get_tls_alert(qc->conn);
         ngtcp2_connection_close_error_set_transport_error_tls_alert(&qc->ccerr, alert, NULL, 0);
-        set_close(qc, IROH_EPROTO, true, "TLS handshake failed (alert %u: %s)", alert,
-                  gnutls_alert_get_strname((gnutls_alert_description_t)alert));
+        set_close(qc, IROH_EPROTO, true, "TLS handshake failed: alert %u (%s)", alert,
+                  tls_alert_name(alert));
         return;
     }
     default:

@@ -72,8 +72,7 @@ void quic_tls_ctx_free(struct quic_tls_ctx *ctx)
     free(ctx);
 }
 
-/* ---- the hooks ngtcp2's GnuTLS glue would set (RFC 9001 §4) -----------------------------------
- */
+/* ---- the hooks ngtcp2's GnuTLS glue would set (RFC 9001 §4) ---------------------------------- */
 
 static struct quic_tls_peer *peer_of(gnutls_session_t session)
 {
