@@ -7,7 +7,8 @@
  * instantiates it with plain uint32_t; the wide kernels with one SIMD lane per input, so W
  * inputs are compressed at once; the SSE4.1 single-block compression with one row of the
  * state per vector. Each kernel file only adds what differs per ISA: the operations, message
- * loading (transposition) and the diagonal shuffles of the row form. */
+ * loading (transposition), and for the row form the diagonal shuffles and the message
+ * permutation done with shuffles. */
 #ifndef IROH_CORE_BLAKE3_IMPL_H
 #define IROH_CORE_BLAKE3_IMPL_H
 
