@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// peer.mjs — the real iroh endpoint (iroh 1.0.x inside @number0/iroh 1.1.0) as the other side
+// of irohd's interop tests. Run by run.sh, always inside a network namespace that has nothing
+// but loopback (see README.md: iroh's port mapper multicasts whenever a default route exists).
+//
+//   node peer.mjs serve [--conns N] [--ready FILE]
+//       Serves the echo protocol (ALPN iroh-example/echo/0: every bidirectional stream is
+//       echoed back, then finished). When bound, writes {"id","ticket","addrs","bound"} as one
+//       line to FILE (or stdout). After each connection ends, prints one line
+//       {"remote","echoed","streams","closed"}; exits 0 after N connections (default: never).
+//   node peer.mjs dial --ticket T [--bytes N] [--timeout S]
+//       Connects to T, echoes N random bytes (default 1 MiB) over one bidirectional stream,
+//       checks every byte, closes with code 0 and prints {"ok":true,"bytes","ms","remote",
+//       "path"} — or {"ok":false,"error"} and exits 1.
+// Endpoints use the minimal preset with relays disabled: no DNS, no pkarr, no relay traffic.
+import { createRequire } from 'node:module'
+import { randomFillSync } from 'node:crypto'
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+
+const ECHO_ALPN = 'iroh-example/echo/0'
+const PIECE = 64 * 1024
+
+// The package's "main" names a file it does not ship; its index.js is the entry point.
+const require = createRequire(import.meta.url)
+const iroh = require('@number0/iroh/index.js')
+
+// Refuse to run where a default route exists (nothing here may reach beyond loopback).
+function defaultRouteExists() {
+  const lines = (file) => { try { return readFileSync(file, 'utf8').split('\n') } catch { return [] } }
+  const v4 = lines('/proc/net/route').slice(1).some((l) => l.split('\t')[1] === '00000000')
+  const v6 = lines('/proc/net/ipv6_route').some((l) => {
+    const f = l.trim().split(/\s+/)
+    return f.length >= 10 && /^0{32}$/.test(f[0]) && f[1] === '00' && f[9] !== 'lo'
+  })
+  return v4 || v6
+}
+
+const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
+const log = (msg) => process.stderr.write(`peer.mjs: ${msg}\n`)
+// The binding takes and returns bytes as plain arrays of numbers only.
+const toArray = (u8) => { const a = new Array(u8.length); for (let i = 0; i < u8.length; i++) a[i] = u8[i]; return a }
+const textArray = (s) => toArray(Buffer.from(s, 'utf8'))
+
+function options(argv, spec) {
+  const o = { ...spec }
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i].replace(/^--/, '')
+    if (!(key in spec) || i + 1 >= argv.length) throw new Error(`bad argument ${argv[i]}`)
+    o[key] = typeof spec[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1]
+  }
+  return o
+}
+
+async function bindEndpoint(alpns) {
+  const b = iroh.Endpoint.builder()
+  iroh.presetMinimal(b)
+  b.relayMode(iroh.RelayMode.disabled())
+  b.bindAddr('127.0.0.1:0')
+  b.bindAddr('[::1]:0')
+  if (alpns.length) b.alpns(alpns.map(textArray))
+  return b.bind()
+}
+
+async function echoStream(bi) {
+  let total = 0
+  for (;;) {
+    const piece = await bi.recv.read(PIECE)
+    if (piece.length === 0) break
+    total += piece.length
+    await bi.send.writeAll(piece)
+  }
+  await bi.send.finish()
+  return total
+}
+
+async function serveConnection(incoming) {
+  const conn = await (await incoming.accept()).connect()
+  const remote = conn.remoteId().toString()
+  const result = { remote, echoed: 0, streams: 0, closed: null }
+  const echoes = []
+  const closed = conn.closed()
+  for (;;) {
+    const bi = await Promise.race([conn.acceptBi(), closed.then(() => null)]).catch(() => null)
+    if (!bi) break
+    result.streams++
+    echoes.push(echoStream(bi).then((n) => { result.echoed += n }, (e) => log(`echo: ${e.message}`)))
+  }
+  result.closed = await closed
+  await Promise.allSettled(echoes)
+  return result
+}
+
+async function serve(argv) {
+  const o = options(argv, { conns: 0, ready: '' })
+  const ep = await bindEndpoint([ECHO_ALPN])
+  const addr = ep.addr()
+  const ready = JSON.stringify({
+    id: ep.id().toString(),
+    ticket: iroh.EndpointTicket.fromAddr(addr).toString(),
+    addrs: addr.directAddresses(),
+    bound: ep.boundSockets(),
+  }) + '\n'
+  if (o.ready) {
+    writeFileSync(o.ready + '.tmp', ready)
+    renameSync(o.ready + '.tmp', o.ready)
+  } else {
+    process.stdout.write(ready)
+  }
+  const stop = async () => { await ep.close().catch(() => {}); process.exit(0) }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  let finished = 0
+  for (;;) {
+    const incoming = await ep.acceptNext()
+    if (!incoming) break
+    serveConnection(incoming).then(out, (e) => out({ error: e.message })).finally(() => {
+      if (o.conns && ++finished >= o.conns) stop()
+    })
+  }
+}
+
+async function dial(argv) {
+  const o = options(argv, { ticket: '', bytes: 1 << 20, timeout: 30 })
+  setTimeout(() => { out({ ok: false, error: `timeout after ${o.timeout} s` }); process.exit(1) },
+    o.timeout * 1000).unref()
+  const data = new Uint8Array(o.bytes)
+  randomFillSync(data)
+  const ep = await bindEndpoint([])
+  const started = process.hrtime.bigint()
+  const conn = await ep.connect(iroh.EndpointTicket.fromString(o.ticket).endpointAddr(), textArray(ECHO_ALPN))
+  const bi = await conn.openBi()
+  const send = (async () => {
+    for (let off = 0; off < data.length; off += PIECE)
+      await bi.send.writeAll(toArray(data.subarray(off, off + PIECE)))
+    await bi.send.finish()
+  })()
+  let got = 0
+  for (;;) {
+    const piece = await bi.recv.read(PIECE)
+    if (piece.length === 0) break
+    for (let i = 0; i < piece.length; i++)
+      if (got + i >= data.length || piece[i] !== data[got + i]) throw new Error(`echo differs at offset ${got + i}`)
+    got += piece.length
+  }
+  await send
+  if (got !== data.length) throw new Error(`echo ended after ${got} of ${data.length} bytes`)
+  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  const paths = conn.paths()
+  const path = (paths.find((p) => p.isSelected) || paths[0] || {}).remoteAddr || null
+  const remote = conn.remoteId().toString()
+  conn.close(0n, textArray('done'))
+  await ep.close().catch(() => {})
+  out({ ok: true, bytes: got, ms: Math.round(ms * 10) / 10, remote, path })
+}
+
+if (defaultRouteExists()) {
+  log('refusing to run: this network namespace has a default route (use run.sh)')
+  process.exit(3)
+}
+const [mode, ...rest] = process.argv.slice(2)
+const run = mode === 'serve' ? serve : mode === 'dial' ? dial : null
+if (!run) {
+  log('usage: node peer.mjs serve [--conns N] [--ready FILE] | dial --ticket T [--bytes N] [--timeout S]')
+  process.exit(2)
+}
+run(rest).catch((e) => { out({ ok: false, error: String(e && e.message || e) }); process.exit(1) })

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# run.sh IROHD IROH — irohd against the real iroh 1.x (the @number0/iroh bindings pinned in
+# package.json / package-lock.json), over QUIC on loopback inside a network namespace of its
+# own that has nothing but lo (iroh's port mapper multicasts UPnP discovery whenever a default
+# route exists, so iroh never runs outside such a namespace).
+#
+#   1. irohd dials iroh's echo server (peer.mjs serve): endpoint.echo of 1 MiB on one stream,
+#      then 4 streams of 256 KiB on one connection.
+#   2. iroh's client (peer.mjs dial) dials irohd's echo protocol: 1 MiB on one stream.
+# Both sides check every byte and the peer's id. Run by ctest as interop.echo; needs root (ip
+# netns). Without node >= 20.3 or npm it prints why it skips and exits 0. It installs the node
+# modules with `npm ci` when they are missing. INTEROP_BYTES overrides the 1 MiB. Every process
+# it starts is killed and the namespace deleted on every path.
+set -u
+IROHD=$1
+IROH=$2
+here=$(cd "$(dirname "$0")" && pwd)
+bytes=${INTEROP_BYTES:-1048576}
+
+skip() {
+    echo "SKIP interop.echo: $* — the interop test did not run"
+    exit 0
+}
+command -v node >/dev/null || skip "node is not installed (iroh's bindings need node >= 20.3)"
+command -v npm >/dev/null || skip "npm is not installed"
+node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+         process.exit(a > 20 || (a === 20 && b >= 3) ? 0 : 1)' ||
+    skip "node $(node --version) is older than 20.3, which iroh's bindings need"
+
+failures=0
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+die() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+[ "$(id -u)" = 0 ] || die "needs root to make a network namespace (ip netns)"
+command -v ip >/dev/null || die "needs the ip command (Debian package iproute2)"
+
+# The pinned modules, installed once; the lock keeps concurrent runs from racing npm ci.
+if [ ! -f "$here/node_modules/@number0/iroh/index.js" ]; then
+    (
+        flock 9
+        [ -f "$here/node_modules/@number0/iroh/index.js" ] ||
+            (cd "$here" && npm ci --no-audit --no-fund >&2)
+    ) 9>"${TMPDIR:-/tmp}/irohd-interop-npm.lock" || die "npm ci failed in $here"
+fi
+
+dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/interop-XXXXXX")
+ns="irohd-interop-$$"
+cleanup() {
+    local pids
+    pids=$(jobs -p)
+    [ -n "$pids" ] && kill -9 $pids 2>/dev/null
+    wait 2>/dev/null
+    ip netns del "$ns" 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+ip netns add "$ns" || die "ip netns add $ns failed"
+in_ns() { ip netns exec "$ns" "$@"; }
+in_ns ip link set lo up || die "cannot bring lo up in $ns"
+
+# get JSON KEY: a member of a JSON text (node is here anyway).
+get() {
+    node -e 'let v = JSON.parse(process.argv[1]); for (const k of process.argv[2].split("."))
+             v = v == null ? v : v[k]; process.stdout.write(v == null ? "" : String(v))' "$1" "$2"
+}
+
+# wait_for SECONDS CMD...: retries CMD every 100 ms.
+wait_for() {
+    local tries=$(($1 * 10))
+    shift
+    while [ "$tries" -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.1
+        tries=$((tries - 1))
+    done
+    return 1
+}
+
+# rpc METHOD [PARAMS]: iroh rpc against the test irohd; JSON in $out, exit code in $rc.
+sock=$dir/irohd.sock
+rpc() {
+    out=$(in_ns "$IROH" --socket "$sock" --json --timeout 90000 rpc "$1" ${2:+"$2"} 2>&1)
+    rc=$?
+}
+
+echo "== irohd and iroh ($(node -p 'require("'"$here"'/node_modules/@number0/iroh/package.json").version')" \
+    "bindings, node $(node --version)) in network namespace $ns (loopback only)"
+IROHD_BIND='127.0.0.1:0,[::1]:0' in_ns "$IROHD" --data-dir "$dir/irohd" --socket "$sock" \
+    --log-level debug >"$dir/irohd.out" 2>"$dir/irohd.log" &
+wait_for 10 in_ns "$IROH" --socket "$sock" id >/dev/null 2>&1 ||
+    die "irohd did not start: $(cat "$dir/irohd.log")"
+rpc endpoint.addr
+irohd_id=$(get "$out" id)
+echo "irohd $irohd_id on $(get "$out" addrs)"
+
+echo "== 1. irohd dials iroh's echo server"
+in_ns node "$here/peer.mjs" serve --conns 2 --ready "$dir/ready" >"$dir/serve.out" \
+    2>"$dir/serve.err" &
+wait_for 30 test -s "$dir/ready" || die "iroh's echo server did not start: $(cat "$dir/serve.err")"
+ready=$(cat "$dir/ready")
+echo "iroh  $(get "$ready" id) on $(get "$ready" addrs)"
+ticket=$(get "$ready" ticket)
+
+rpc endpoint.echo "{\"ticket\":\"$ticket\",\"bytes\":$bytes,\"timeout_s\":60}"
+echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
+[ "$rc" = 0 ] || fail "irohd -> iroh echo failed: $out"
+[ "$(get "$out" bytes)" = "$bytes" ] || fail "irohd -> iroh echoed $(get "$out" bytes) bytes"
+[ "$(get "$out" remote)" = "$(get "$ready" id)" ] || fail "irohd -> iroh: wrong remote id"
+
+quarter=$((bytes / 4))
+rpc endpoint.echo "{\"ticket\":\"$ticket\",\"bytes\":$quarter,\"streams\":4,\"timeout_s\":60}"
+echo "endpoint.echo (4 streams): $(printf '%s' "$out" | tr -d ' \n')"
+[ "$rc" = 0 ] || fail "irohd -> iroh 4-stream echo failed: $out"
+[ "$(get "$out" bytes)" = $((4 * quarter)) ] || fail "irohd -> iroh 4 streams echoed too little"
+
+# the server prints one line per finished connection, then exits after the second
+wait_for 15 test "$(wc -l <"$dir/serve.out")" -ge 2 || fail "iroh's server did not see both connections end"
+while read -r line; do
+    echo "iroh server: $line"
+    [ "$(get "$line" remote)" = "$irohd_id" ] || fail "iroh saw another remote id: $line"
+done <"$dir/serve.out"
+[ "$(get "$(head -1 "$dir/serve.out")" echoed)" = "$bytes" ] || fail "iroh echoed too little"
+[ "$(get "$(sed -n 2p "$dir/serve.out")" streams)" = 4 ] || fail "iroh saw not 4 streams"
+
+echo "== 2. iroh's client dials irohd's echo protocol"
+rpc endpoint.ticket
+out=$(in_ns node "$here/peer.mjs" dial --ticket "$(get "$out" ticket)" --bytes "$bytes" \
+    --timeout 60 2>"$dir/dial.err")
+echo "iroh client: $out"
+[ "$(get "$out" ok)" = true ] || fail "iroh -> irohd echo failed: $out $(tail -5 "$dir/dial.err")"
+[ "$(get "$out" bytes)" = "$bytes" ] || fail "iroh -> irohd echoed $(get "$out" bytes) bytes"
+[ "$(get "$out" remote)" = "$irohd_id" ] || fail "iroh -> irohd: wrong remote id"
+
+in_ns "$IROH" --socket "$sock" shutdown >/dev/null 2>&1 || fail "irohd shutdown"
+wait_for 10 sh -c "! kill -0 $(jobs -p | head -1) 2>/dev/null" || fail "irohd did not stop"
+
+echo "== what irohd saw"
+grep -E "quic: |endpoint: " "$dir/irohd.log" | sed 's/^[^ ]* //'
+grep -E "ERROR|Sanitizer|runtime error" "$dir/irohd.log" && fail "sanitizer reports from irohd"
+
+[ "$failures" = 0 ] && echo "interop.echo: all checks passed"
+exit $((failures > 0))
