@@ -1,20 +1,14 @@
 /* blake3_bench — BLAKE3 throughput on a file: maps it and hashes it with one thread and with
  * N threads, several times each, and prints GB/s (10^9 bytes per second).
  *
- * A timed run covers open, mmap, hashing and munmap, like one b3sum run, so the numbers
- * compare with `b3sum --num-threads N FILE` timed from outside (bench/blake3-vs-b3sum.sh).
- * Mapping a 1 GiB file costs about as much as hashing it, in page faults. With one thread
- * the mapping is made with MAP_POPULATE: the kernel fills the page table in one pass, which
- * costs less than a fault per 64 KiB during hashing. With more threads a plain mapping is
- * faster: each thread takes the faults of its own part in parallel, while populating runs in
- * one thread. -f always maps plainly, as b3sum does; -H leaves the mapping out of the timing
- * (the hash alone).
+ * A timed run covers open, mmap (plain, so pages fault in while hashing), hashing and munmap,
+ * like one b3sum run, so the numbers compare with `b3sum --num-threads N FILE` timed from
+ * outside (bench/blake3-vs-b3sum.sh). -H maps with MAP_POPULATE and times the hashing only.
  *
- * usage: blake3_bench [-r REPS] [-t THREADS] [-o] [-f | -H] FILE
+ * usage: blake3_bench [-r REPS] [-t THREADS] [-o] [-H] FILE
  *   -r REPS     timed runs per configuration (default 5)
  *   -t THREADS  the multi-threaded configuration (default: online CPUs)
  *   -o          only the THREADS configuration (for timing from outside)
- *   -f          plain mmap: page faults during hashing, as b3sum
  *   -H          time the hashing only
  * IROH_BLAKE3_ISA=portable|sse41|avx2|avx512 caps the SIMD level. */
 #include <fcntl.h>
@@ -28,7 +22,6 @@
 
 #include "core/blake3.h"
 
-static int fault_in;  /* -f */
 static int hash_only; /* -H */
 
 static double now(void)
@@ -36,12 +29,6 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Whether to map with MAP_POPULATE. */
-static int populate(unsigned threads)
-{
-    return !fault_in && (hash_only || threads == 1);
 }
 
 /* Maps and hashes path with `threads` threads; returns the seconds taken, or -1. */
@@ -58,8 +45,7 @@ static double hash_file(const char *path, unsigned threads, size_t *size, uint8_
     *size = (size_t)st.st_size;
     const void *map = NULL;
     if (*size > 0) {
-        map = mmap(NULL, *size, PROT_READ, MAP_SHARED | (populate(threads) ? MAP_POPULATE : 0), fd,
-                   0);
+        map = mmap(NULL, *size, PROT_READ, MAP_SHARED | (hash_only ? MAP_POPULATE : 0), fd, 0);
         if (map == MAP_FAILED) {
             perror("mmap");
             close(fd);
@@ -95,10 +81,10 @@ static int run(const char *path, unsigned threads, int reps)
         }
     }
     qsort(secs, (size_t)reps, sizeof *secs, cmp_double);
-    const char *mapping = hash_only ? "hash only" : populate(threads) ? "populated" : "page faults";
-    printf("%u thread%s, %s, %s: best %.3f GB/s, median %.3f GB/s (%zu bytes, %d runs) hash ",
+    printf("%u thread%s, %s%s: best %.3f GB/s, median %.3f GB/s (%zu bytes, %d runs) hash ",
            threads, threads == 1 ? "" : "s", iroh_blake3_isa_name(iroh_blake3_isa_active()),
-           mapping, (double)size / secs[0] / 1e9, (double)size / secs[reps / 2] / 1e9, size, reps);
+           hash_only ? ", hash only" : "", (double)size / secs[0] / 1e9,
+           (double)size / secs[reps / 2] / 1e9, size, reps);
     for (int i = 0; i < 32; i++)
         printf("%02x", hash[i]);
     printf("\n");
@@ -108,7 +94,7 @@ static int run(const char *path, unsigned threads, int reps)
 
 static int usage(const char *argv0)
 {
-    fprintf(stderr, "usage: %s [-r REPS] [-t THREADS] [-o] [-f | -H] FILE\n", argv0);
+    fprintf(stderr, "usage: %s [-r REPS] [-t THREADS] [-o] [-H] FILE\n", argv0);
     return 2;
 }
 
@@ -117,22 +103,19 @@ int main(int argc, char **argv)
     int reps = 5, only = 0, opt;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = cpus > 0 ? (unsigned)cpus : 1;
-    while ((opt = getopt(argc, argv, "r:t:ofH")) != -1) {
+    while ((opt = getopt(argc, argv, "r:t:oH")) != -1) {
         if (opt == 'r')
             reps = atoi(optarg);
         else if (opt == 't')
             threads = (unsigned)atoi(optarg);
         else if (opt == 'o')
             only = 1;
-        else if (opt == 'f')
-            fault_in = 1;
         else if (opt == 'H')
             hash_only = 1;
         else
             return usage(argv[0]);
     }
-    if (optind + 1 != argc || reps < 1 || threads < 1 || (fault_in && hash_only))
-        return usage(argv[0]);
+    if (optind + 1 != argc || reps < 1 || threads < 1) return usage(argv[0]);
     const char *path = argv[optind];
     if (!only && run(path, 1, reps) != 0) return 1;
     if ((only || threads > 1) && run(path, threads, reps) != 0) return 1;
