@@ -308,10 +308,12 @@ struct tree {
 static void subtree_cv(const struct tree *t, const uint8_t *in, size_t len, uint64_t counter,
                        uint8_t out[CV_LEN]);
 
-/* Reads one byte of every page of the len bytes that follow in (up to t->end), so that a
- * lazily mapped file takes its page faults for them now: once the page tables are filled the
- * prefetches of the kernels work, which makes hashing a freshly mapped file about 7% faster.
- * Costs one load per 4 KiB when the pages are already mapped. */
+/* Reads one byte per 64 KiB of the len bytes at in (up to t->end), which batch_children does
+ * for the batch after the one it hashes: on a lazily mapped file the page faults then happen
+ * here, each mapping a 64 KiB window (the kernel's fault-around), and the batch's data loads
+ * and the kernels' prefetches later find the pages mapped. Hashing a freshly mapped 1 GiB
+ * file took 1.3 times less CPU time than without (a read per 4 KiB gained only 4%); on data
+ * in memory it costs 4 loads per 256 KiB. */
 static void touch_ahead(const struct tree *t, const uint8_t *in, size_t len)
 {
     size_t room = (size_t)(t->end - in);
