@@ -195,6 +195,10 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 static void accept_initial(struct endpoint *ep, const struct iroh_socket_addr *from,
                            const uint8_t *pkt, size_t len)
 {
+    if (ep->n_conns >= ENDPOINT_MAX_CONNECTIONS) {
+        log_debug("endpoint", "dropping a new client: %zu connections are open", ep->n_conns);
+        return;
+    }
     struct quic_conn *qc;
     if (quic_conn_accept(&ep->host, from, pkt, len, ep->alpns, ep->n_protocols, &qc) < 0) return;
     if (track(ep, qc) < 0) {

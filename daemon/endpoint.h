@@ -27,6 +27,9 @@
 /* The most protocols (ALPNs) one endpoint serves: GnuTLS's limit per session. */
 #define ENDPOINT_MAX_PROTOCOLS QUIC_TLS_MAX_ALPNS
 #define ENDPOINT_MAX_SOCKETS 4
+/* Open connections (both directions) beyond which new clients' Initials are dropped: each
+ * handshake costs a connection and a TLS session until it completes or times out (10 s). */
+#define ENDPOINT_MAX_CONNECTIONS 4096
 /* Used when the bind option is empty: every IPv4 and IPv6 address, a random port each. */
 #define ENDPOINT_DEFAULT_BIND "0.0.0.0:0,[::]:0"
 

@@ -8,10 +8,12 @@
 //       echoed back, then finished). When bound, writes {"id","ticket","addrs","bound"} as one
 //       line to FILE (or stdout). After each connection ends, prints one line
 //       {"remote","echoed","streams","closed"}; exits 0 after N connections (default: never).
-//   node peer.mjs dial --ticket T [--bytes N] [--timeout S]
+//   node peer.mjs dial --ticket T [--bytes N] [--timeout S] [--alpn A]
 //       Connects to T, echoes N random bytes (default 1 MiB) over one bidirectional stream,
 //       checks every byte, closes with code 0 and prints {"ok":true,"bytes","ms","remote",
-//       "path"} — or {"ok":false,"error"} and exits 1.
+//       "path"} — or {"ok":false,"error","ms"} and exits 1.
+//   node peer.mjs impostor --ticket T
+//       Prints a ticket with T's addresses and a fresh random id (to dial the wrong id).
 // Endpoints use the minimal preset with relays disabled: no DNS, no pkarr, no relay traffic.
 import { createRequire } from 'node:module'
 import { randomFillSync } from 'node:crypto'
@@ -113,21 +115,23 @@ async function serve(argv) {
   for (;;) {
     const incoming = await ep.acceptNext()
     if (!incoming) break
-    serveConnection(incoming).then(out, (e) => out({ error: e.message })).finally(() => {
+    serveConnection(incoming).then(out, (e) => out({ error: cause(e) })).finally(() => {
       if (o.conns && ++finished >= o.conns) stop()
     })
   }
 }
 
+const started = process.hrtime.bigint()
+const elapsedMs = () => Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10
+
 async function dial(argv) {
-  const o = options(argv, { ticket: '', bytes: 1 << 20, timeout: 30 })
-  setTimeout(() => { out({ ok: false, error: `timeout after ${o.timeout} s` }); process.exit(1) },
+  const o = options(argv, { ticket: '', bytes: 1 << 20, timeout: 30, alpn: ECHO_ALPN })
+  setTimeout(() => { out({ ok: false, error: `timeout after ${o.timeout} s`, ms: elapsedMs() }); process.exit(1) },
     o.timeout * 1000).unref()
   const data = new Uint8Array(o.bytes)
   randomFillSync(data)
   const ep = await bindEndpoint([])
-  const started = process.hrtime.bigint()
-  const conn = await ep.connect(iroh.EndpointTicket.fromString(o.ticket).endpointAddr(), textArray(ECHO_ALPN))
+  const conn = await ep.connect(iroh.EndpointTicket.fromString(o.ticket).endpointAddr(), textArray(o.alpn))
   const bi = await conn.openBi()
   const send = (async () => {
     for (let off = 0; off < data.length; off += PIECE)
@@ -144,13 +148,20 @@ async function dial(argv) {
   }
   await send
   if (got !== data.length) throw new Error(`echo ended after ${got} of ${data.length} bytes`)
-  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  const ms = elapsedMs()
   const paths = conn.paths()
   const path = (paths.find((p) => p.isSelected) || paths[0] || {}).remoteAddr || null
   const remote = conn.remoteId().toString()
   conn.close(0n, textArray('done'))
   await ep.close().catch(() => {})
-  out({ ok: true, bytes: got, ms: Math.round(ms * 10) / 10, remote, path })
+  out({ ok: true, bytes: got, ms, remote, path })
+}
+
+async function impostor(argv) {
+  const o = options(argv, { ticket: '' })
+  const real = iroh.EndpointTicket.fromString(o.ticket).endpointAddr()
+  const other = new iroh.EndpointAddr(iroh.SecretKey.generate().public(), null, real.directAddresses())
+  out({ ticket: iroh.EndpointTicket.fromAddr(other).toString() })
 }
 
 if (defaultRouteExists()) {
@@ -158,9 +169,12 @@ if (defaultRouteExists()) {
   process.exit(3)
 }
 const [mode, ...rest] = process.argv.slice(2)
-const run = mode === 'serve' ? serve : mode === 'dial' ? dial : null
+const run = { serve, dial, impostor }[mode]
 if (!run) {
-  log('usage: node peer.mjs serve [--conns N] [--ready FILE] | dial --ticket T [--bytes N] [--timeout S]')
+  log('usage: node peer.mjs serve [--conns N] [--ready FILE] | dial --ticket T [--bytes N] [--timeout S] [--alpn A] | impostor --ticket T')
   process.exit(2)
 }
-run(rest).catch((e) => { out({ ok: false, error: String(e && e.message || e) }); process.exit(1) })
+// The binding's errors carry Rust source locations and a backtrace: keep the causes only.
+const cause = (e) => String((e && e.message) || e).split(/\n\s*Stack backtrace:/)[0]
+  .replace(/ \([^()]*\.rs:\d+:\d+\)/g, '').replace(/\s*\n\s*(Caused by:\s*)?/g, ': ')
+run(rest).catch((e) => { out({ ok: false, error: cause(e), ms: elapsedMs() }); process.exit(1) })

@@ -99,7 +99,7 @@ irohd_id=$(get "$out" id)
 echo "irohd $irohd_id on $(get "$out" addrs)"
 
 echo "== 1. irohd dials iroh's echo server"
-in_ns node "$here/peer.mjs" serve --conns 2 --ready "$dir/ready" >"$dir/serve.out" \
+in_ns node "$here/peer.mjs" serve --ready "$dir/ready" >"$dir/serve.out" \
     2>"$dir/serve.err" &
 wait_for 30 test -s "$dir/ready" || die "iroh's echo server did not start: $(cat "$dir/serve.err")"
 ready=$(cat "$dir/ready")
@@ -118,12 +118,13 @@ echo "endpoint.echo (4 streams): $(printf '%s' "$out" | tr -d ' \n')"
 [ "$rc" = 0 ] || fail "irohd -> iroh 4-stream echo failed: $out"
 [ "$(get "$out" bytes)" = $((4 * quarter)) ] || fail "irohd -> iroh 4 streams echoed too little"
 
-# the server prints one line per finished connection, then exits after the second
+# the server prints one line per finished connection
 wait_for 15 test "$(wc -l <"$dir/serve.out")" -ge 2 || fail "iroh's server did not see both connections end"
-while read -r line; do
+head -2 "$dir/serve.out" | while read -r line; do
     echo "iroh server: $line"
-    [ "$(get "$line" remote)" = "$irohd_id" ] || fail "iroh saw another remote id: $line"
-done <"$dir/serve.out"
+    [ "$(get "$line" remote)" = "$irohd_id" ] || echo "FAIL: iroh saw another remote id: $line"
+done | tee "$dir/server-lines"
+grep -q FAIL "$dir/server-lines" && fail "iroh's server saw another remote id"
 [ "$(get "$(head -1 "$dir/serve.out")" echoed)" = "$bytes" ] || fail "iroh echoed too little"
 [ "$(get "$(sed -n 2p "$dir/serve.out")" streams)" = 4 ] || fail "iroh saw not 4 streams"
 
@@ -135,6 +136,20 @@ echo "iroh client: $out"
 [ "$(get "$out" ok)" = true ] || fail "iroh -> irohd echo failed: $out $(tail -5 "$dir/dial.err")"
 [ "$(get "$out" bytes)" = "$bytes" ] || fail "iroh -> irohd echoed $(get "$out" bytes) bytes"
 [ "$(get "$out" remote)" = "$irohd_id" ] || fail "iroh -> irohd: wrong remote id"
+
+echo "== 3. refused handshakes end promptly"
+impostor=$(in_ns node "$here/peer.mjs" impostor --ticket "$ticket" 2>>"$dir/dial.err")
+rpc endpoint.echo "{\"ticket\":\"$(get "$impostor" ticket)\",\"timeout_s\":20}"
+echo "endpoint.echo to a wrong id: $(printf '%s' "$out" | tr -d '\n')"
+[ "$rc" = 1 ] && printf '%s' "$out" | grep -q "alert 42" || fail "a wrong id was not refused by TLS: $out"
+wait_for 10 test "$(wc -l <"$dir/serve.out")" -ge 3 && echo "iroh server: $(sed -n 3p "$dir/serve.out")"
+rpc endpoint.ticket
+out=$(in_ns node "$here/peer.mjs" dial --ticket "$(get "$out" ticket)" --alpn not-served/0 \
+    --timeout 20 2>>"$dir/dial.err")
+echo "iroh client with an unserved ALPN: $out"
+[ "$(get "$out" ok)" = false ] && printf '%s' "$out" | grep -q "120" ||
+    fail "an unserved ALPN was not refused with alert 120: $out"
+[ "$(get "$out" ms | cut -d. -f1)" -lt 5000 ] || fail "the refusal took $(get "$out" ms) ms"
 
 in_ns "$IROH" --socket "$sock" shutdown >/dev/null 2>&1 || fail "irohd shutdown"
 wait_for 10 sh -c "! kill -0 $(jobs -p | head -1) 2>/dev/null" || fail "irohd did not stop"
