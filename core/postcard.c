@@ -162,10 +162,9 @@ int iroh_postcard_get_bytes(struct iroh_postcard_reader *r, const uint8_t **out,
     return IROH_OK;
 }
 
-/* Whether s[0..len) is well-formed UTF-8: no overlong forms, no surrogates, nothing above
- * U+10FFFF. */
-static bool is_valid_utf8(const uint8_t *s, size_t len)
+bool iroh_postcard_utf8_valid(const void *text, size_t len)
 {
+    const uint8_t *s = text;
     size_t i = 0;
     while (i < len) {
         uint8_t lead = s[i];
@@ -203,7 +202,7 @@ int iroh_postcard_get_str(struct iroh_postcard_reader *r, const char **out, size
     size_t n;
     int err = iroh_postcard_get_bytes(r, &bytes, &n);
     if (err < 0) return err;
-    if (!is_valid_utf8(bytes, n)) {
+    if (!iroh_postcard_utf8_valid(bytes, n)) {
         r->pos = start;
         return IROH_EINVAL;
     }

@@ -83,4 +83,8 @@ int iroh_postcard_get_bytes(struct iroh_postcard_reader *r, const uint8_t **out,
 /* As get_bytes, and the bytes must be valid UTF-8 (as serde's str). */
 int iroh_postcard_get_str(struct iroh_postcard_reader *r, const char **out, size_t *len);
 
+/* Whether text[0..len) is well-formed UTF-8 as serde's str requires (no overlong forms, no
+ * surrogates, nothing above U+10FFFF): what a writer checks before put_bytes of a String. */
+bool iroh_postcard_utf8_valid(const void *text, size_t len);
+
 #endif
