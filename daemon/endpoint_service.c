@@ -184,7 +184,12 @@ int endpoint_service_start(uv_loop_t *loop, struct rpc_server *server,
         free(es);
         return rc;
     }
-    echo_serve(es->ep);
+    if ((rc = echo_serve(es->ep)) < 0) {
+        snprintf(err, errlen, "cannot serve the echo protocol: %s", iroh_strerror(rc));
+        endpoint_stop(es->ep, NULL, NULL);
+        free(es);
+        return rc;
+    }
     rpc_server_register(server, "endpoint.addr", handle_addr, es);
     rpc_server_register(server, "endpoint.ticket", handle_ticket, es);
     rpc_server_register(server, "endpoint.echo", handle_echo, es);

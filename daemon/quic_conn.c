@@ -489,6 +489,9 @@ static int on_handshake_completed(ngtcp2_conn *conn, void *user)
     iroh_public_key_format_hex(&qc->peer.remote, id, sizeof id);
     log_info("quic", "%s: %s %s, ALPN %s", qc->name, qc->server ? "accepted from" : "connected to",
              id, qc->alpn);
+    log_debug("quic", "%s: TLS 1.3 with %s, key exchange %s", qc->name,
+              gnutls_cipher_get_name(gnutls_cipher_get(qc->tls)),
+              gnutls_group_get_name(gnutls_group_get(qc->tls)));
     /* Now, inside the callback: streams the peer opens in the same flight need the service. */
     qc->host->established(qc->host, qc);
     return 0;

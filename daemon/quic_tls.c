@@ -14,9 +14,10 @@
 #include "core/tls_rpk.h"
 #include "daemon/log.h"
 
-/* %DISABLE_TLS13_COMPAT_MODE: QUIC forbids the middlebox compatibility mode (RFC 9001 §8.4). */
+/* %DISABLE_TLS13_COMPAT_MODE: QUIC forbids the middlebox compatibility mode (RFC 9001 §8.4).
+ * %SERVER_PRECEDENCE: as a server too we pick AES-128-GCM (rustls clients list AES-256 first). */
 static const char PRIORITIES[] =
-    "%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:"
+    "%DISABLE_TLS13_COMPAT_MODE:%SERVER_PRECEDENCE:NORMAL:-VERS-ALL:+VERS-TLS1.3:"
     "-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"
     "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:"
     "-SIGN-ALL:+SIGN-EDDSA-ED25519:-CTYPE-ALL:+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK";
