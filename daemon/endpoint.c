@@ -2,7 +2,6 @@
  * node's addresses; see endpoint.h. */
 #include "daemon/endpoint.h"
 
-#include <errno.h>
 #include <iroh/error.h>
 #include <netinet/in.h>
 #include <sodium.h>

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/log.h"
 
 #define WRITE_PIECE (64 * 1024)
 
