@@ -16,6 +16,7 @@ cleanup() {
     rm -rf "$dir"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 fail() {
     echo "FAIL: $*" >&2

@@ -50,15 +50,19 @@ fi
 
 dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/interop-XXXXXX")
 ns="irohd-interop-$$"
+# Kills our background jobs and anything else still running in the namespace (by pid), then
+# deletes it. Background jobs are started with `ip netns exec` itself, which execs the command,
+# so a job's pid is the process.
 cleanup() {
     local pids
-    pids=$(jobs -p)
-    [ -n "$pids" ] && kill -9 $pids 2>/dev/null
+    pids="$(jobs -p) $(ip netns pids "$ns" 2>/dev/null)"
+    [ -n "${pids// /}" ] && kill -9 $pids 2>/dev/null
     wait 2>/dev/null
     ip netns del "$ns" 2>/dev/null
     rm -rf "$dir"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 ip netns add "$ns" || die "ip netns add $ns failed"
 in_ns() { ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up || die "cannot bring lo up in $ns"
@@ -90,7 +94,7 @@ rpc() {
 
 echo "== irohd and iroh ($(node -p 'require("'"$here"'/node_modules/@number0/iroh/package.json").version')" \
     "bindings, node $(node --version)) in network namespace $ns (loopback only)"
-IROHD_BIND='127.0.0.1:0,[::1]:0' in_ns "$IROHD" --data-dir "$dir/irohd" --socket "$sock" \
+IROHD_BIND='127.0.0.1:0,[::1]:0' ip netns exec "$ns" "$IROHD" --data-dir "$dir/irohd" --socket "$sock" \
     --log-level debug >"$dir/irohd.out" 2>"$dir/irohd.log" &
 wait_for 10 in_ns "$IROH" --socket "$sock" id >/dev/null 2>&1 ||
     die "irohd did not start: $(cat "$dir/irohd.log")"
@@ -99,7 +103,7 @@ irohd_id=$(get "$out" id)
 echo "irohd $irohd_id on $(get "$out" addrs)"
 
 echo "== 1. irohd dials iroh's echo server"
-in_ns node "$here/peer.mjs" serve --ready "$dir/ready" >"$dir/serve.out" \
+ip netns exec "$ns" node "$here/peer.mjs" serve --ready "$dir/ready" >"$dir/serve.out" \
     2>"$dir/serve.err" &
 wait_for 30 test -s "$dir/ready" || die "iroh's echo server did not start: $(cat "$dir/serve.err")"
 ready=$(cat "$dir/ready")
