@@ -72,7 +72,7 @@ struct rpc_client {
 struct rpc_batch {
     json_object *responses;
     size_t pending;
-    int *fds;
+    int fds[IPC_MAX_FDS_PER_MESSAGE];
     size_t nfds;
 };
 
@@ -167,20 +167,21 @@ static void close_fds(const int *fds, size_t n)
 
 static void batch_add(struct rpc_batch *b, json_object *response, const int *fds, size_t nfds)
 {
-    if (nfds) {
-        int *grown = realloc(b->fds, (b->nfds + nfds) * sizeof *grown);
-        if (!grown) {
-            /* The batch answer lacks this one: the best there is when out of memory. */
-            close_fds(fds, nfds);
-            json_object_put(response);
-            return;
-        }
-        b->fds = grown;
-        memcpy(b->fds + b->nfds, fds, nfds * sizeof *fds);
-        b->nfds += nfds;
-        /* In a batch each element counts its own fds; the receiver takes them in order. */
-        json_object_object_add(response, "fds", json_object_new_int((int)nfds));
+    if (b->nfds + nfds > IPC_MAX_FDS_PER_MESSAGE) {
+        /* One batch answer is one message, and a message carries at most so many fds. */
+        close_fds(fds, nfds);
+        json_object *id = NULL;
+        json_object_object_get_ex(response, "id", &id);
+        json_object *error = jsonrpc_error_new(
+            id, JSONRPC_BUSY, "a batch answer carries at most 16 file descriptors", NULL);
+        json_object_put(response);
+        if (error) json_object_array_add(b->responses, error);
+        return;
     }
+    memcpy(b->fds + b->nfds, fds, nfds * sizeof *fds);
+    b->nfds += nfds;
+    /* In a batch each element counts its own fds; the receiver takes them in order. */
+    if (nfds) json_object_object_add(response, "fds", json_object_new_int((int)nfds));
     json_object_array_add(b->responses, response);
 }
 
@@ -198,7 +199,6 @@ static void batch_done(struct rpc_client *c, struct rpc_batch *b)
         close_fds(b->fds, b->nfds);
     }
     json_object_put(b->responses);
-    free(b->fds);
     free(b);
 }
 

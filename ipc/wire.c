@@ -100,7 +100,8 @@ int ipc_wire_flush(int sockfd, struct ipc_writer *w)
         }
         /* The kernel now holds its own references to the sent fds. */
         if (nfds > 0) {
-            for (size_t i = 0; i < nfds; i++) close(w->fds[i].fd);
+            for (size_t i = 0; i < nfds; i++)
+                close(w->fds[i].fd);
             memmove(w->fds, w->fds + nfds, (w->nfds - nfds) * sizeof *w->fds);
             w->nfds -= nfds;
         }

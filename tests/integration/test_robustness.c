@@ -582,6 +582,40 @@ static void test_batches(void)
     CHECK(clients_settle(0));
 }
 
+/* A batch answer is one message, so it carries at most 16 fds: the 17th element that would
+ * pass one gets a busy error instead, and the connection stays usable. */
+static void test_batch_with_too_many_fds(void)
+{
+    struct conn c;
+    CHECK_EQ_INT(conn_open(&c, main_sock), 0);
+    char batch[17 * 80 + 4];
+    size_t len = 0;
+    batch[len++] = '[';
+    for (int i = 0; i < 17; i++)
+        len += (size_t)snprintf(batch + len, sizeof batch - len,
+                                "%s{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"node.logs\","
+                                "\"params\":{\"fd\":true}}",
+                                i ? "," : "", i);
+    batch[len++] = ']';
+    batch[len] = '\0';
+    json_object *msg = conn_call(&c, batch);
+    CHECK(json_object_is_type(msg, json_type_array));
+    int with_fd = 0, busy = 0;
+    for (size_t i = 0; i < json_object_array_length(msg); i++) {
+        json_object *r = json_object_array_get_idx(msg, i);
+        if (json_object_get_int(member(r, "fds")) == 1 && member(r, "result")) with_fd++;
+        if (json_object_get_int(member(member(r, "error"), "code")) == 1004) busy++;
+    }
+    CHECK_EQ_INT(with_fd, 16);
+    CHECK_EQ_INT(busy, 1);
+    json_object_put(msg);
+    msg = conn_call(&c, STATUS_1);
+    CHECK(status_result(msg, 1) != NULL);
+    json_object_put(msg);
+    conn_close(&c);
+    CHECK(clients_settle(0));
+}
+
 static void test_line_too_large(void)
 {
     /* Client A sends a line of more than 16 MiB; client B keeps calling node.status. A gets an
@@ -1295,6 +1329,7 @@ int main(void)
     RUN(test_malformed_json);
     RUN(test_invalid_requests_and_params);
     RUN(test_batches);
+    RUN(test_batch_with_too_many_fds);
     RUN(test_disconnects);
     RUN(test_line_too_large);
     RUN(test_line_at_limit);
