@@ -21,6 +21,7 @@
 #include "daemon/fd_pump.h"
 #include "daemon/log.h"
 #include "ipc/jsonrpc.h"
+#include "storage/blob_collection.h"
 
 #define COMPONENT "blobs"
 #define READ_INLINE_MAX (1u << 20) /* bytes blobs.read returns without a pipe */
@@ -49,7 +50,8 @@ struct job {
     struct job *prev, *next;
     /* params (owned copies) */
     char *path, *data, *tag;
-    bool data_is_base64, reference, no_tag, use_fd, has_length;
+    bool data_is_base64, reference, no_tag, use_fd, has_length, overwrite;
+    int collection; /* blobs.export: 1 as a directory, 0 as a file, -1 as its content says */
     enum blob_format format;
     uint8_t hash[BLOB_HASH_LEN];
     uint64_t offset, length;
@@ -89,18 +91,14 @@ struct blobs_service {
 
 /* ---- results and errors ----------------------------------------------------------------- */
 
+/* The store's codes as the API reports them: a cancelled job means irohd is stopping, and
+ * data that failed verification is an I/O error of the file it came from. */
 static int code_for(int rc)
 {
     switch (rc) {
-    case IROH_EINVAL: return JSONRPC_INVALID_PARAMS;
-    case IROH_ENOTFOUND: return JSONRPC_NOT_FOUND;
-    case IROH_EPERM: return JSONRPC_PERMISSION_DENIED;
-    case IROH_ETOOBIG: return JSONRPC_TOO_LARGE;
-    case IROH_EBUSY: return JSONRPC_BUSY;
     case IROH_ECLOSED: return JSONRPC_SHUTTING_DOWN;
-    case IROH_EIO:
     case IROH_ECORRUPT: return JSONRPC_IO_ERROR;
-    default: return JSONRPC_INTERNAL_ERROR;
+    default: return jsonrpc_code_for(rc);
     }
 }
 
@@ -331,16 +329,20 @@ static void work_add(struct job *j)
 {
     struct blob_store *s = j->bs->store;
     struct blob_progress progress = {on_progress, j};
+    enum blob_import_mode mode = j->reference ? BLOB_IMPORT_REFERENCE : BLOB_IMPORT_COPY;
     struct blob_added added;
     memset(&added, 0, sizeof added);
+    struct blob_collection_added dir;
     struct stat st;
-    if (j->format == BLOB_FORMAT_HASH_SEQ && j->path && stat(j->path, &st) == 0 &&
-        st.st_size % BLOB_HASH_LEN != 0)
-        goto not_hash_seq; /* refused before it is stored (checked again below) */
-    if (j->path) {
-        j->rc =
-            blob_store_add_path(s, j->path, j->reference ? BLOB_IMPORT_REFERENCE : BLOB_IMPORT_COPY,
-                                &progress, &added, &j->err);
+    bool have_st = j->path && stat(j->path, &st) == 0, is_dir = have_st && S_ISDIR(st.st_mode);
+    if (is_dir) {
+        j->format = BLOB_FORMAT_HASH_SEQ; /* the root's tag protects the files */
+        j->rc = blob_collection_add_dir(s, j->path, mode, &progress, &dir, &j->err);
+        added = dir.root;
+    } else if (j->path) {
+        if (j->format == BLOB_FORMAT_HASH_SEQ && have_st && st.st_size % BLOB_HASH_LEN != 0)
+            goto not_hash_seq; /* refused before it is stored (checked again below) */
+        j->rc = blob_store_add_path(s, j->path, mode, &progress, &added, &j->err);
     } else {
         uint8_t *bytes;
         size_t len;
@@ -379,12 +381,53 @@ static void work_add(struct job *j)
     json_object_object_add(r, "location",
                            json_object_new_string(blob_location_name(added.location)));
     json_object_object_add(r, "existed", json_object_new_boolean(added.existed));
+    if (is_dir) {
+        json_object_object_add(r, "files", json_object_new_int64((int64_t)dir.files));
+        json_object_object_add(r, "total_size", json_object_new_int64((int64_t)dir.total_size));
+        json_object_object_add(r, "skipped", json_object_new_int64((int64_t)dir.skipped));
+    }
     j->result = r;
     return;
 not_hash_seq:
     snprintf(j->err.detail, sizeof j->err.detail,
              "a hash_seq blob is a sequence of 32-byte hashes: its size must be a multiple of 32");
     j->rc = IROH_EINVAL;
+}
+
+/* A collection to a directory, or one blob to a file; an existing file is replaced only with
+ * overwrite. */
+static void work_export(struct job *j)
+{
+    struct blob_store *s = j->bs->store;
+    struct blob_progress progress = {on_progress, j};
+    struct blob_collection *c = NULL;
+    bool as_dir = false;
+    if (j->collection != 0) {
+        j->rc = blob_collection_load(s, j->hash, &c, &j->err);
+        if (j->rc < 0 && (j->collection == 1 || j->rc != IROH_EINVAL)) return;
+    }
+    uint64_t size = 0, files = 1;
+    struct stat st;
+    if (c) {
+        as_dir = true;
+        struct blob_collection_exported ex;
+        j->rc = blob_collection_export(s, c, j->path, j->overwrite, &progress, &ex, &j->err);
+        blob_collection_free(c);
+        size = ex.total_size;
+        files = ex.files;
+    } else if (!j->overwrite && lstat(j->path, &st) == 0) {
+        snprintf(j->err.detail, sizeof j->err.detail, "%s exists; pass overwrite to replace it",
+                 j->path);
+        j->rc = IROH_EEXIST;
+    } else {
+        j->rc = blob_store_export(s, j->hash, j->path, &progress, &size, &j->err);
+    }
+    if (j->rc < 0) return;
+    j->result = json_object_new_object();
+    json_object_object_add(j->result, "size", json_object_new_int64((int64_t)size));
+    json_object_object_add(j->result, "path", json_object_new_string(j->path));
+    json_object_object_add(j->result, "files", json_object_new_int64((int64_t)files));
+    json_object_object_add(j->result, "collection", json_object_new_boolean(as_dir));
 }
 
 static void work_read(struct job *j)
@@ -475,16 +518,7 @@ static void work(uv_work_t *req)
     case JOB_ADD: work_add(j); break;
     case JOB_READ: work_read(j); break;
     case JOB_LIST: work_list(j); break;
-    case JOB_EXPORT: {
-        struct blob_progress progress = {on_progress, j};
-        uint64_t size = 0;
-        j->rc = blob_store_export(s, j->hash, j->path, &progress, &size, &j->err);
-        if (j->rc < 0) break;
-        j->result = json_object_new_object();
-        json_object_object_add(j->result, "size", json_object_new_int64((int64_t)size));
-        json_object_object_add(j->result, "path", json_object_new_string(j->path));
-        break;
-    }
+    case JOB_EXPORT: work_export(j); break;
     case JOB_STATUS: {
         struct blob_status st;
         j->rc = blob_store_status(s, j->hash, &st, &j->err);
@@ -685,6 +719,11 @@ static void handle_export(struct rpc_call *call, json_object *params, void *ctx)
     }
     if (!copy_string(j, params, "path", &j->path) || !copy_string(j, params, "progress", &j->token))
         return;
+    j->overwrite = get_bool(params, "overwrite");
+    json_object *collection;
+    j->collection = json_object_object_get_ex(params, "collection", &collection)
+                        ? json_object_get_boolean(collection)
+                        : -1;
     submit(j);
 }
 

@@ -410,7 +410,7 @@ int blob_store_add_path(struct blob_store *s, const char *path, enum blob_import
 {
     if (!path || path[0] != '/')
         return blob_fail(e, IROH_EINVAL, "the path must be absolute: %s", path ? path : "(none)");
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not block */
     if (fd < 0) return blob_fail_errno(e, "cannot open", path);
     struct stat st;
     if (fstat(fd, &st) < 0) {

@@ -53,7 +53,8 @@ static int read_paths(sqlite3 *db, struct blob_reader *r, struct blob_error *e)
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         const char *path = (const char *)sqlite3_column_text(q, 0);
         if (!first[0]) snprintf(first, sizeof first, "%s", path);
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO put in the file's place must not block the open. */
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         struct stat st;
         if (fd < 0) {
             why = errno == ENOENT ? "it was removed" : strerror(errno);
