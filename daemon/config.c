@@ -22,14 +22,17 @@ static const char usage[] =
     "                     ~/.local/share/irohd)\n"
     "  --socket PATH      API socket (default $IROHD_SOCKET, else\n"
     "                     $XDG_RUNTIME_DIR/irohd/irohd.sock, else /tmp/irohd-UID/irohd.sock)\n"
-    "  --config FILE      JSON settings: {\"data_dir\", \"socket\", \"log_level\",\n"
+    "  --bind ADDR        UDP address of the endpoint, IP:PORT or [IPv6]:PORT; repeatable\n"
+    "                     (default 0.0.0.0:0 and [::]:0: every interface, random ports)\n"
+    "  --config FILE      JSON settings: {\"data_dir\", \"socket\", \"bind\", \"log_level\",\n"
     "                     \"max_clients\", \"client_output_limit\", \"busy_poll_us\"};\n"
     "                     flags override it\n"
     "  --log-level LEVEL  error, warn, info (default), debug or trace\n"
     "  -h, --help         show this help\n"
     "  --version          show the version\n";
 
-#define SETTING_KEYS "data_dir, socket, log_level, max_clients, client_output_limit, busy_poll_us"
+#define SETTING_KEYS                                                                               \
+    "data_dir, socket, bind, log_level, max_clients, client_output_limit, busy_poll_us"
 
 static int set_string(char *dst, size_t cap, const char *value, const char *what, char *err,
                       size_t errlen)
@@ -82,10 +85,12 @@ static int load_file(struct config *c, const char *path, char *err, size_t errle
     {
         const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
         bool wants_string = strcmp(key, "data_dir") == 0 || strcmp(key, "socket") == 0 ||
-                            strcmp(key, "log_level") == 0;
+                            strcmp(key, "bind") == 0 || strcmp(key, "log_level") == 0;
         if (wants_string && !s) {
             snprintf(err, errlen, "config %s: \"%s\" must be a string", path, key);
             rc = IROH_EINVAL;
+        } else if (strcmp(key, "bind") == 0) {
+            rc = set_string(c->bind, sizeof c->bind, s, "bind", err, errlen);
         } else if (strcmp(key, "data_dir") == 0) {
             rc = set_string(c->data_dir, sizeof c->data_dir, s, "data_dir", err, errlen);
         } else if (strcmp(key, "socket") == 0) {
@@ -123,10 +128,11 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
     c->client_output_limit = 64u * 1024 * 1024;
     c->busy_poll_us = 50;
 
-    enum { OPT_DATA_DIR = 256, OPT_SOCKET, OPT_CONFIG, OPT_LOG_LEVEL, OPT_VERSION };
+    enum { OPT_DATA_DIR = 256, OPT_SOCKET, OPT_BIND, OPT_CONFIG, OPT_LOG_LEVEL, OPT_VERSION };
     static const struct option options[] = {
         {"data-dir", required_argument, NULL, OPT_DATA_DIR},
         {"socket", required_argument, NULL, OPT_SOCKET},
+        {"bind", required_argument, NULL, OPT_BIND},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"help", no_argument, NULL, 'h'},
@@ -135,12 +141,24 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
     };
     /* First pass: the config file, so flags can override what it says. */
     const char *data_dir = NULL, *socket_path = NULL, *level = NULL, *config = NULL;
+    char binds[sizeof c->bind] = ""; /* every --bind, comma-separated */
+    size_t binds_len = 0;
     opterr = 0;
     optind = 1;
     for (int opt; (opt = getopt_long(argc, argv, ":h", options, NULL)) != -1;) {
         switch (opt) {
         case OPT_DATA_DIR: data_dir = optarg; break;
         case OPT_SOCKET: socket_path = optarg; break;
+        case OPT_BIND: {
+            int n = snprintf(binds + binds_len, sizeof binds - binds_len, "%s%s",
+                             binds_len ? "," : "", optarg);
+            if (n < 0 || (size_t)n >= sizeof binds - binds_len) {
+                snprintf(err, errlen, "too many --bind addresses");
+                return IROH_EINVAL;
+            }
+            binds_len += (size_t)n;
+            break;
+        }
         case OPT_CONFIG: config = optarg; break;
         case OPT_LOG_LEVEL: level = optarg; break;
         case 'h': fputs(usage, stdout); return 1;
@@ -166,6 +184,7 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
                                         "--socket", err, errlen)))
         return rc;
     if (level && (rc = set_level(c, level, err, errlen)) < 0) return rc;
+    if (binds_len) memcpy(c->bind, binds, binds_len + 1);
 
     if (!*c->data_dir && datadir_default_path(c->data_dir, sizeof c->data_dir) < 0) {
         snprintf(err, errlen, "no data dir: set HOME or XDG_DATA_HOME, or pass --data-dir");

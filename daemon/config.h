@@ -11,6 +11,7 @@
 struct config {
     char data_dir[PATH_MAX];
     char socket_path[PATH_MAX];
+    char bind[1024]; /* the endpoint's UDP addresses, comma-separated; empty: its default */
     enum log_level log_level;
     size_t max_clients;
     size_t client_output_limit;

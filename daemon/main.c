@@ -175,9 +175,9 @@ static int start(struct daemon *d, int argc, char **argv, char *err, size_t errl
     };
     if ((rc = rpc_server_start(&d->loop, &options, d->api, &d->server, err, errlen)) < 0) return rc;
     info.started_ns = uv_hrtime();
-    /* IROHD_BIND: the endpoint's UDP addresses until config.c has a setting for them */
-    if ((rc = endpoint_service_start(&d->loop, d->server, &secret, getenv("IROHD_BIND"),
-                                     &d->endpoint, err, errlen)) < 0)
+    if ((rc = endpoint_service_start(&d->loop, d->server, &secret,
+                                     *d->config.bind ? d->config.bind : NULL, &d->endpoint, err,
+                                     errlen)) < 0)
         return rc;
     struct iroh_endpoint_addr self;
     endpoint_service_addr(d->endpoint, &self);

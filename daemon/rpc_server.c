@@ -178,10 +178,12 @@ static void batch_add(struct rpc_batch *b, json_object *response, const int *fds
         if (error) json_object_array_add(b->responses, error);
         return;
     }
-    memcpy(b->fds + b->nfds, fds, nfds * sizeof *fds);
-    b->nfds += nfds;
-    /* In a batch each element counts its own fds; the receiver takes them in order. */
-    if (nfds) json_object_object_add(response, "fds", json_object_new_int((int)nfds));
+    if (nfds) {
+        memcpy(b->fds + b->nfds, fds, nfds * sizeof *fds);
+        b->nfds += nfds;
+        /* In a batch each element counts its own fds; the receiver takes them in order. */
+        json_object_object_add(response, "fds", json_object_new_int((int)nfds));
+    }
     json_object_array_add(b->responses, response);
 }
 

@@ -31,7 +31,7 @@ field() {
 # start NAME: runs an irohd bound to 127.0.0.1 in $dir/NAME and waits for its socket.
 start() {
     mkdir -p "$dir/$1"
-    IROHD_BIND=127.0.0.1:0 "$IROHD" --data-dir "$dir/$1/data" --socket "$dir/$1/sock" \
+    "$IROHD" --data-dir "$dir/$1/data" --socket "$dir/$1/sock" --bind 127.0.0.1:0 \
         >"$dir/$1/out" 2>"$dir/$1/err" &
     local tries=200
     while [ "$tries" -gt 0 ] && ! "$IROH" --socket "$dir/$1/sock" id >/dev/null 2>&1; do

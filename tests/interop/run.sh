@@ -94,8 +94,8 @@ rpc() {
 
 echo "== irohd and iroh ($(node -p 'require("'"$here"'/node_modules/@number0/iroh/package.json").version')" \
     "bindings, node $(node --version)) in network namespace $ns (loopback only)"
-IROHD_BIND='127.0.0.1:0,[::1]:0' ip netns exec "$ns" "$IROHD" --data-dir "$dir/irohd" --socket "$sock" \
-    --log-level debug >"$dir/irohd.out" 2>"$dir/irohd.log" &
+ip netns exec "$ns" "$IROHD" --data-dir "$dir/irohd" --socket "$sock" \
+    --bind 127.0.0.1:0 --bind '[::1]:0' --log-level debug >"$dir/irohd.out" 2>"$dir/irohd.log" &
 wait_for 10 in_ns "$IROH" --socket "$sock" id >/dev/null 2>&1 ||
     die "irohd did not start: $(cat "$dir/irohd.log")"
 rpc endpoint.addr
