@@ -1,10 +1,10 @@
 /* iroh.c — the `iroh` command: a thin client of irohd built only on the public client API
  * (include/iroh/client.h). It parses the command line, makes the calls a command names and
- * prints what irohd answered; everything it shows comes from the RPC. Run by users and scripts. */
-#include <iroh/client.h>
+ * prints what irohd answered; everything it shows comes from the RPC. Run by users and scripts.
+ * The `blobs` and `tags` command groups live in blobs_cmd.c (cli.h says what is shared). */
+#include "cli/cli.h"
 
 #include <errno.h>
-#include <json-c/json.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,33 +14,13 @@
 #include <string.h>
 #include <unistd.h>
 
-enum exit_code {
-    EXIT_OK = 0,
-    EXIT_RPC = 1,         /* irohd answered with an error, or the call failed */
-    EXIT_USAGE = 2,       /* the command line is wrong */
-    EXIT_NOT_RUNNING = 3, /* nothing listens on the socket */
-};
-
-struct options {
-    const char *socket; /* NULL: the library's default */
-    bool json;
-    int timeout_ms;
-};
-
-struct command {
-    const char *name;
-    const char *args;    /* synopsis after the name */
-    const char *summary; /* one line for the command list */
-    const char *help;    /* the rest of `iroh help NAME` */
-    int (*run)(const struct options *opts, int argc, char **argv);
-};
-
-static const struct command *find_command(const char *name);
+static int cmd_help(const struct options *opts, int argc, char **argv);
+static const struct command *find_command(const struct command *table, const char *name);
 static void print_usage(FILE *out);
 
 /* ---- output -------------------------------------------------------------------------- */
 
-static void print_json(json_object *value)
+void cli_print_json(json_object *value)
 {
     printf("%s\n",
            json_object_to_json_string_ext(value, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
@@ -53,7 +33,12 @@ static void print_rpc_error(const struct options *opts, const iroh_response *res
     const char *message = iroh_response_error_message(response);
     const char *data = iroh_response_error_data(response);
     if (!opts->json) {
-        fprintf(stderr, "error %d: %s\n", code, message);
+        json_object *parsed = data ? json_tokener_parse(data) : NULL, *detail;
+        if (json_object_object_get_ex(parsed, "detail", &detail))
+            fprintf(stderr, "error %d: %s: %s\n", code, message, json_object_get_string(detail));
+        else
+            fprintf(stderr, "error %d: %s\n", code, message);
+        json_object_put(parsed);
         if (data) fprintf(stderr, "data: %s\n", data);
         return;
     }
@@ -61,7 +46,7 @@ static void print_rpc_error(const struct options *opts, const iroh_response *res
     json_object_object_add(error, "code", json_object_new_int(code));
     json_object_object_add(error, "message", json_object_new_string(message));
     if (data) json_object_object_add(error, "data", json_tokener_parse(data));
-    print_json(error);
+    cli_print_json(error);
     json_object_put(error);
 }
 
@@ -73,8 +58,7 @@ static const char *socket_path(const struct options *opts, char *buf, size_t len
     return iroh_client_default_socket(buf, len) == 0 ? buf : "(no default socket path)";
 }
 
-/* Connects; on failure prints what to do and returns the exit code. */
-static int open_client(const struct options *opts, iroh_client **client)
+int cli_open_client(const struct options *opts, iroh_client **client)
 {
     int rc = iroh_client_connect(opts->socket, client);
     if (rc == 0) return EXIT_OK;
@@ -91,10 +75,9 @@ static int open_client(const struct options *opts, iroh_client **client)
     return EXIT_RPC;
 }
 
-/* Calls method and leaves a successful result in *out. Prints any failure (an RPC error as
- * print_rpc_error says) and returns the exit code. */
-static int call(const struct options *opts, iroh_client *client, const char *method,
-                const char *params, iroh_response **out)
+/* An RPC error is printed as print_rpc_error says. */
+int cli_call(const struct options *opts, iroh_client *client, const char *method,
+             const char *params, iroh_response **out)
 {
     int rc = iroh_client_call(client, method, params, opts->timeout_ms, out);
     if (rc == IROH_EINVAL) {
@@ -119,15 +102,14 @@ static int call(const struct options *opts, iroh_client *client, const char *met
     return EXIT_OK;
 }
 
-/* Connects, makes one call and hands its result to show, which prints it. */
-static int call_and_show(const struct options *opts, const char *method, const char *params,
-                         void (*show)(const struct options *opts, json_object *result))
+int cli_call_and_show(const struct options *opts, const char *method, const char *params,
+                      void (*show)(const struct options *opts, json_object *result))
 {
     iroh_client *client;
-    int rc = open_client(opts, &client);
+    int rc = cli_open_client(opts, &client);
     if (rc != EXIT_OK) return rc;
     iroh_response *response;
-    rc = call(opts, client, method, params, &response);
+    rc = cli_call(opts, client, method, params, &response);
     if (rc == EXIT_OK) {
         json_object *result = json_tokener_parse(iroh_response_result(response));
         show(opts, result);
@@ -140,7 +122,7 @@ static int call_and_show(const struct options *opts, const char *method, const c
 
 /* ---- commands ------------------------------------------------------------------------ */
 
-static const char *field(json_object *obj, const char *key)
+const char *cli_field(json_object *obj, const char *key)
 {
     json_object *value;
     if (!json_object_object_get_ex(obj, key, &value)) return "-";
@@ -164,49 +146,49 @@ static void format_uptime(double seconds, char *buf, size_t len)
 static void show_status(const struct options *opts, json_object *status)
 {
     if (opts->json) {
-        print_json(status);
+        cli_print_json(status);
         return;
     }
     json_object *uptime;
     char up[64] = "-";
     if (json_object_object_get_ex(status, "uptime_s", &uptime))
         format_uptime(json_object_get_double(uptime), up, sizeof up);
-    printf("id:       %s\n", field(status, "id"));
-    printf("version:  %s\n", field(status, "version"));
+    printf("id:       %s\n", cli_field(status, "id"));
+    printf("version:  %s\n", cli_field(status, "version"));
     printf("uptime:   %s\n", up);
-    printf("data dir: %s\n", field(status, "data_dir"));
-    printf("socket:   %s\n", field(status, "socket"));
-    printf("clients:  %s\n", field(status, "clients"));
-    printf("ticket:   %s\n", field(status, "ticket"));
+    printf("data dir: %s\n", cli_field(status, "data_dir"));
+    printf("socket:   %s\n", cli_field(status, "socket"));
+    printf("clients:  %s\n", cli_field(status, "clients"));
+    printf("ticket:   %s\n", cli_field(status, "ticket"));
 }
 
 static void show_id(const struct options *opts, json_object *status)
 {
     if (!opts->json) {
-        printf("%s\n", field(status, "id"));
+        printf("%s\n", cli_field(status, "id"));
         return;
     }
     json_object *id = json_object_new_object();
-    json_object_object_add(id, "id", json_object_new_string(field(status, "id")));
-    print_json(id);
+    json_object_object_add(id, "id", json_object_new_string(cli_field(status, "id")));
+    cli_print_json(id);
     json_object_put(id);
 }
 
 static void show_result(const struct options *opts, json_object *result)
 {
     (void)opts;
-    print_json(result);
+    cli_print_json(result);
 }
 
 static void show_shutdown(const struct options *opts, json_object *result)
 {
     if (opts->json)
-        print_json(result);
+        cli_print_json(result);
     else
         printf("irohd is shutting down\n");
 }
 
-static int usage_error(const char *command, const char *what, const char *arg)
+int cli_usage_error(const char *command, const char *what, const char *arg)
 {
     fprintf(stderr, "iroh %s: %s%s\nTry 'iroh help %s'.\n", command, what, arg ? arg : "", command);
     return EXIT_USAGE;
@@ -217,33 +199,33 @@ static int no_args(const char *command, int argc, char **argv)
 {
     if (argc == 0) return EXIT_OK;
     if (argv[0][0] == '-')
-        return usage_error(command, "global options go before the command: ", argv[0]);
-    return usage_error(command, "unexpected argument: ", argv[0]);
+        return cli_usage_error(command, "global options go before the command: ", argv[0]);
+    return cli_usage_error(command, "unexpected argument: ", argv[0]);
 }
 
 static int cmd_status(const struct options *opts, int argc, char **argv)
 {
     int rc = no_args("status", argc, argv);
-    return rc != EXIT_OK ? rc : call_and_show(opts, "node.status", NULL, show_status);
+    return rc != EXIT_OK ? rc : cli_call_and_show(opts, "node.status", NULL, show_status);
 }
 
 static int cmd_id(const struct options *opts, int argc, char **argv)
 {
     int rc = no_args("id", argc, argv);
-    return rc != EXIT_OK ? rc : call_and_show(opts, "node.status", NULL, show_id);
+    return rc != EXIT_OK ? rc : cli_call_and_show(opts, "node.status", NULL, show_id);
 }
 
 static int cmd_shutdown(const struct options *opts, int argc, char **argv)
 {
     int rc = no_args("shutdown", argc, argv);
-    return rc != EXIT_OK ? rc : call_and_show(opts, "node.shutdown", NULL, show_shutdown);
+    return rc != EXIT_OK ? rc : cli_call_and_show(opts, "node.shutdown", NULL, show_shutdown);
 }
 
 static int cmd_rpc(const struct options *opts, int argc, char **argv)
 {
-    if (argc < 1) return usage_error("rpc", "missing METHOD", NULL);
-    if (argc > 2) return usage_error("rpc", "unexpected argument: ", argv[2]);
-    return call_and_show(opts, argv[0], argc == 2 ? argv[1] : NULL, show_result);
+    if (argc < 1) return cli_usage_error("rpc", "missing METHOD", NULL);
+    if (argc > 2) return cli_usage_error("rpc", "unexpected argument: ", argv[2]);
+    return cli_call_and_show(opts, argv[0], argc == 2 ? argv[1] : NULL, show_result);
 }
 
 static volatile sig_atomic_t interrupted;
@@ -264,7 +246,7 @@ static void print_log_event(iroh_client *client, const char *method, const char 
     fflush(stdout);
 }
 
-static bool write_all(int fd, const char *buf, size_t len)
+bool cli_write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
@@ -303,7 +285,7 @@ static int follow_logs(iroh_client *client, int pipe)
                 perror("iroh: reading the log pipe");
                 return EXIT_RPC;
             }
-            if (n > 0 && !write_all(STDOUT_FILENO, buf, (size_t)n)) return EXIT_RPC;
+            if (n > 0 && !cli_write_all(STDOUT_FILENO, buf, (size_t)n)) return EXIT_RPC;
         }
     }
     return EXIT_OK;
@@ -321,19 +303,19 @@ static int cmd_logs(const struct options *opts, int argc, char **argv)
             json_object_object_add(params, "level", json_object_new_string(argv[++i]));
         } else {
             json_object_put(params);
-            return usage_error("logs", "unexpected argument: ", arg);
+            return cli_usage_error("logs", "unexpected argument: ", arg);
         }
     }
     /* Plain lines come through a passed pipe; --json takes each event as a notification. */
     json_object_object_add(params, "fd", json_object_new_boolean(!opts->json));
 
     iroh_client *client = NULL;
-    int rc = open_client(opts, &client);
+    int rc = cli_open_client(opts, &client);
     iroh_response *response = NULL;
     if (rc == EXIT_OK) {
         iroh_client_on_notification(client, print_log_event, NULL);
-        rc = call(opts, client, "node.logs",
-                  json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN), &response);
+        rc = cli_call(opts, client, "node.logs",
+                      json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN), &response);
     }
     json_object_put(params);
     if (rc != EXIT_OK) {
@@ -359,6 +341,68 @@ static int cmd_logs(const struct options *opts, int argc, char **argv)
     return rc;
 }
 
+static const struct command commands[] = {
+    {"status", "", "Show this node's identity and state.",
+     "\nPrints the node's endpoint id, irohd's version, uptime, data directory, socket, the\n"
+     "number of connected clients and the node's ticket. With --json, prints the result of\n"
+     "node.status as it is.\n",
+     cmd_status, NULL},
+    {"id", "", "Print this node's endpoint id.",
+     "\nPrints the 64 hex characters of the endpoint id (from node.status). With --json, prints\n"
+     "{\"id\": ID}.\n",
+     cmd_id, NULL},
+    {"rpc", "METHOD [PARAMS]", "Call any API method.",
+     "\nCalls METHOD with PARAMS, a JSON object (by name) or array (by position), and prints\n"
+     "the result as JSON. On a JSON-RPC error, prints \"error CODE: MESSAGE\" and its data on\n"
+     "stderr (with --json: the error object on stdout) and exits with 1. `iroh rpc rpc.discover`\n"
+     "describes every method. Example:\n"
+     "  iroh rpc node.logs '{\"level\": \"debug\"}'\n",
+     cmd_rpc, NULL},
+    {"logs", "[--level LEVEL] [--follow|-f]", "Stream irohd's log lines.",
+     "\nSubscribes to irohd's log events from now on (node.logs) and prints them until\n"
+     "interrupted (Ctrl-C) or until irohd stops; it always follows, and -f/--follow is accepted\n"
+     "for habit's sake. LEVEL is the least severe level shown: error, warn, info (the default),\n"
+     "debug or trace. The lines come through a pipe that irohd passes over the socket; with\n"
+     "--json, each event is instead printed as one JSON object per line.\n",
+     cmd_logs, NULL},
+    {"shutdown", "", "Stop irohd.",
+     "\nAsks irohd to stop cleanly (node.shutdown). With --json, prints the result.\n",
+     cmd_shutdown, NULL},
+    {"blobs", "SUBCOMMAND [ARGS]", "Add, export, read, list and delete blobs.",
+     "\nBlobs are content addressed by their BLAKE3 hash, printed as 64 hex digits (52 base32\n"
+     "characters are accepted too). With --json (before the command), each subcommand prints\n"
+     "the result of its API call. Long calls (add, export, cat, gc) wait as long as the work\n"
+     "takes unless --timeout is given; Ctrl-C cancels them.\n",
+     NULL, cli_blobs_commands},
+    {"tags", "SUBCOMMAND [ARGS]", "List, read, set and delete named tags.",
+     "\nA tag names a blob (or a hash sequence and its blobs) and protects it from blobs gc.\n"
+     "With --json (before the command), each subcommand prints the result of its API call.\n",
+     NULL, cli_tags_commands},
+    {"help", "[COMMAND [SUBCOMMAND]]", "Show help for iroh or one command.", "", cmd_help, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static const struct command *find_command(const struct command *table, const char *name)
+{
+    for (const struct command *cmd = table; cmd->name; cmd++)
+        if (strcmp(cmd->name, name) == 0) return cmd;
+    return NULL;
+}
+
+/* The help of cmd, a command or (with group) a subcommand. */
+static void print_command_help(FILE *out, const struct command *group, const struct command *cmd)
+{
+    fprintf(out, "Usage: iroh [OPTIONS] %s%s%s%s%s\n\n%s\n", group ? group->name : "",
+            group ? " " : "", cmd->name, *cmd->args ? " " : "", cmd->args, cmd->summary);
+    if (cmd->subs) {
+        fprintf(out, "\nSubcommands:\n");
+        for (const struct command *sub = cmd->subs; sub->name; sub++)
+            fprintf(out, "  %-8s %s\n", sub->name, sub->summary);
+    }
+    fputs(cmd->help, out);
+    if (cmd->subs) fprintf(out, "See 'iroh help %s SUBCOMMAND'.\n", cmd->name);
+}
+
 static int cmd_help(const struct options *opts, int argc, char **argv)
 {
     (void)opts;
@@ -366,49 +410,49 @@ static int cmd_help(const struct options *opts, int argc, char **argv)
         print_usage(stdout);
         return EXIT_OK;
     }
-    if (argc > 1) return usage_error("help", "unexpected argument: ", argv[1]);
-    const struct command *cmd = find_command(argv[0]);
-    if (!cmd) return usage_error("help", "unknown command: ", argv[0]);
-    printf("Usage: iroh [OPTIONS] %s%s%s\n\n%s\n%s", cmd->name, *cmd->args ? " " : "", cmd->args,
-           cmd->summary, cmd->help);
+    const struct command *cmd = find_command(commands, argv[0]), *sub = NULL;
+    if (!cmd) return cli_usage_error("help", "unknown command: ", argv[0]);
+    if (argc > (cmd->subs ? 2 : 1))
+        return cli_usage_error("help", "unexpected argument: ", argv[cmd->subs ? 2 : 1]);
+    if (argc == 2 && !(sub = find_command(cmd->subs, argv[1])))
+        return cli_usage_error("help", "unknown subcommand: ", argv[1]);
+    print_command_help(stdout, sub ? cmd : NULL, sub ? sub : cmd);
     return EXIT_OK;
 }
 
-static const struct command commands[] = {
-    {"status", "", "Show this node's identity and state.",
-     "\nPrints the node's endpoint id, irohd's version, uptime, data directory, socket, the\n"
-     "number of connected clients and the node's ticket. With --json, prints the result of\n"
-     "node.status as it is.\n",
-     cmd_status},
-    {"id", "", "Print this node's endpoint id.",
-     "\nPrints the 64 hex characters of the endpoint id (from node.status). With --json, prints\n"
-     "{\"id\": ID}.\n",
-     cmd_id},
-    {"rpc", "METHOD [PARAMS]", "Call any API method.",
-     "\nCalls METHOD with PARAMS, a JSON object (by name) or array (by position), and prints\n"
-     "the result as JSON. On a JSON-RPC error, prints \"error CODE: MESSAGE\" and its data on\n"
-     "stderr (with --json: the error object on stdout) and exits with 1. `iroh rpc rpc.discover`\n"
-     "describes every method. Example:\n"
-     "  iroh rpc node.logs '{\"level\": \"debug\"}'\n",
-     cmd_rpc},
-    {"logs", "[--level LEVEL] [--follow|-f]", "Stream irohd's log lines.",
-     "\nSubscribes to irohd's log events from now on (node.logs) and prints them until\n"
-     "interrupted (Ctrl-C) or until irohd stops; it always follows, and -f/--follow is accepted\n"
-     "for habit's sake. LEVEL is the least severe level shown: error, warn, info (the default),\n"
-     "debug or trace. The lines come through a pipe that irohd passes over the socket; with\n"
-     "--json, each event is instead printed as one JSON object per line.\n",
-     cmd_logs},
-    {"shutdown", "", "Stop irohd.",
-     "\nAsks irohd to stop cleanly (node.shutdown). With --json, prints the result.\n",
-     cmd_shutdown},
-    {"help", "[COMMAND]", "Show help for iroh or one command.", "", cmd_help},
-};
-
-static const struct command *find_command(const char *name)
+static bool is_help(const char *arg)
 {
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(commands[i].name, name) == 0) return &commands[i];
-    return NULL;
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (is_help(argv[i])) return true;
+    return false;
+}
+
+/* `iroh GROUP SUBCOMMAND ARGS`: runs the subcommand, or prints the help asked for. */
+static int run_group(const struct options *opts, const struct command *group, int argc, char **argv)
+{
+    if (argc > 0 && is_help(argv[0])) {
+        print_command_help(stdout, NULL, group);
+        return EXIT_OK;
+    }
+    const struct command *sub = argc > 0 ? find_command(group->subs, argv[0]) : NULL;
+    if (!sub) {
+        if (argc == 0)
+            fprintf(stderr, "iroh %s: missing subcommand\n\n", group->name);
+        else
+            fprintf(stderr, "iroh %s: unknown subcommand: %s\n\n", group->name, argv[0]);
+        print_command_help(stderr, NULL, group);
+        return EXIT_USAGE;
+    }
+    if (wants_help(argc - 1, argv + 1)) {
+        print_command_help(stdout, group, sub);
+        return EXIT_OK;
+    }
+    return sub->run(opts, argc - 1, argv + 1);
 }
 
 static void print_usage(FILE *out)
@@ -416,14 +460,15 @@ static void print_usage(FILE *out)
     char def[256];
     fprintf(out, "Usage: iroh [OPTIONS] COMMAND [ARGS]\n\n"
                  "Talks to irohd, the local iroh daemon, through its socket.\n\nCommands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    for (const struct command *cmd = commands; cmd->name; cmd++)
+        fprintf(out, "  %-10s %s\n", cmd->name, cmd->summary);
     fprintf(out,
             "\nOptions (before the command):\n"
             "  --socket PATH  irohd's socket (default: %s,\n"
             "                 from $IROHD_SOCKET or $XDG_RUNTIME_DIR)\n"
             "  --json         print JSON instead of text\n"
-            "  --timeout MS   how long to wait for each answer (default 10000; < 0: forever)\n"
+            "  --timeout MS   how long to wait for each answer (default 10000, but forever for\n"
+            "                 blobs add, export, cat and gc; < 0: forever)\n"
             "  -h, --help     show this help\n"
             "  --version      show the version\n\n"
             "Exit status: 0 success, 1 irohd answered with an error or the call failed,\n"
@@ -473,16 +518,9 @@ static int global_usage_error(const char *what, const char *arg, bool usage)
     return EXIT_USAGE;
 }
 
-static bool wants_help(int argc, char **argv)
-{
-    for (int i = 0; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return true;
-    return false;
-}
-
 int main(int argc, char **argv)
 {
-    struct options opts = {NULL, false, 10000};
+    struct options opts = {NULL, false, 10000, false};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *arg = argv[i], *value;
@@ -501,14 +539,16 @@ int main(int argc, char **argv)
             if (!parse_timeout(value, &opts.timeout_ms))
                 return global_usage_error("--timeout needs a number of milliseconds, not ", value,
                                           false);
+            opts.timeout_set = true;
         } else {
             return global_usage_error(missing ? "missing value for " : "unknown option ", arg,
                                       false);
         }
     }
     if (i == argc) return global_usage_error("missing command", "", true);
-    const struct command *cmd = find_command(argv[i]);
+    const struct command *cmd = find_command(commands, argv[i]);
     if (!cmd) return global_usage_error("unknown command: ", argv[i], true);
+    if (cmd->subs) return run_group(&opts, cmd, argc - i - 1, argv + i + 1);
     if (wants_help(argc - i - 1, argv + i + 1)) return cmd_help(&opts, 1, argv + i);
     return cmd->run(&opts, argc - i - 1, argv + i + 1);
 }
