@@ -416,6 +416,19 @@ int endpoint_serve(struct endpoint *ep, const char *alpn, endpoint_accept_fn *fn
     return 0;
 }
 
+int endpoint_unserve(struct endpoint *ep, const char *alpn)
+{
+    size_t i = 0;
+    while (i < ep->n_protocols && strcmp(ep->protocols[i].alpn, alpn) != 0)
+        i++;
+    if (i == ep->n_protocols) return IROH_ENOTFOUND;
+    ep->protocols[i] = ep->protocols[--ep->n_protocols];
+    for (size_t j = 0; j < ep->n_protocols; j++)
+        ep->alpns[j] = ep->protocols[j].alpn;
+    qsort(ep->alpns, ep->n_protocols, sizeof ep->alpns[0], compare_alpn);
+    return 0;
+}
+
 int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr, const char *alpn,
                      endpoint_connect_fn *fn, void *arg)
 {

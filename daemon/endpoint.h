@@ -9,6 +9,8 @@
  *   daemon/quic_tls.c          GnuTLS raw-public-key sessions for QUIC (quic_tls.h)
  *   daemon/endpoint_echo.c     the echo protocol, both sides (endpoint_echo.h)
  *   daemon/endpoint_service.c  the endpoint.* RPC methods
+ *   daemon/endpoint_apps.c     connections and ALPNs owned by apps, conn.* (endpoint_apps.h)
+ *   daemon/app_streams.c       a stream bridged to an app's socketpair fd (app_streams.h)
  *   core/quic_cid.c, core/quic_path.c, core/quic_tp.c, core/tls_rpk.c   the I/O-free parts
  * Only direct UDP paths so far: no relay, no hole punching, no address lookup.
  *
@@ -59,6 +61,10 @@ typedef void endpoint_accept_fn(struct quic_conn *qc, void *arg);
  * protocol is registered, as iroh. Returns 0, IROH_EEXIST if alpn is taken, IROH_EINVAL for a
  * bad ALPN, IROH_EBUSY past ENDPOINT_MAX_PROTOCOLS. */
 int endpoint_serve(struct endpoint *ep, const char *alpn, endpoint_accept_fn *fn, void *arg);
+
+/* Stops serving alpn: later handshakes offering it fail, connections already accepted stay
+ * with their service. Returns 0 or IROH_ENOTFOUND. */
+int endpoint_unserve(struct endpoint *ep, const char *alpn);
 
 /* Called once per dial: with the established connection and status 0 (then set its
  * callbacks), or with NULL, a negative IROH_E* and why (a text valid during the call):

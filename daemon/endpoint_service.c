@@ -1,5 +1,5 @@
-/* endpoint_service.c — endpoint.addr, endpoint.ticket and endpoint.echo; see
- * endpoint_service.h. */
+/* endpoint_service.c — endpoint.addr, endpoint.ticket and endpoint.echo (the methods for apps
+ * are in endpoint_apps.c); see endpoint_service.h. */
 #include "daemon/endpoint_service.h"
 
 #include <iroh/error.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/endpoint_apps.h"
 #include "daemon/endpoint_echo.h"
 #include "daemon/log.h"
 #include "ipc/jsonrpc.h"
@@ -25,6 +26,7 @@ struct echo_call {
 struct endpoint_service {
     uv_loop_t *loop;
     struct endpoint *ep;
+    struct endpoint_apps *apps;
     struct echo_call *calls;
     bool stopping;
 };
@@ -184,8 +186,9 @@ int endpoint_service_start(uv_loop_t *loop, struct rpc_server *server,
         free(es);
         return rc;
     }
-    if ((rc = echo_serve(es->ep)) < 0) {
-        snprintf(err, errlen, "cannot serve the echo protocol: %s", iroh_strerror(rc));
+    if ((rc = echo_serve(es->ep)) < 0 ||
+        (rc = endpoint_apps_start(loop, server, es->ep, &es->apps)) < 0) {
+        snprintf(err, errlen, "cannot serve the endpoint's protocols: %s", iroh_strerror(rc));
         endpoint_stop(es->ep, NULL, NULL);
         free(es);
         return rc;
@@ -212,5 +215,6 @@ void endpoint_service_stop(struct endpoint_service *es)
     es->stopping = true;
     while (es->calls) /* each answers and unlinks itself */
         echo_client_cancel(es->calls->client, "irohd is shutting down");
+    endpoint_apps_stop(es->apps);
     endpoint_stop(es->ep, on_endpoint_stopped, es);
 }

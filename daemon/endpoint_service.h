@@ -4,7 +4,8 @@
  * Methods: endpoint.addr (this node's EndpointAddr), endpoint.ticket (its endpoint ticket) and
  * endpoint.echo (dial a ticket and round-trip bytes through the peer's echo protocol: a
  * diagnostic of the endpoint, and what the interop tests drive). Started by main.c; runs on
- * the loop thread. */
+ * the loop thread. The methods for apps (endpoint.listen, endpoint.connect, conn.*) are
+ * endpoint_apps.h's, started and stopped with this service. */
 #ifndef IROHD_ENDPOINT_SERVICE_H
 #define IROHD_ENDPOINT_SERVICE_H
 

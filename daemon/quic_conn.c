@@ -21,7 +21,11 @@
 
 #define PKT_BUF 1500          /* ngtcp2 sends at most 1452 bytes (its PMTUD ceiling) */
 #define MAX_PKTS_PER_WRITE 64 /* a burst; pacing (the timer) continues it */
-#define MAX_WRITE_STEPS 4096  /* bound on one write round's ngtcp2 calls */
+/* Packets of one burst go to the endpoint in batches of same-size datagrams (one GSO send):
+ * at most this many bytes (an IPv6 UDP payload's limit, rounded down) and segments. */
+#define TX_BATCH_BYTES 65000
+#define TX_BATCH_SEGMENTS 64
+#define MAX_WRITE_STEPS 4096 /* bound on one write round's ngtcp2 calls */
 #define MAX_STREAM_VECS 8
 #define CHUNK_MIN (16 * 1024)
 #define INITIAL_DCID_LEN 16
@@ -157,16 +161,17 @@ static void make_path(ngtcp2_path *path, struct sockaddr_storage *remote_ss,
     };
 }
 
-/* Sends a packet QUIC built for path to the real address(es) behind its remote side. */
-static void send_packet(struct quic_conn *qc, const ngtcp2_path *path, const uint8_t *pkt,
-                        size_t len)
+/* Sends packets QUIC built for path, each segment bytes but the last, to the real address(es)
+ * behind its remote side. */
+static void send_packets(struct quic_conn *qc, const ngtcp2_path *path, const uint8_t *pkt,
+                         size_t len, size_t segment)
 {
     struct iroh_socket_addr synthetic;
     if (quic_addr_from_sockaddr((const struct sockaddr *)path->remote.addr, &synthetic) < 0) return;
     const struct iroh_socket_addr *to[IROH_PATH_MAX_CANDIDATES];
     size_t n = iroh_path_map_targets(&qc->paths, &synthetic, to, IROH_PATH_MAX_CANDIDATES);
     for (size_t i = 0; i < n; i++)
-        qc->host->send(qc->host, to[i], pkt, len);
+        qc->host->send(qc->host, to[i], pkt, len, segment);
 }
 
 static const char *tls_alert_name(unsigned alert)
@@ -276,7 +281,7 @@ static void do_close(struct quic_conn *qc)
         ngtcp2_pkt_info pi;
         ngtcp2_ssize n = ngtcp2_conn_write_connection_close(qc->conn, &ps.path, &pi, buf,
                                                             sizeof buf, &qc->ccerr, now_ns());
-        if (n > 0) send_packet(qc, &ps.path, buf, (size_t)n);
+        if (n > 0) send_packets(qc, &ps.path, buf, (size_t)n, (size_t)n);
     }
     if (qc->close_status == IROH_OK)
         log_debug("quic", "%s: closed", qc->name);
@@ -339,9 +344,43 @@ static size_t stream_vecs(const struct quic_stream *s, ngtcp2_vec *vec, size_t m
     return n;
 }
 
+/* Packets written but not yet handed to the endpoint: same path, same size but the last. */
+struct tx_batch {
+    uint8_t buf[TX_BATCH_BYTES];
+    size_t used, segment, count;
+    ngtcp2_path_storage path;
+};
+
+static void batch_flush(struct quic_conn *qc, struct tx_batch *b)
+{
+    if (b->count) send_packets(qc, &b->path.path, b->buf, b->used, b->segment);
+    b->used = b->count = 0;
+}
+
+/* Takes the packet of len bytes just written at b->buf + b->used for path. */
+static void batch_add(struct quic_conn *qc, struct tx_batch *b, const ngtcp2_path *path, size_t len)
+{
+    if (b->count && (len > b->segment || !ngtcp2_path_eq(&b->path.path, path))) {
+        size_t at = b->used;
+        batch_flush(qc, b); /* it cannot join: it starts the next batch (rare) */
+        memmove(b->buf, b->buf + at, len);
+    }
+    if (b->count == 0) {
+        ngtcp2_path_copy(&b->path.path, path);
+        b->segment = len;
+    }
+    b->used += len;
+    b->count++;
+    /* a shorter datagram ends a batch, and the next must fit whole */
+    if (len < b->segment || b->count == TX_BATCH_SEGMENTS || b->used + PKT_BUF > TX_BATCH_BYTES)
+        batch_flush(qc, b);
+}
+
 static void write_packets(struct quic_conn *qc)
 {
-    uint8_t buf[PKT_BUF];
+    struct tx_batch batch;
+    batch.used = batch.count = 0;
+    ngtcp2_path_storage_zero(&batch.path);
     ngtcp2_path_storage ps;
     ngtcp2_path_storage_zero(&ps);
     ngtcp2_pkt_info pi;
@@ -363,8 +402,9 @@ static void write_packets(struct quic_conn *qc)
             if (all && s->fin_requested) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
         }
         ngtcp2_ssize taken = -1;
-        ngtcp2_ssize n = ngtcp2_conn_writev_stream(qc->conn, &ps.path, &pi, buf, sizeof buf, &taken,
-                                                   flags, s ? s->id : -1, vec, nvec, ts);
+        ngtcp2_ssize n =
+            ngtcp2_conn_writev_stream(qc->conn, &ps.path, &pi, batch.buf + batch.used, PKT_BUF,
+                                      &taken, flags, s ? s->id : -1, vec, nvec, ts);
         if (s && taken >= 0) {
             s->sent += (uint64_t)taken;
             if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && s->sent == s->written) s->fin_sent = true;
@@ -379,14 +419,16 @@ static void write_packets(struct quic_conn *qc)
             continue;
         }
         if (n < 0) {
+            batch_flush(qc, &batch);
             fail_liberr(qc, (int)n, "write");
             return;
         }
         if (n == 0) break; /* nothing to send, or congestion-limited */
-        send_packet(qc, &ps.path, buf, (size_t)n);
+        batch_add(qc, &batch, &ps.path, (size_t)n);
         pkts++;
         if (s) rotate(s);
     }
+    batch_flush(qc, &batch);
     ngtcp2_conn_update_pkt_tx_time(qc->conn, ts);
 }
 
@@ -793,7 +835,10 @@ void quic_conn_receive(struct quic_conn *qc, const struct iroh_socket_addr *from
     enter(qc);
     int rv = ngtcp2_conn_read_pkt(qc->conn, &path, &pi, pkt, len, now_ns());
     if (rv != 0) fail_liberr(qc, rv, "read");
-    leave(qc);
+    /* Settles from the loop, after the other datagrams of this wakeup: one write round (and
+     * one acknowledgement) for them all. */
+    qc->busy--;
+    kick(qc);
 }
 
 void quic_conn_set_callbacks(struct quic_conn *qc, const struct quic_conn_callbacks *cb, void *arg)

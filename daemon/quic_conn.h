@@ -49,9 +49,11 @@ struct quic_host {
     size_t conns; /* connection objects not yet freed (kept by quic_conn.c) */
     struct quic_tls_ctx *tls;
     uint8_t reset_secret[QUIC_RESET_SECRET_LEN]; /* keys stateless reset tokens */
-    /* Sends one UDP datagram to a real address. */
+    /* Sends data[0..len) to a real address as UDP datagrams of segment bytes each (the last
+     * may be shorter): one datagram when len <= segment, else a batch (GSO where the kernel
+     * has it). */
     void (*send)(struct quic_host *host, const struct iroh_socket_addr *to, const uint8_t *data,
-                 size_t len);
+                 size_t len, size_t segment);
     /* Routes datagrams for cid to qc from now on. Returns 0 or a negative IROH_E*. */
     int (*add_cid)(struct quic_host *host, const struct iroh_quic_cid *cid, struct quic_conn *qc);
     void (*remove_cid)(struct quic_host *host, const struct iroh_quic_cid *cid);
@@ -101,8 +103,8 @@ int quic_conn_accept(struct quic_host *host, const struct iroh_socket_addr *from
                      const uint8_t *pkt, size_t len, const char *const *alpns, size_t n_alpns,
                      struct quic_conn **out);
 
-/* Feeds a datagram the demultiplexer routed to qc. The host may hear closed() before this
- * returns. */
+/* Feeds a datagram the demultiplexer routed to qc. What it makes the connection send (and a
+ * close) follows from the loop, once for all the datagrams of this wakeup. */
 void quic_conn_receive(struct quic_conn *qc, const struct iroh_socket_addr *from,
                        const uint8_t *pkt, size_t len);
 

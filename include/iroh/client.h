@@ -94,6 +94,64 @@ size_t iroh_response_fd_count(const iroh_response *response);
 int iroh_response_take_fd(iroh_response *response, size_t index);
 void iroh_response_free(iroh_response *response);
 
+/* ---- Endpoint: connections and streams shared through irohd (docs/api.md: endpoint.listen,
+ * endpoint.connect, conn.*) ----------------------------------------------------------------------
+ * Thin blocking wrappers over iroh_client_call. They return 0 or a negative code: IROH_ENOTFOUND
+ * (no such connection or ALPN; no usable address), IROH_EEXIST (the ALPN has an owner),
+ * IROH_ETIMEDOUT (the peer did not answer), IROH_EPERM (the node that answered has another
+ * id), IROH_EPROTO (the peer does not speak the ALPN), IROH_EBUSY, IROH_ECLOSED (the connection
+ * closed), IROH_EIO, IROH_ERPC (another daemon error). iroh_last_error() then has the daemon's
+ * words. Connections and ALPNs belong to the iroh_client connection they were made on, and
+ * end when it closes. A stream is a socket fd the app owns: write to send, shutdown(SHUT_WR) to
+ * finish, read until EOF for the peer's bytes. */
+
+/* The words of the last failure of a function below on this thread ("" if none). */
+const char *iroh_last_error(void);
+
+/* This node's endpoint ticket into buf. */
+int iroh_endpoint_ticket(iroh_client *client, char *buf, size_t len);
+
+/* Accepts connections for alpn on this iroh_client connection; they arrive as
+ * "endpoint.incoming" notifications (see iroh_incoming_parse). *subscription may be NULL. */
+int iroh_endpoint_listen(iroh_client *client, const char *alpn, uint64_t *subscription);
+int iroh_endpoint_unlisten(iroh_client *client, const char *alpn);
+
+/* An incoming connection, parsed from a notification by iroh_incoming_parse. */
+typedef struct iroh_incoming {
+    uint64_t conn;
+    char remote[65]; /* the peer's endpoint id, hex */
+    char alpn[32];
+} iroh_incoming;
+
+/* Returns 0 and fills *out when method/params_json (as given to an iroh_notification_cb) is an
+ * endpoint.incoming notification, else IROH_EINVAL. */
+int iroh_incoming_parse(const char *method, const char *params_json, iroh_incoming *out);
+
+/* Dials the node of an endpoint ticket offering alpn, waiting at most timeout_ms (<= 0: 10 s).
+ * Returns 0 and the connection id in *conn (a live connection of this client to the same node
+ * and ALPN is reused). */
+int iroh_endpoint_connect(iroh_client *client, const char *ticket, const char *alpn,
+                          int timeout_ms, uint64_t *conn);
+/* The same by endpoint id and direct addresses ("IP:PORT", n of them). */
+int iroh_endpoint_connect_addrs(iroh_client *client, const char *id, const char *const *addrs,
+                                size_t n, const char *alpn, int timeout_ms, uint64_t *conn);
+
+/* Opens a bidirectional stream; *fd is the app's socket for it. */
+int iroh_conn_open_bi(iroh_client *client, uint64_t conn, int *fd);
+/* Waits at most timeout_ms (< 0: forever) for the peer to open a bidirectional stream. */
+int iroh_conn_accept_bi(iroh_client *client, uint64_t conn, int timeout_ms, int *fd);
+
+/* Called with a stream fd (owned by the app) and status 0, or -1 and a negative status when
+ * the connection closed or the call failed. */
+typedef void iroh_stream_cb(iroh_client *client, int status, uint64_t conn, int fd,
+                            void *userdata);
+/* conn.accept_bi as an async call (see iroh_client_call_async). */
+int iroh_conn_accept_bi_async(iroh_client *client, uint64_t conn, iroh_stream_cb *cb,
+                              void *userdata);
+
+/* Closes a connection with an application code and reason (may be NULL). */
+int iroh_conn_close(iroh_client *client, uint64_t conn, uint64_t code, const char *reason);
+
 /* The library's version string, e.g. "0.1.0". */
 const char *iroh_client_version(void);
 

@@ -1,0 +1,286 @@
+/* app_streams.c — a QUIC stream bridged to an app's socketpair end; see app_streams.h. */
+#include "daemon/app_streams.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <iroh/error.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define READ_PIECE (64 * 1024)
+#define READS_PER_WAKEUP 16 /* then other handles get their turn */
+
+struct app_stream {
+    uv_loop_t *loop;
+    struct quic_stream *s; /* NULL once the stream closed */
+    int fd;                /* our end of the socketpair; -1 before attach and once closed */
+    bool attached;
+    uv_poll_t poll;
+    bool poll_open;
+    int events; /* what poll watches now */
+    /* The peer's bytes not yet written into the socket; their credit is still held. */
+    uint8_t *in;
+    size_t in_len, in_pos, in_cap;
+    bool in_fin;      /* the peer finished: shut our write side once `in` is empty */
+    bool out_eof;     /* the app finished (or can no longer send): we stopped reading */
+    bool out_blocked; /* the QUIC stream is at its high water mark: wait for on_drain */
+    app_stream_unclaimed_fn *unclaimed;
+    void *arg;
+};
+
+static void maybe_free(struct app_stream *as)
+{
+    if (as->s || as->fd >= 0 || as->poll_open) return;
+    free(as->in);
+    free(as);
+}
+
+static void on_poll_closed(uv_handle_t *h)
+{
+    struct app_stream *as = h->data;
+    as->poll_open = false;
+    maybe_free(as);
+}
+
+static void close_fd(struct app_stream *as)
+{
+    if (as->fd < 0) return;
+    if (as->poll_open) uv_close((uv_handle_t *)&as->poll, on_poll_closed);
+    close(as->fd); /* after uv_close: the handle must not outlive the fd number */
+    as->fd = -1;
+    as->in_len = as->in_pos = 0;
+}
+
+/* The app closed its end: tell the peer (both directions) and let go of the socket. */
+static void app_gone(struct app_stream *as)
+{
+    if (as->s) quic_stream_reset(as->s, APP_STREAM_CODE_APP_GONE);
+    close_fd(as);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static void update_poll(struct app_stream *as)
+{
+    if (as->fd < 0 || !as->poll_open) return;
+    int want = 0;
+    if (as->s && !as->out_eof && !as->out_blocked) want |= UV_READABLE;
+    if (as->in_pos < as->in_len) want |= UV_WRITABLE;
+    if (want == as->events) return;
+    as->events = want;
+    if (want)
+        uv_poll_start(&as->poll, want, on_poll);
+    else
+        uv_poll_stop(&as->poll);
+}
+
+/* Keeps bytes the socket did not take; the stream window bounds how many. */
+static int hold(struct app_stream *as, const uint8_t *data, size_t len)
+{
+    if (as->in_pos > 0 && as->in_len + len > as->in_cap) {
+        memmove(as->in, as->in + as->in_pos, as->in_len - as->in_pos);
+        as->in_len -= as->in_pos;
+        as->in_pos = 0;
+    }
+    if (as->in_len + len > as->in_cap) {
+        size_t cap = as->in_cap ? as->in_cap : READ_PIECE;
+        while (cap < as->in_len + len)
+            cap *= 2;
+        uint8_t *p = realloc(as->in, cap);
+        if (!p) return IROH_ENOMEM;
+        as->in = p;
+        as->in_cap = cap;
+    }
+    memcpy(as->in + as->in_len, data, len);
+    as->in_len += len;
+    return 0;
+}
+
+/* Writes what the socket takes of data (credit goes back for it). Returns the bytes written,
+ * or -1 when the app closed its end (then handled). */
+static long deliver(struct app_stream *as, const uint8_t *data, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = send(as->fd, data + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            done += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (as->s) quic_stream_consume(as->s, done);
+        app_gone(as);
+        return -1;
+    }
+    if (as->s) quic_stream_consume(as->s, done);
+    return (long)done;
+}
+
+/* Flushes held bytes; once they are all in the socket, passes on the peer's FIN, and closes
+ * the socket if the stream is over. */
+static void flush_in(struct app_stream *as)
+{
+    if (as->fd < 0) return;
+    if (as->in_pos < as->in_len) {
+        long n = deliver(as, as->in + as->in_pos, as->in_len - as->in_pos);
+        if (n < 0) return;
+        as->in_pos += (size_t)n;
+    }
+    if (as->in_pos < as->in_len) return;
+    as->in_pos = as->in_len = 0;
+    if (as->in_fin) shutdown(as->fd, SHUT_WR);
+    if (!as->s) close_fd(as);
+}
+
+/* Reads what the app wrote into the stream until the socket is empty or the stream is full. */
+static void pump_out(struct app_stream *as)
+{
+    static uint8_t buf[READ_PIECE];
+    for (int i = 0;
+         i < READS_PER_WAKEUP && as->s && as->fd >= 0 && !as->out_eof && !as->out_blocked; i++) {
+        ssize_t n = read(as->fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (n < 0) {
+            app_gone(as);
+            return;
+        }
+        if (n == 0) {
+            as->out_eof = true;
+            quic_stream_finish(as->s);
+            return;
+        }
+        long buffered = quic_stream_write(as->s, buf, (size_t)n);
+        if (buffered < 0) { /* the peer stopped our direction: what the app writes is dropped */
+            as->out_eof = true;
+            shutdown(as->fd, SHUT_RD);
+            return;
+        }
+        if ((size_t)buffered >= QUIC_STREAM_HIGH_WATER) as->out_blocked = true;
+    }
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    struct app_stream *as = h->data;
+    if (status < 0) {
+        app_gone(as);
+        return;
+    }
+    if (events & UV_WRITABLE) flush_in(as);
+    if (events & UV_READABLE) pump_out(as);
+    update_poll(as);
+}
+
+/* ---- the QUIC side --------------------------------------------------------------------------- */
+
+static void on_data(struct quic_stream *s, const uint8_t *data, size_t len, bool fin, void *arg)
+{
+    struct app_stream *as = arg;
+    if (fin) as->in_fin = true;
+    if (as->attached && as->fd < 0) { /* the app's end is gone: nobody reads these */
+        quic_stream_consume(s, len);
+        return;
+    }
+    size_t done = 0;
+    if (as->attached && as->in_pos == as->in_len && len) {
+        long n = deliver(as, data, len);
+        if (n < 0) return;
+        done = (size_t)n;
+    }
+    if (done < len && hold(as, data + done, len - done) < 0) {
+        quic_stream_reset(s, APP_STREAM_CODE_APP_GONE);
+        return;
+    }
+    if (as->attached) {
+        flush_in(as);
+        update_poll(as);
+    }
+}
+
+static void on_drain(struct quic_stream *s, void *arg)
+{
+    (void)s;
+    struct app_stream *as = arg;
+    as->out_blocked = false;
+    pump_out(as);
+    update_poll(as);
+}
+
+static void on_close(struct quic_stream *s, int status, uint64_t app_error, void *arg)
+{
+    (void)s;
+    (void)app_error;
+    struct app_stream *as = arg;
+    as->s = NULL;
+    if (!as->attached) {
+        as->unclaimed(as, as->arg);
+        free(as->in);
+        free(as);
+        return;
+    }
+    if (status != IROH_OK) /* reset or the connection closed: what is held is dropped */
+        close_fd(as);
+    else
+        flush_in(as);
+    update_poll(as);
+    maybe_free(as);
+}
+
+static const struct quic_stream_callbacks bridge_callbacks = {
+    .on_data = on_data,
+    .on_drain = on_drain,
+    .on_close = on_close,
+};
+
+int app_stream_new(uv_loop_t *loop, struct quic_stream *s, app_stream_unclaimed_fn *unclaimed,
+                   void *arg, struct app_stream **out)
+{
+    struct app_stream *as = calloc(1, sizeof *as);
+    if (!as) {
+        quic_stream_reset(s, APP_STREAM_CODE_APP_GONE);
+        return IROH_ENOMEM;
+    }
+    *as = (struct app_stream){.loop = loop, .s = s, .fd = -1, .unclaimed = unclaimed, .arg = arg};
+    quic_stream_set_callbacks(s, &bridge_callbacks, as);
+    *out = as;
+    return 0;
+}
+
+int app_stream_attach(struct app_stream *as, int *app_fd)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        app_stream_discard(as);
+        return errno == ENOMEM || errno == ENFILE || errno == EMFILE ? IROH_ENOMEM : IROH_EIO;
+    }
+    fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    if (uv_poll_init(as->loop, &as->poll, sv[0]) < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        app_stream_discard(as);
+        return IROH_EIO;
+    }
+    as->poll.data = as;
+    as->poll_open = true;
+    as->attached = true;
+    as->fd = sv[0];
+    flush_in(as);
+    update_poll(as);
+    *app_fd = sv[1];
+    return 0;
+}
+
+void app_stream_discard(struct app_stream *as)
+{
+    if (as->s) {
+        quic_stream_set_callbacks(as->s, NULL, NULL);
+        quic_stream_reset(as->s, APP_STREAM_CODE_APP_GONE);
+    }
+    free(as->in);
+    free(as);
+}

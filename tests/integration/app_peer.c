@@ -1,0 +1,114 @@
+/* app_peer.c — a test app for apps.sh on libiroh-client's endpoint functions:
+ *   app_peer sink SOCKET ALPN HOLD_MS    listens on ALPN, prints the node's ticket, accepts
+ *                                        one bidirectional stream, reads nothing for HOLD_MS,
+ *                                        then reads it to EOF, answers "<bytes>\n" on it,
+ *                                        prints the count and waits for the peer to close
+ *   app_peer push SOCKET TICKET ALPN N   dials TICKET, writes N zero bytes on a new stream,
+ *                                        finishes it and prints the answer
+ * Exit status 0 when everything went as described, 1 otherwise (with a message). */
+#include <errno.h>
+#include <iroh/client.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t incoming_conn;
+
+static void on_notification(iroh_client *client, const char *method, const char *params_json,
+                            void *userdata)
+{
+    (void)client, (void)userdata;
+    iroh_incoming in;
+    if (iroh_incoming_parse(method, params_json, &in) == 0) incoming_conn = in.conn;
+}
+
+static int die(const char *what)
+{
+    fprintf(stderr, "app_peer: %s: %s\n", what, iroh_last_error());
+    return 1;
+}
+
+static int sink(iroh_client *client, const char *alpn, int hold_ms)
+{
+    char ticket[4096];
+    if (iroh_endpoint_listen(client, alpn, NULL) < 0) return die("listen");
+    if (iroh_endpoint_ticket(client, ticket, sizeof ticket) < 0) return die("ticket");
+    printf("%s\n", ticket);
+    fflush(stdout);
+    iroh_client_on_notification(client, on_notification, NULL);
+    while (!incoming_conn) {
+        struct pollfd p = {iroh_client_fd(client), POLLIN, 0};
+        if (poll(&p, 1, 30000) <= 0 || iroh_client_process(client) < 0) return die("incoming");
+    }
+    int fd;
+    if (iroh_conn_accept_bi(client, incoming_conn, 30000, &fd) < 0) return die("accept_bi");
+    struct timespec ts = {hold_ms / 1000, (long)(hold_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    static char buf[1 << 16];
+    unsigned long long total = 0;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0) total += (unsigned long long)n;
+    int len = snprintf(buf, sizeof buf, "%llu\n", total);
+    if (write(fd, buf, (size_t)len) != len) return die("answer");
+    close(fd);
+    printf("%llu\n", total);
+    fflush(stdout);
+    /* Stay until the peer closes the connection: leaving would close it under the answer. */
+    return iroh_conn_accept_bi(client, incoming_conn, 30000, &fd) == IROH_ECLOSED ? 0
+                                                                                  : die("close");
+}
+
+static int push(iroh_client *client, const char *ticket, const char *alpn, unsigned long long n)
+{
+    uint64_t conn;
+    int fd;
+    if (iroh_endpoint_connect(client, ticket, alpn, 10000, &conn) < 0) return die("connect");
+    if (iroh_conn_open_bi(client, conn, &fd) < 0) return die("open_bi");
+    static char buf[1 << 16];
+    for (unsigned long long sent = 0; sent < n;) {
+        size_t piece = n - sent < sizeof buf ? (size_t)(n - sent) : sizeof buf;
+        ssize_t w = send(fd, buf, piece, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            fprintf(stderr, "app_peer: the stream ended after %llu bytes: %s\n", sent,
+                    strerror(errno));
+            return 1;
+        }
+        sent += (unsigned long long)w;
+    }
+    shutdown(fd, SHUT_WR);
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    if (got <= 0) {
+        fprintf(stderr, "app_peer: no answer\n");
+        return 1;
+    }
+    buf[got] = 0;
+    printf("%s", buf);
+    close(fd);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int ok = argc == 5 && strcmp(argv[1], "sink") == 0;
+    ok = ok || (argc == 6 && strcmp(argv[1], "push") == 0);
+    if (!ok) {
+        fprintf(stderr, "usage: app_peer sink SOCKET ALPN HOLD_MS | push SOCKET TICKET ALPN N\n");
+        return 2;
+    }
+    iroh_client *client;
+    int rc = iroh_client_connect(argv[2], &client);
+    if (rc < 0) {
+        fprintf(stderr, "app_peer: cannot reach irohd: %s\n", iroh_strerror(rc));
+        return 1;
+    }
+    rc = argc == 5 ? sink(client, argv[3], atoi(argv[4]))
+                   : push(client, argv[3], argv[4], strtoull(argv[5], NULL, 10));
+    iroh_client_close(client);
+    return rc;
+}

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# apps.sh IROHD IROH ECHO APP_PEER — apps sharing irohd's endpoint, two irohd on 127.0.0.1:
+# iroh-example-echo behind irohd a echoes 4 streams of 1 MiB from iroh-example-echo behind b;
+# the app takes over irohd's own echo ALPN and gives it back; one owner per ALPN (released
+# when the owner disconnects); an ALPN nobody serves is refused in the handshake; a receiving
+# app that does not read stalls the sender with bounded memory (VmRSS) and then gets all
+# 256 MiB; an app killed mid-stream ends its peer's stream and leaves irohd healthy. Run by
+# ctest (integration.apps). Every wait is bounded; every process is killed on every path.
+set -u
+IROHD=$1
+IROH=$2
+ECHO=$3
+PEER=$4
+dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/apps-XXXXXX")
+failures=0
+RSS_LIMIT_KB=$((160 * 1024)) # irohd's VmRSS while 256 MiB wait for a reader
+PUSH_BYTES=$((256 * 1024 * 1024))
+
+cleanup() {
+    local pids
+    pids=$(jobs -p)
+    [ -n "$pids" ] && kill -9 $pids 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+field() {
+    printf '%s' "$1" | tr -d '\n' | grep -o "\"$2\": *\"\?[^\",}]*" | head -1 | sed 's/^[^:]*: *"\?//'
+}
+
+start() {
+    mkdir -p "$dir/$1"
+    "$IROHD" --data-dir "$dir/$1/data" --socket "$dir/$1/sock" --bind 127.0.0.1:0 \
+        >"$dir/$1/out" 2>"$dir/$1/err" &
+    eval "pid_$1=\$!"
+    local tries=200
+    while [ "$tries" -gt 0 ] && ! "$IROH" --socket "$dir/$1/sock" id >/dev/null 2>&1; do
+        sleep 0.05
+        tries=$((tries - 1))
+    done
+    [ "$tries" -gt 0 ] || { fail "irohd $1 did not start: $(cat "$dir/$1/err")"; exit 1; }
+}
+
+call() {
+    out=$("$IROH" --socket "$dir/$1/sock" --json --timeout 60000 rpc "$2" ${3:+"$3"} 2>&1)
+    rc=$?
+}
+
+# first_line FILE: waits (bounded) for FILE's first line and prints it.
+first_line() {
+    local tries=200
+    while [ "$tries" -gt 0 ] && [ "$(cat "$1" 2>/dev/null | wc -l)" -lt 1 ]; do
+        sleep 0.05
+        tries=$((tries - 1))
+    done
+    head -1 "$1"
+}
+
+# wait_gone PID SECONDS: waits for a process to end; 1 if it is still there.
+wait_gone() {
+    local tries=$(($2 * 20))
+    while [ "$tries" -gt 0 ] && kill -0 "$1" 2>/dev/null; do
+        sleep 0.05
+        tries=$((tries - 1))
+    done
+    ! kill -0 "$1" 2>/dev/null
+}
+
+rss_kb() {
+    awk '/^VmRSS/ {print $2}' "/proc/$1/status"
+}
+
+start a
+start b
+call a endpoint.ticket
+ticket_a=$(field "$out" ticket)
+
+# --- the echo example behind a, dialed by the echo example behind b ---
+"$ECHO" --socket "$dir/a/sock" accept >"$dir/echo.out" 2>"$dir/echo.err" &
+echo_pid=$!
+app_ticket=$(first_line "$dir/echo.out")
+[ "$app_ticket" = "$ticket_a" ] || fail "the echo app printed '$app_ticket', not a's ticket"
+head -c 1048576 /dev/urandom >"$dir/1mib"
+timeout 60 "$ECHO" --socket "$dir/b/sock" --streams 4 connect "$app_ticket" <"$dir/1mib" \
+    2>"$dir/connect.err" || fail "echo app, 4 streams of 1 MiB: $(cat "$dir/connect.err")"
+call b endpoint.echo "{\"ticket\":\"$ticket_a\",\"bytes\":100000}"
+[ "$rc" = 0 ] || fail "irohd b's echo client against the echo app: $out"
+
+# --- one owner per ALPN; released when the owner disconnects ---
+timeout 10 "$ECHO" --socket "$dir/a/sock" accept >/dev/null 2>"$dir/second.err"
+[ $? = 1 ] && grep -q "another app listens" "$dir/second.err" ||
+    fail "a second listener was not refused: $(cat "$dir/second.err")"
+call a endpoint.listen '{"alpn":"iroh-example/echo/0"}'
+[ "$rc" = 1 ] && printf '%s' "$out" | grep -q already_exists || fail "listen over an owner: $out"
+kill "$echo_pid"
+wait_gone "$echo_pid" 5 || fail "the echo app did not stop"
+call b endpoint.echo "{\"ticket\":\"$ticket_a\",\"bytes\":100000}"
+[ "$rc" = 0 ] || fail "irohd serves its echo again once the app left: $out"
+"$ECHO" --socket "$dir/a/sock" accept >"$dir/echo2.out" 2>"$dir/echo2.err" &
+echo2_pid=$!
+[ -n "$(first_line "$dir/echo2.out")" ] || fail "listening after the owner left: $(cat "$dir/echo2.err")"
+kill "$echo2_pid"
+
+# --- an ALPN nobody serves: refused during the handshake ---
+timeout 30 "$ECHO" --socket "$dir/b/sock" --alpn nobody/0 connect "$ticket_a" </dev/null \
+    2>"$dir/alpn.err"
+[ $? = 1 ] && grep -q "does not speak ALPN nobody/0" "$dir/alpn.err" ||
+    fail "unknown ALPN: $(cat "$dir/alpn.err")"
+call a endpoint.addr
+addr_a=$(printf '%s' "$out" | tr -d ' \n' | grep -o '"addrs":\["[^"]*"' | sed 's/.*\["//; s/"$//')
+call b endpoint.addr
+id_b=$(field "$out" id)
+call a endpoint.connect "{\"id\":\"$id_b\",\"addrs\":[\"$addr_a\"],\"alpn\":\"iroh-example/echo/0\"}"
+[ "$rc" = 1 ] && printf '%s' "$out" | grep -q "authentication" || fail "a wrong key: $out"
+
+# --- a receiver that does not read: the sender stalls, memory stays bounded, all arrives ---
+"$PEER" sink "$dir/a/sock" test/sink/0 6000 >"$dir/sink.out" 2>"$dir/sink.err" &
+sink_pid=$!
+first_line "$dir/sink.out" >/dev/null
+timeout 120 "$PEER" push "$dir/b/sock" "$ticket_a" test/sink/0 "$PUSH_BYTES" \
+    >"$dir/push.out" 2>"$dir/push.err" &
+push_pid=$!
+max_a=0 max_b=0
+for _ in $(seq 1 50); do # 5 s of the 6 s the sink holds
+    sleep 0.1
+    ra=$(rss_kb "$pid_a") rb=$(rss_kb "$pid_b")
+    [ "${ra:-0}" -gt "$max_a" ] && max_a=$ra
+    [ "${rb:-0}" -gt "$max_b" ] && max_b=$rb
+done
+kill -0 "$push_pid" 2>/dev/null || fail "the sender did not stall: $(cat "$dir/push.err")"
+[ "$max_a" -lt "$RSS_LIMIT_KB" ] || fail "receiving irohd grew to $max_a kB"
+[ "$max_b" -lt "$RSS_LIMIT_KB" ] || fail "sending irohd grew to $max_b kB"
+echo "VmRSS while 256 MiB wait: receiving irohd $max_a kB, sending irohd $max_b kB"
+wait_gone "$push_pid" 100 || fail "the push did not finish"
+wait "$push_pid" || fail "push: $(cat "$dir/push.err")"
+[ "$(cat "$dir/push.out")" = "$PUSH_BYTES" ] || fail "the sink answered '$(cat "$dir/push.out")'"
+wait_gone "$sink_pid" 20 || fail "the sink did not see the connection close"
+wait "$sink_pid" || fail "sink: $(cat "$dir/sink.err")"
+
+# --- an app killed mid-stream: its peer's stream ends, irohd stays healthy ---
+"$PEER" sink "$dir/a/sock" test/sink/0 30000 >"$dir/sink2.out" 2>"$dir/sink2.err" &
+sink_pid=$!
+first_line "$dir/sink2.out" >/dev/null
+"$PEER" push "$dir/b/sock" "$ticket_a" test/sink/0 "$PUSH_BYTES" >/dev/null 2>"$dir/push2.err" &
+push_pid=$!
+sleep 1
+kill -9 "$sink_pid"
+wait_gone "$push_pid" 10 || fail "the sender's stream did not end when the receiving app died"
+wait "$push_pid" && fail "the push succeeded although its receiver died"
+call a node.status
+[ "$rc" = 0 ] || fail "irohd a after the app died: $out"
+
+for n in a b; do
+    "$IROH" --socket "$dir/$n/sock" shutdown >/dev/null 2>&1 || fail "$n shutdown"
+done
+wait_gone "$pid_a" 5 || fail "irohd a did not stop"
+wait_gone "$pid_b" 5 || fail "irohd b did not stop"
+grep -h "ERROR\|Sanitizer\|runtime error" "$dir"/*/err && fail "sanitizer reports"
+
+[ "$failures" = 0 ] && echo "apps: all checks passed"
+exit $((failures > 0))
