@@ -2,28 +2,37 @@
  * node's addresses; see endpoint.h. */
 #include "daemon/endpoint.h"
 
+#include <errno.h>
 #include <iroh/error.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/quic_cid.h"
 #include "daemon/log.h"
 #include "daemon/quic_tls.h"
 
-#define RECV_BUF (64 * 1024)            /* the largest UDP payload */
+#define RECV_BUF (64 * 1024) /* the largest UDP payload, and a GRO batch */
+#define RECV_ROUNDS 64       /* reads per wakeup at most: the loop's other handles go on */
 #define SOCKET_BUFFER (4 * 1024 * 1024) /* asked of the kernel; it may give less */
+#define SEND_BATCH 64                   /* datagrams of one sendmmsg (quic_conn's batch) */
 
+/* A UDP socket of our own (libuv's uv_udp_t has no GSO or GRO) watched with a uv_poll_t. */
 struct udp_socket {
-    uv_udp_t handle;
+    uv_poll_t poll;
+    int fd;
     struct endpoint *ep;
     struct iroh_socket_addr bound;
     bool active;  /* bound and receiving */
     bool closing; /* uv_close called */
+    bool gso;     /* the kernel takes UDP_SEGMENT on this socket */
 };
 
 struct protocol {
@@ -109,21 +118,79 @@ static struct udp_socket *socket_for(struct endpoint *ep, uint8_t family)
     return NULL;
 }
 
+/* Sends data[0..len) as datagrams of segment bytes with one sendmmsg. Returns 0 or an errno. */
+static int send_each(int fd, const struct sockaddr_storage *sa, socklen_t salen,
+                     const uint8_t *data, size_t len, size_t segment)
+{
+    struct mmsghdr msgs[SEND_BATCH];
+    struct iovec iov[SEND_BATCH];
+    unsigned n = 0;
+    for (size_t off = 0; off < len && n < SEND_BATCH; off += segment, n++) {
+        iov[n] = (struct iovec){(void *)(data + off), len - off < segment ? len - off : segment};
+        msgs[n] = (struct mmsghdr){
+            .msg_hdr = {
+                .msg_name = (void *)sa, .msg_namelen = salen, .msg_iov = &iov[n], .msg_iovlen = 1}};
+    }
+    for (unsigned done = 0; done < n;) {
+        int rc = sendmmsg(fd, msgs + done, n - done, 0);
+        if (rc < 0) return errno;
+        done += (unsigned)rc;
+    }
+    return 0;
+}
+
+/* Sends data[0..len) as datagrams of segment bytes with one sendmsg (UDP GSO). Returns 0 or an
+ * errno. */
+static int send_gso(int fd, const struct sockaddr_storage *sa, socklen_t salen, const uint8_t *data,
+                    size_t len, size_t segment)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec iov = {(void *)data, len};
+    struct msghdr msg = {.msg_name = (void *)sa,
+                         .msg_namelen = salen,
+                         .msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t seg = (uint16_t)segment;
+    memcpy(CMSG_DATA(cm), &seg, sizeof seg);
+    return sendmsg(fd, &msg, 0) < 0 ? errno : 0;
+}
+
 static void host_send(struct quic_host *host, const struct iroh_socket_addr *to,
-                      const uint8_t *data, size_t len)
+                      const uint8_t *data, size_t len, size_t segment)
 {
     struct endpoint *ep = endpoint_of(host);
     struct udp_socket *s = socket_for(ep, to->family);
     if (!s) return;
+    int fd = s->fd;
     struct sockaddr_storage sa;
-    quic_addr_to_sockaddr(to, &sa);
-    uv_buf_t buf = uv_buf_init((char *)data, (unsigned)len);
-    int rc = uv_udp_try_send(&s->handle, &buf, 1, (const struct sockaddr *)&sa);
-    /* A full socket buffer drops the datagram; QUIC's loss recovery sends it again. */
-    if (rc < 0 && rc != UV_EAGAIN) {
+    socklen_t salen = quic_addr_to_sockaddr(to, &sa);
+    int rc;
+    if (len <= segment) {
+        rc = sendto(fd, data, len, 0, (const struct sockaddr *)&sa, salen) < 0 ? errno : 0;
+    } else if (s->gso) {
+        rc = send_gso(fd, &sa, salen, data, len, segment);
+        if (rc == EIO || rc == EINVAL || rc == ENOPROTOOPT || rc == EOPNOTSUPP) {
+            s->gso = false; /* no checksum offload on the route, or an old kernel */
+            rc = send_each(fd, &sa, salen, data, len, segment);
+        }
+    } else {
+        rc = send_each(fd, &sa, salen, data, len, segment);
+    }
+    /* A full socket buffer drops the datagrams; QUIC's loss recovery sends them again. */
+    if (rc != 0 && rc != EAGAIN && rc != EWOULDBLOCK) {
         char text[IROH_SOCKET_ADDR_TEXT_MAX + 1];
         iroh_socket_addr_format(to, text, sizeof text);
-        log_debug("endpoint", "send to %s: %s", text, uv_strerror(rc));
+        log_debug("endpoint", "send to %s: %s", text, strerror(rc));
     }
 }
 
@@ -184,13 +251,6 @@ static void host_freed(struct quic_host *host)
 
 /* ---- receiving: the demultiplexer ------------------------------------------------------------ */
 
-static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
-{
-    (void)suggested;
-    struct udp_socket *s = handle->data;
-    *buf = uv_buf_init((char *)s->ep->recv_buf, sizeof s->ep->recv_buf);
-}
-
 static void accept_initial(struct endpoint *ep, const struct iroh_socket_addr *from,
                            const uint8_t *pkt, size_t len)
 {
@@ -210,29 +270,66 @@ static void accept_initial(struct endpoint *ep, const struct iroh_socket_addr *f
     quic_conn_receive(qc, from, pkt, len);
 }
 
-static void on_recv(uv_udp_t *handle, ssize_t nread, const uv_buf_t *buf,
-                    const struct sockaddr *addr, unsigned flags)
+/* Routes one datagram to its connection, or starts a connection for a client's Initial. */
+static void dispatch(struct endpoint *ep, const struct iroh_socket_addr *from, const uint8_t *pkt,
+                     size_t len)
 {
-    struct udp_socket *s = handle->data;
-    struct endpoint *ep = s->ep;
-    if (nread < 0) {
-        log_debug("endpoint", "receive: %s", uv_strerror((int)nread));
-        return;
-    }
-    if (nread == 0 || !addr || (flags & UV_UDP_PARTIAL)) return;
-    struct iroh_socket_addr from;
     struct iroh_quic_header h;
-    const uint8_t *pkt = (const uint8_t *)buf->base;
-    size_t len = (size_t)nread;
-    if (quic_addr_from_sockaddr(addr, &from) < 0 ||
-        iroh_quic_header_read(pkt, len, QUIC_CID_LEN, &h) < 0)
-        return;
+    if (iroh_quic_header_read(pkt, len, QUIC_CID_LEN, &h) < 0) return;
     struct quic_conn *qc = iroh_cid_table_get(&ep->cids, &h.dcid);
     if (qc)
-        quic_conn_receive(qc, &from, pkt, len);
+        quic_conn_receive(qc, from, pkt, len);
     else if (iroh_quic_header_is_v1_initial(&h) && ep->n_protocols > 0 && !ep->stopping)
-        accept_initial(ep, &from, pkt, len);
+        accept_initial(ep, from, pkt, len);
     /* Anything else is for a connection we no longer have (or not QUIC v1): dropped. */
+}
+
+/* Reads the queued datagrams (at most RECV_ROUNDS reads); a read the kernel coalesced (GRO)
+ * holds datagrams of the size its UDP_GRO message says, the last one maybe shorter. The
+ * connections answer once all are read (quic_conn_receive). */
+static void on_readable(uv_poll_t *handle, int status, int events)
+{
+    (void)events;
+    struct udp_socket *s = handle->data;
+    struct endpoint *ep = s->ep;
+    if (status < 0) {
+        log_debug("endpoint", "receive: %s", uv_strerror(status));
+        return;
+    }
+    for (int round = 0; round < RECV_ROUNDS && s->active; round++) {
+        struct sockaddr_storage sa;
+        union {
+            char buf[CMSG_SPACE(sizeof(int))];
+            struct cmsghdr align;
+        } control;
+        struct iovec iov = {ep->recv_buf, sizeof ep->recv_buf};
+        struct msghdr msg = {.msg_name = &sa,
+                             .msg_namelen = sizeof sa,
+                             .msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = control.buf,
+                             .msg_controllen = sizeof control.buf};
+        ssize_t n = recvmsg(s->fd, &msg, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                log_debug("endpoint", "receive: %s", strerror(errno));
+            return;
+        }
+        struct iroh_socket_addr from;
+        if (n == 0 || (msg.msg_flags & MSG_TRUNC) ||
+            quic_addr_from_sockaddr((const struct sockaddr *)&sa, &from) < 0)
+            continue;
+        size_t len = (size_t)n, segment = len;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+            int gro;
+            if (cm->cmsg_level != SOL_UDP || cm->cmsg_type != UDP_GRO) continue;
+            memcpy(&gro, CMSG_DATA(cm), sizeof gro);
+            if (gro > 0) segment = (size_t)gro;
+        }
+        for (size_t off = 0; off < len; off += segment)
+            dispatch(ep, &from, ep->recv_buf + off, len - off < segment ? len - off : segment);
+    }
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------ */
@@ -244,7 +341,18 @@ static void close_socket(struct udp_socket *s)
     if (s->closing) return;
     s->closing = true;
     s->active = false;
-    uv_close((uv_handle_t *)&s->handle, on_socket_closed);
+    uv_close((uv_handle_t *)&s->poll, on_socket_closed);
+}
+
+/* Socket buffers (the kernel may give less), GSO if the kernel has it, GRO. */
+static void tune_socket(struct udp_socket *s)
+{
+    int size = SOCKET_BUFFER, one = 1, gso_size = 0;
+    socklen_t gso_len = sizeof gso_size;
+    setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    s->gso = getsockopt(s->fd, SOL_UDP, UDP_SEGMENT, &gso_size, &gso_len) == 0;
+    setsockopt(s->fd, SOL_UDP, UDP_GRO, &one, sizeof one); /* without it: one datagram a read */
 }
 
 static int bind_one(struct endpoint *ep, const struct iroh_socket_addr *addr, char *err,
@@ -258,32 +366,42 @@ static int bind_one(struct endpoint *ep, const struct iroh_socket_addr *addr, ch
     }
     struct udp_socket *s = &ep->sockets[ep->n_sockets];
     struct sockaddr_storage sa;
-    quic_addr_to_sockaddr(addr, &sa);
-    int rc = uv_udp_init_ex(ep->loop, &s->handle, sa.ss_family);
-    if (rc < 0) {
-        snprintf(err, errlen, "UDP socket for %s: %s", text, uv_strerror(rc));
+    socklen_t salen = quic_addr_to_sockaddr(addr, &sa);
+    int fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "UDP socket for %s: %s", text, strerror(errno));
         return IROH_EIO;
     }
+    int one = 1;
+    socklen_t len = sizeof sa;
+    if ((addr->family == IROH_IP_V6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
+        bind(fd, (const struct sockaddr *)&sa, salen) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) < 0 ||
+        quic_addr_from_sockaddr((const struct sockaddr *)&sa, &s->bound) < 0) {
+        snprintf(err, errlen, "bind UDP %s: %s", text, strerror(errno));
+        close(fd);
+        return IROH_EIO;
+    }
+    int rc = uv_poll_init(ep->loop, &s->poll, fd);
+    if (rc < 0) {
+        snprintf(err, errlen, "UDP socket for %s: %s", text, uv_strerror(rc));
+        close(fd);
+        return IROH_EIO;
+    }
+    s->fd = fd;
     s->ep = ep;
-    s->handle.data = s;
+    s->poll.data = s;
     ep->n_sockets++;
     ep->handles_open++;
-    rc = uv_udp_bind(&s->handle, (const struct sockaddr *)&sa,
-                     addr->family == IROH_IP_V6 ? UV_UDP_IPV6ONLY : 0);
-    int len = sizeof sa;
-    if (rc == 0) rc = uv_udp_getsockname(&s->handle, (struct sockaddr *)&sa, &len);
-    if (rc == 0) rc = quic_addr_from_sockaddr((const struct sockaddr *)&sa, &s->bound);
-    if (rc == 0) rc = uv_udp_recv_start(&s->handle, on_alloc, on_recv);
+    rc = uv_poll_start(&s->poll, UV_READABLE, on_readable);
     if (rc < 0) {
-        snprintf(err, errlen, "bind UDP %s: %s", text, uv_strerror(rc));
+        snprintf(err, errlen, "receive on UDP %s: %s", text, uv_strerror(rc));
         close_socket(s);
         return IROH_EIO;
     }
     s->active = true;
-    int size = SOCKET_BUFFER;
-    uv_recv_buffer_size((uv_handle_t *)&s->handle, &size);
-    size = SOCKET_BUFFER;
-    uv_send_buffer_size((uv_handle_t *)&s->handle, &size);
+    tune_socket(s);
     iroh_socket_addr_format(&s->bound, text, sizeof text);
     log_info("endpoint", "listening on UDP %s", text);
     return 0;
@@ -343,6 +461,7 @@ static void on_socket_closed(uv_handle_t *h)
 {
     struct udp_socket *s = h->data;
     struct endpoint *ep = s->ep;
+    close(s->fd);
     if (--ep->handles_open == 0 && ep->stopping) endpoint_free(ep);
 }
 
