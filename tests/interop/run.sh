@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh IROHD IROH — irohd against the real iroh 1.x (the @number0/iroh bindings pinned in
+# run.sh IROHD IROH ECHO — irohd against the real iroh 1.x (the @number0/iroh bindings pinned in
 # package.json / package-lock.json), over QUIC on loopback inside a network namespace of its
 # own that has nothing but lo (iroh's port mapper multicasts UPnP discovery whenever a default
 # route exists, so iroh never runs outside such a namespace).
@@ -7,6 +7,9 @@
 #   1. irohd dials iroh's echo server (peer.mjs serve): endpoint.echo of 1 MiB on one stream,
 #      then 4 streams of 256 KiB on one connection.
 #   2. iroh's client (peer.mjs dial) dials irohd's echo protocol: 1 MiB on one stream.
+#   3. refused handshakes (a wrong id, an unserved ALPN) end promptly.
+#   4. iroh's client dials iroh-example-echo (ECHO: an app behind irohd, endpoint.listen).
+#   5. iroh-example-echo behind irohd dials iroh's echo server: 4 streams at once.
 # Both sides check every byte and the peer's id. Run by ctest as interop.echo; needs root (ip
 # netns). Without node >= 20.3 or npm it prints why it skips and exits 0. It installs the node
 # modules with `npm ci` when they are missing. INTEROP_BYTES overrides the 1 MiB. Every process
@@ -14,6 +17,7 @@
 set -u
 IROHD=$1
 IROH=$2
+ECHO=$3
 here=$(cd "$(dirname "$0")" && pwd)
 bytes=${INTEROP_BYTES:-1048576}
 
@@ -154,6 +158,27 @@ echo "iroh client with an unserved ALPN: $out"
 [ "$(get "$out" ok)" = false ] && printf '%s' "$out" | grep -q "120" ||
     fail "an unserved ALPN was not refused with alert 120: $out"
 [ "$(get "$out" ms | cut -d. -f1)" -lt 5000 ] || fail "the refusal took $(get "$out" ms) ms"
+
+echo "== 4. iroh's client dials iroh-example-echo, an app behind irohd"
+ip netns exec "$ns" "$ECHO" --socket "$sock" accept >"$dir/app.out" 2>"$dir/app.err" &
+app_pid=$!
+wait_for 10 test -s "$dir/app.out" || fail "iroh-example-echo accept did not start: $(cat "$dir/app.err")"
+out=$(in_ns node "$here/peer.mjs" dial --ticket "$(head -1 "$dir/app.out")" --bytes "$bytes" \
+    --timeout 60 2>>"$dir/dial.err")
+echo "iroh client: $out"
+[ "$(get "$out" ok)" = true ] || fail "iroh -> app echo failed: $out $(tail -5 "$dir/dial.err")"
+[ "$(get "$out" bytes)" = "$bytes" ] || fail "iroh -> app echoed $(get "$out" bytes) bytes"
+[ "$(get "$out" remote)" = "$irohd_id" ] || fail "iroh -> app: wrong remote id"
+kill "$app_pid"
+
+echo "== 5. iroh-example-echo behind irohd dials iroh's echo server (4 streams)"
+head -c "$bytes" /dev/urandom >"$dir/data"
+if in_ns timeout 60 "$ECHO" --socket "$sock" --streams 4 connect "$ticket" <"$dir/data" \
+    2>"$dir/app-connect.err"; then
+    echo "iroh-example-echo: $(cat "$dir/app-connect.err")"
+else
+    fail "app -> iroh echo failed: $(cat "$dir/app-connect.err")"
+fi
 
 in_ns "$IROH" --socket "$sock" shutdown >/dev/null 2>&1 || fail "irohd shutdown"
 wait_for 10 sh -c "! kill -0 $(jobs -p | head -1) 2>/dev/null" || fail "irohd did not stop"
