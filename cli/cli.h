@@ -1,6 +1,7 @@
 /* cli.h — what the files of the `iroh` command share: its options and exit codes, the command
  * table, and the helpers that talk to irohd and print (defined in iroh.c). blobs_cmd.c defines
- * the subcommands of `iroh blobs` and `iroh tags` with them; iroh.c dispatches to them. */
+ * the subcommands of `iroh blobs` and `iroh tags` with them, net_cmd.c `iroh ticket`, `connect`
+ * and `listen`; iroh.c dispatches to them. */
 #ifndef IROH_CLI_H
 #define IROH_CLI_H
 
@@ -35,6 +36,11 @@ struct command {
 /* The subcommands of `iroh blobs` and `iroh tags` (blobs_cmd.c). */
 extern const struct command cli_blobs_commands[];
 extern const struct command cli_tags_commands[];
+
+/* `iroh ticket`, `iroh connect` and `iroh listen` (net_cmd.c). */
+int cli_cmd_ticket(const struct options *opts, int argc, char **argv);
+int cli_cmd_connect(const struct options *opts, int argc, char **argv);
+int cli_cmd_listen(const struct options *opts, int argc, char **argv);
 
 /* Prints a JSON value, pretty, on stdout. */
 void cli_print_json(json_object *value);

@@ -365,6 +365,26 @@ static const struct command commands[] = {
      "debug or trace. The lines come through a pipe that irohd passes over the socket; with\n"
      "--json, each event is instead printed as one JSON object per line.\n",
      cmd_logs, NULL},
+    {"ticket", "", "Print this node's endpoint ticket.",
+     "\nPrints the endpoint ticket (endpoint.ticket): this node's id and direct addresses, what\n"
+     "`iroh connect` and iroh's own tools dial. With --json, prints {\"ticket\": TICKET}.\n",
+     cli_cmd_ticket, NULL},
+    {"connect", "TICKET|ID [--addr IP:PORT]... --alpn ALPN",
+     "Pipe stdin and stdout through a stream.",
+     "\nDials a node by ticket, or by endpoint id and its direct addresses, offering ALPN\n"
+     "(endpoint.connect), opens one bidirectional stream and copies stdin into it and the\n"
+     "stream to stdout, netcat-style: the end of stdin finishes our side, and iroh exits when\n"
+     "the peer finishes its side (0), or the stream or connection fails (1). --timeout MS\n"
+     "bounds the dial (default 10 s). Example, against `iroh-example-echo accept`:\n"
+     "  echo hello | iroh connect TICKET --alpn iroh-example/echo/0\n",
+     cli_cmd_connect, NULL},
+    {"listen", "--alpn ALPN [--once]", "Accept streams for an ALPN and pipe them.",
+     "\nAccepts connections offering ALPN on behalf of this command (endpoint.listen; one\n"
+     "owner per ALPN) and pipes every bidirectional stream the peers open, one after the\n"
+     "other: the stream to stdout, stdin into the first stream (later ones are finished at\n"
+     "once). Prints the ticket to dial on stderr. Runs until interrupted, or with --once until\n"
+     "the first stream ends. Leaving closes the connections and releases the ALPN.\n",
+     cli_cmd_listen, NULL},
     {"shutdown", "", "Stop irohd.",
      "\nAsks irohd to stop cleanly (node.shutdown). With --json, prints the result.\n",
      cmd_shutdown, NULL},

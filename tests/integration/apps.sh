@@ -4,8 +4,8 @@
 # the app takes over irohd's own echo ALPN and gives it back; one owner per ALPN (released
 # when the owner disconnects); an ALPN nobody serves is refused in the handshake; a receiving
 # app that does not read stalls the sender with bounded memory (VmRSS) and then gets all
-# 256 MiB; an app killed mid-stream ends its peer's stream and leaves irohd healthy. Run by
-# ctest (integration.apps). Every wait is bounded; every process is killed on every path.
+# 256 MiB; an app killed mid-stream ends its peer's stream and leaves irohd healthy; `iroh
+# listen` and `iroh connect` pipe a stream both ways. Run by ctest (integration.apps). Every wait is bounded; every process is killed on every path.
 set -u
 IROHD=$1
 IROH=$2
@@ -114,10 +114,31 @@ timeout 30 "$ECHO" --socket "$dir/b/sock" --alpn nobody/0 connect "$ticket_a" </
     fail "unknown ALPN: $(cat "$dir/alpn.err")"
 call a endpoint.addr
 addr_a=$(printf '%s' "$out" | tr -d ' \n' | grep -o '"addrs":\["[^"]*"' | sed 's/.*\["//; s/"$//')
+id_a=$(field "$out" id)
 call b endpoint.addr
 id_b=$(field "$out" id)
 call a endpoint.connect "{\"id\":\"$id_b\",\"addrs\":[\"$addr_a\"],\"alpn\":\"iroh-example/echo/0\"}"
 [ "$rc" = 1 ] && printf '%s' "$out" | grep -q "authentication" || fail "a wrong key: $out"
+
+# --- iroh listen / iroh connect, netcat-style, and by id and address ---
+[ "$("$IROH" --socket "$dir/a/sock" ticket)" = "$ticket_a" ] || fail "iroh ticket differs"
+echo "from the listener" | timeout 30 "$IROH" --socket "$dir/a/sock" listen --alpn test/nc/0 \
+    --once >"$dir/listen.out" 2>"$dir/listen.err" &
+listen_pid=$!
+tries=100
+while [ "$tries" -gt 0 ] && ! grep -q "listening on" "$dir/listen.err" 2>/dev/null; do
+    sleep 0.05
+    tries=$((tries - 1))
+done
+got=$(echo "from the dialer" | timeout 30 "$IROH" --socket "$dir/b/sock" connect "$id_a" \
+    --addr "$addr_a" --alpn test/nc/0 2>&1)
+[ "$got" = "from the listener" ] || fail "iroh connect printed '$got'"
+wait_gone "$listen_pid" 10 || fail "iroh listen --once did not end"
+wait "$listen_pid" || fail "iroh listen: $(cat "$dir/listen.err")"
+[ "$(cat "$dir/listen.out")" = "from the dialer" ] || fail "iroh listen printed '$(cat "$dir/listen.out")'"
+got=$(timeout 30 "$IROH" --socket "$dir/b/sock" connect "$ticket_a" --alpn nobody/0 </dev/null 2>&1)
+[ $? = 1 ] && [ "$got" = "iroh: cannot connect: the peer does not speak ALPN nobody/0" ] ||
+    fail "iroh connect to an unserved ALPN: $got"
 
 # --- a receiver that does not read: the sender stalls, memory stays bounded, all arrives ---
 "$PEER" sink "$dir/a/sock" test/sink/0 6000 >"$dir/sink.out" 2>"$dir/sink.err" &
