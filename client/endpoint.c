@@ -205,6 +205,16 @@ int iroh_conn_accept_bi(iroh_client *client, uint64_t conn, int timeout_ms, int 
     return stream_call(client, "conn.accept_bi", conn, timeout_ms, fd);
 }
 
+int iroh_conn_open_uni(iroh_client *client, uint64_t conn, int *fd)
+{
+    return stream_call(client, "conn.open_uni", conn, -1, fd);
+}
+
+int iroh_conn_accept_uni(iroh_client *client, uint64_t conn, int timeout_ms, int *fd)
+{
+    return stream_call(client, "conn.accept_uni", conn, timeout_ms, fd);
+}
+
 struct accept_call {
     iroh_stream_cb *cb;
     void *userdata;

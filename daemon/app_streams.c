@@ -246,6 +246,12 @@ int app_stream_new(uv_loop_t *loop, struct quic_stream *s, app_stream_unclaimed_
         return IROH_ENOMEM;
     }
     *as = (struct app_stream){.loop = loop, .s = s, .fd = -1, .unclaimed = unclaimed, .arg = arg};
+    int64_t id = quic_stream_id(s);
+    bool ours = ((id & 0x1) != 0) == quic_conn_is_server(quic_stream_conn(s));
+    if (id & 0x2) {          /* unidirectional: one direction never exists */
+        as->in_fin = ours;   /* the app reads EOF at once */
+        as->out_eof = !ours; /* the app may not write */
+    }
     quic_stream_set_callbacks(s, &bridge_callbacks, as);
     *out = as;
     return 0;
@@ -269,6 +275,7 @@ int app_stream_attach(struct app_stream *as, int *app_fd)
     as->poll_open = true;
     as->attached = true;
     as->fd = sv[0];
+    if (as->out_eof) shutdown(sv[0], SHUT_RD); /* the app's writes fail with EPIPE */
     flush_in(as);
     update_poll(as);
     *app_fd = sv[1];

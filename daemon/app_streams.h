@@ -3,6 +3,8 @@
  * shutdown(SHUT_WR) or close becomes our FIN, the peer's FIN becomes EOF on the app's end, a
  * stream reset by the peer or a closed connection closes the socket, and an app that stops
  * reading while the peer still sends gets a STOP_SENDING with APP_STREAM_CODE_APP_GONE.
+ * A unidirectional stream has one direction only: the app reads EOF at once from one it
+ * opened, and its writes fail (EPIPE) on one the peer opened.
  *
  * Flow control end to end, so a slow side costs bounded memory: the bridge stops reading the
  * app's socket while the QUIC stream holds QUIC_STREAM_HIGH_WATER unacknowledged bytes, and

@@ -33,6 +33,16 @@ struct waiter {
     struct rpc_call *call;
 };
 
+/* Streams of one kind the peer opened and the app has not accepted, or accept calls waiting
+ * for one (never both at once). */
+struct stream_queue {
+    struct app_stream *pending[PENDING_STREAMS_MAX];
+    size_t n_pending;
+    struct waiter *waiters, **waiters_tail;
+};
+
+enum { BI, UNI };
+
 /* A QUIC connection an app owns; freed from its on_close. */
 struct app_conn {
     struct app_conn *next;
@@ -40,9 +50,7 @@ struct app_conn {
     uint64_t id;
     struct quic_conn *qc;
     bool closing;
-    struct app_stream *pending[PENDING_STREAMS_MAX];
-    size_t n_pending;
-    struct waiter *waiters, **waiters_tail;
+    struct stream_queue queues[2]; /* BI, UNI */
 };
 
 /* An endpoint.connect in progress; freed once the endpoint answered and the timer closed. */
@@ -143,24 +151,37 @@ static void answer_stream(struct rpc_call *call, struct app_stream *as)
     rpc_call_reply(call, r, &fd, 1);
 }
 
-static void fail_waiters(struct app_conn *c, int code, const char *why)
+/* Fails the accept calls waiting on c and drops the streams nobody accepted. */
+static void end_queues(struct app_conn *c, const char *why)
 {
-    while (c->waiters) {
-        struct waiter *w = c->waiters;
-        c->waiters = w->next;
-        fail_reason(w->call, code, "closed", "%s", why);
-        free(w);
+    for (int k = BI; k <= UNI; k++) {
+        struct stream_queue *q = &c->queues[k];
+        while (q->waiters) {
+            struct waiter *w = q->waiters;
+            q->waiters = w->next;
+            fail_reason(w->call, JSONRPC_IO_ERROR, "closed", "%s", why);
+            free(w);
+        }
+        q->waiters_tail = &q->waiters;
+        while (q->n_pending)
+            app_stream_discard(q->pending[--q->n_pending]);
     }
-    c->waiters_tail = &c->waiters;
+}
+
+static struct app_stream *queue_pop(struct stream_queue *q)
+{
+    struct app_stream *as = q->pending[0];
+    memmove(&q->pending[0], &q->pending[1], --q->n_pending * sizeof as);
+    return as;
 }
 
 static void on_unclaimed(struct app_stream *as, void *arg)
 {
-    struct app_conn *c = arg;
-    for (size_t i = 0; i < c->n_pending; i++) {
-        if (c->pending[i] != as) continue;
-        memmove(&c->pending[i], &c->pending[i + 1], (c->n_pending - i - 1) * sizeof as);
-        c->n_pending--;
+    struct stream_queue *q = arg;
+    for (size_t i = 0; i < q->n_pending; i++) {
+        if (q->pending[i] != as) continue;
+        memmove(&q->pending[i], &q->pending[i + 1], (q->n_pending - i - 1) * sizeof as);
+        q->n_pending--;
         return;
     }
 }
@@ -169,18 +190,17 @@ static void conn_on_stream(struct quic_conn *qc, struct quic_stream *s, void *ar
 {
     (void)qc;
     struct app_conn *c = arg;
-    /* Unidirectional streams are not bridged yet; they, and streams past the queue, are
-     * refused. */
-    if (!c->session || (quic_stream_id(s) & 0x2) || c->n_pending == PENDING_STREAMS_MAX) return;
+    struct stream_queue *q = &c->queues[quic_stream_id(s) & 0x2 ? UNI : BI];
+    if (!c->session || q->n_pending == PENDING_STREAMS_MAX) return; /* refused */
     struct app_stream *as;
-    if (app_stream_new(c->session->apps->loop, s, on_unclaimed, c, &as) < 0) return;
-    struct waiter *w = c->waiters;
+    if (app_stream_new(c->session->apps->loop, s, on_unclaimed, q, &as) < 0) return;
+    struct waiter *w = q->waiters;
     if (!w) {
-        c->pending[c->n_pending++] = as;
+        q->pending[q->n_pending++] = as;
         return;
     }
-    c->waiters = w->next;
-    if (!c->waiters) c->waiters_tail = &c->waiters;
+    q->waiters = w->next;
+    if (!q->waiters) q->waiters_tail = &q->waiters;
     answer_stream(w->call, as);
     free(w);
 }
@@ -202,7 +222,7 @@ static void conn_on_close(struct quic_conn *qc, int status, void *arg)
     struct app_conn *c = arg;
     char why[256];
     snprintf(why, sizeof why, "the connection closed: %s", quic_conn_error(qc));
-    fail_waiters(c, JSONRPC_IO_ERROR, why);
+    end_queues(c, why);
     conn_unlink(c);
     free(c);
 }
@@ -222,7 +242,8 @@ static struct app_conn *conn_new(struct apps_session *s, struct quic_conn *qc)
     c->session = s;
     c->id = ++s->apps->next_conn_id;
     c->qc = qc;
-    c->waiters_tail = &c->waiters;
+    c->queues[BI].waiters_tail = &c->queues[BI].waiters;
+    c->queues[UNI].waiters_tail = &c->queues[UNI].waiters;
     c->next = s->conns;
     s->conns = c;
     quic_conn_set_callbacks(qc, &app_conn_callbacks, c);
@@ -233,9 +254,7 @@ static struct app_conn *conn_new(struct apps_session *s, struct quic_conn *qc)
 static void conn_close(struct app_conn *c, uint64_t code, const char *reason)
 {
     c->closing = true;
-    fail_waiters(c, JSONRPC_IO_ERROR, "the connection was closed");
-    while (c->n_pending)
-        app_stream_discard(c->pending[--c->n_pending]);
+    end_queues(c, "the connection was closed");
     quic_conn_close(c->qc, code, reason);
 }
 
@@ -562,14 +581,14 @@ static struct app_conn *conn_param(struct endpoint_apps *apps, struct rpc_call *
     return c;
 }
 
-static void handle_open_bi(struct rpc_call *call, json_object *params, void *ctx)
+static void open_stream(struct rpc_call *call, json_object *params, void *ctx, int kind)
 {
     struct app_conn *c = conn_param(ctx, call, params);
     if (!c) return;
     struct quic_stream *qs;
-    int rc = quic_conn_open_bi(c->qc, &qs);
+    int rc = kind == UNI ? quic_conn_open_uni(c->qc, &qs) : quic_conn_open_bi(c->qc, &qs);
     struct app_stream *as;
-    if (rc == 0) rc = app_stream_new(c->session->apps->loop, qs, on_unclaimed, c, &as);
+    if (rc == 0) rc = app_stream_new(c->session->apps->loop, qs, on_unclaimed, NULL, &as);
     if (rc < 0) {
         rpc_call_fail(call, jsonrpc_code_for(rc),
                       rc == IROH_EBUSY ? "the peer allows no more streams now" : iroh_strerror(rc),
@@ -579,14 +598,13 @@ static void handle_open_bi(struct rpc_call *call, json_object *params, void *ctx
     answer_stream(call, as);
 }
 
-static void handle_accept_bi(struct rpc_call *call, json_object *params, void *ctx)
+static void accept_stream(struct rpc_call *call, json_object *params, void *ctx, int kind)
 {
     struct app_conn *c = conn_param(ctx, call, params);
     if (!c) return;
-    if (c->n_pending) {
-        struct app_stream *as = c->pending[0];
-        memmove(&c->pending[0], &c->pending[1], --c->n_pending * sizeof as);
-        answer_stream(call, as);
+    struct stream_queue *q = &c->queues[kind];
+    if (q->n_pending) {
+        answer_stream(call, queue_pop(q));
         return;
     }
     struct waiter *w = calloc(1, sizeof *w);
@@ -595,8 +613,28 @@ static void handle_accept_bi(struct rpc_call *call, json_object *params, void *c
         return;
     }
     w->call = call;
-    *c->waiters_tail = w;
-    c->waiters_tail = &w->next;
+    *q->waiters_tail = w;
+    q->waiters_tail = &w->next;
+}
+
+static void handle_open_bi(struct rpc_call *call, json_object *params, void *ctx)
+{
+    open_stream(call, params, ctx, BI);
+}
+
+static void handle_open_uni(struct rpc_call *call, json_object *params, void *ctx)
+{
+    open_stream(call, params, ctx, UNI);
+}
+
+static void handle_accept_bi(struct rpc_call *call, json_object *params, void *ctx)
+{
+    accept_stream(call, params, ctx, BI);
+}
+
+static void handle_accept_uni(struct rpc_call *call, json_object *params, void *ctx)
+{
+    accept_stream(call, params, ctx, UNI);
 }
 
 static void handle_close(struct rpc_call *call, json_object *params, void *ctx)
@@ -639,6 +677,8 @@ int endpoint_apps_start(uv_loop_t *loop, struct rpc_server *server, struct endpo
     rpc_server_register(server, "endpoint.connections", handle_connections, apps);
     rpc_server_register(server, "conn.open_bi", handle_open_bi, apps);
     rpc_server_register(server, "conn.accept_bi", handle_accept_bi, apps);
+    rpc_server_register(server, "conn.open_uni", handle_open_uni, apps);
+    rpc_server_register(server, "conn.accept_uni", handle_accept_uni, apps);
     rpc_server_register(server, "conn.close", handle_close, apps);
     rpc_server_register(server, "conn.info", handle_info, apps);
     *out = apps;

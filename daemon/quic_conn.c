@@ -858,13 +858,14 @@ void quic_conn_close(struct quic_conn *qc, uint64_t app_error, const char *reaso
     kick(qc);
 }
 
-int quic_conn_open_bi(struct quic_conn *qc, struct quic_stream **out)
+static int open_stream(struct quic_conn *qc, bool uni, struct quic_stream **out)
 {
     if (qc->state != ST_OPEN || qc->close_pending) return IROH_ECLOSED;
     int64_t id;
     struct quic_stream *s = new_stream(qc, -1);
     if (!s) return IROH_ENOMEM;
-    int rv = ngtcp2_conn_open_bidi_stream(qc->conn, &id, s);
+    int rv = uni ? ngtcp2_conn_open_uni_stream(qc->conn, &id, s)
+                 : ngtcp2_conn_open_bidi_stream(qc->conn, &id, s);
     if (rv != 0) {
         free_stream(s);
         return rv == NGTCP2_ERR_STREAM_ID_BLOCKED ? IROH_EBUSY : IROH_ENOMEM;
@@ -872,6 +873,16 @@ int quic_conn_open_bi(struct quic_conn *qc, struct quic_stream **out)
     s->id = id;
     *out = s;
     return 0;
+}
+
+int quic_conn_open_bi(struct quic_conn *qc, struct quic_stream **out)
+{
+    return open_stream(qc, false, out);
+}
+
+int quic_conn_open_uni(struct quic_conn *qc, struct quic_stream **out)
+{
+    return open_stream(qc, true, out);
 }
 
 const struct iroh_public_key *quic_conn_remote_id(const struct quic_conn *qc)

@@ -116,6 +116,8 @@ void quic_conn_close(struct quic_conn *qc, uint64_t app_error, const char *reaso
 /* Opens a bidirectional stream. Returns 0 and *out, IROH_EBUSY when the peer allows no more
  * streams now, IROH_ECLOSED when the connection is closing, IROH_ENOMEM. */
 int quic_conn_open_bi(struct quic_conn *qc, struct quic_stream **out);
+/* Opens a unidirectional stream (we send, the peer receives); returns as quic_conn_open_bi. */
+int quic_conn_open_uni(struct quic_conn *qc, struct quic_stream **out);
 
 /* The peer's id (valid once established), the negotiated ALPN ("" before), the real address
  * the connection currently uses, the smoothed RTT in ns, a name for logs ("conn 7"), and the

@@ -141,6 +141,11 @@ int iroh_conn_open_bi(iroh_client *client, uint64_t conn, int *fd);
 /* Waits at most timeout_ms (< 0: forever) for the peer to open a bidirectional stream. */
 int iroh_conn_accept_bi(iroh_client *client, uint64_t conn, int timeout_ms, int *fd);
 
+/* The same for unidirectional streams: one the app opens is only written (reading it gives
+ * EOF), one the peer opened is only read. */
+int iroh_conn_open_uni(iroh_client *client, uint64_t conn, int *fd);
+int iroh_conn_accept_uni(iroh_client *client, uint64_t conn, int timeout_ms, int *fd);
+
 /* Called with a stream fd (owned by the app) and status 0, or -1 and a negative status when
  * the connection closed or the call failed. */
 typedef void iroh_stream_cb(iroh_client *client, int status, uint64_t conn, int fd,

@@ -5,10 +5,13 @@
  *                                        prints the count and waits for the peer to close
  *   app_peer push SOCKET TICKET ALPN N   dials TICKET, writes N zero bytes on a new stream,
  *                                        finishes it and prints the answer
+ * With a last argument "uni", both use a unidirectional stream: the sink prints the count
+ * and closes the connection, the pusher waits for that and prints N.
  * Exit status 0 when everything went as described, 1 otherwise (with a message). */
 #include <errno.h>
 #include <iroh/client.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +35,7 @@ static int die(const char *what)
     return 1;
 }
 
-static int sink(iroh_client *client, const char *alpn, int hold_ms)
+static int sink(iroh_client *client, const char *alpn, int hold_ms, bool uni)
 {
     char ticket[4096];
     if (iroh_endpoint_listen(client, alpn, NULL) < 0) return die("listen");
@@ -45,7 +48,8 @@ static int sink(iroh_client *client, const char *alpn, int hold_ms)
         if (poll(&p, 1, 30000) <= 0 || iroh_client_process(client) < 0) return die("incoming");
     }
     int fd;
-    if (iroh_conn_accept_bi(client, incoming_conn, 30000, &fd) < 0) return die("accept_bi");
+    if ((uni ? iroh_conn_accept_uni : iroh_conn_accept_bi)(client, incoming_conn, 30000, &fd) < 0)
+        return die("accept");
     struct timespec ts = {hold_ms / 1000, (long)(hold_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
     static char buf[1 << 16];
@@ -53,6 +57,10 @@ static int sink(iroh_client *client, const char *alpn, int hold_ms)
     ssize_t n;
     while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
         if (n > 0) total += (unsigned long long)n;
+    if (uni) {
+        printf("%llu\n", total);
+        return iroh_conn_close(client, incoming_conn, 0, "got it") < 0 ? die("close") : 0;
+    }
     int len = snprintf(buf, sizeof buf, "%llu\n", total);
     if (write(fd, buf, (size_t)len) != len) return die("answer");
     close(fd);
@@ -63,12 +71,13 @@ static int sink(iroh_client *client, const char *alpn, int hold_ms)
                                                                                   : die("close");
 }
 
-static int push(iroh_client *client, const char *ticket, const char *alpn, unsigned long long n)
+static int push(iroh_client *client, const char *ticket, const char *alpn, unsigned long long n,
+                bool uni)
 {
     uint64_t conn;
     int fd;
     if (iroh_endpoint_connect(client, ticket, alpn, 10000, &conn) < 0) return die("connect");
-    if (iroh_conn_open_bi(client, conn, &fd) < 0) return die("open_bi");
+    if ((uni ? iroh_conn_open_uni : iroh_conn_open_bi)(client, conn, &fd) < 0) return die("open");
     static char buf[1 << 16];
     for (unsigned long long sent = 0; sent < n;) {
         size_t piece = n - sent < sizeof buf ? (size_t)(n - sent) : sizeof buf;
@@ -82,6 +91,11 @@ static int push(iroh_client *client, const char *ticket, const char *alpn, unsig
         sent += (unsigned long long)w;
     }
     shutdown(fd, SHUT_WR);
+    if (uni) { /* the sink closes the connection once it has everything */
+        int rc = iroh_conn_accept_bi(client, conn, 30000, &fd);
+        printf("%llu\n", n);
+        return rc == IROH_ECLOSED ? 0 : die("waiting for the close");
+    }
     ssize_t got = read(fd, buf, sizeof buf - 1);
     if (got <= 0) {
         fprintf(stderr, "app_peer: no answer\n");
@@ -95,10 +109,11 @@ static int push(iroh_client *client, const char *ticket, const char *alpn, unsig
 
 int main(int argc, char **argv)
 {
-    int ok = argc == 5 && strcmp(argv[1], "sink") == 0;
-    ok = ok || (argc == 6 && strcmp(argv[1], "push") == 0);
-    if (!ok) {
-        fprintf(stderr, "usage: app_peer sink SOCKET ALPN HOLD_MS | push SOCKET TICKET ALPN N\n");
+    bool uni = argc > 5 && strcmp(argv[argc - 1], "uni") == 0;
+    bool is_sink = argc - uni == 5 && strcmp(argv[1], "sink") == 0;
+    if (!is_sink && !(argc - uni == 6 && strcmp(argv[1], "push") == 0)) {
+        fprintf(stderr, "usage: app_peer sink SOCKET ALPN HOLD_MS [uni] | "
+                        "push SOCKET TICKET ALPN N [uni]\n");
         return 2;
     }
     iroh_client *client;
@@ -107,8 +122,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "app_peer: cannot reach irohd: %s\n", iroh_strerror(rc));
         return 1;
     }
-    rc = argc == 5 ? sink(client, argv[3], atoi(argv[4]))
-                   : push(client, argv[3], argv[4], strtoull(argv[5], NULL, 10));
+    rc = is_sink ? sink(client, argv[3], atoi(argv[4]), uni)
+                 : push(client, argv[3], argv[4], strtoull(argv[5], NULL, 10), uni);
     iroh_client_close(client);
     return rc;
 }

@@ -5,7 +5,8 @@
 # when the owner disconnects); an ALPN nobody serves is refused in the handshake; a receiving
 # app that does not read stalls the sender with bounded memory (VmRSS) and then gets all
 # 256 MiB; an app killed mid-stream ends its peer's stream and leaves irohd healthy; `iroh
-# listen` and `iroh connect` pipe a stream both ways. Run by ctest (integration.apps). Every wait is bounded; every process is killed on every path.
+# listen` and `iroh connect` pipe a stream both ways; 8 MiB cross a unidirectional stream. Run
+# by ctest (integration.apps). Every wait is bounded; every process is killed on every path.
 set -u
 IROHD=$1
 IROH=$2
@@ -139,6 +140,16 @@ wait "$listen_pid" || fail "iroh listen: $(cat "$dir/listen.err")"
 got=$(timeout 30 "$IROH" --socket "$dir/b/sock" connect "$ticket_a" --alpn nobody/0 </dev/null 2>&1)
 [ $? = 1 ] && [ "$got" = "iroh: cannot connect: the peer does not speak ALPN nobody/0" ] ||
     fail "iroh connect to an unserved ALPN: $got"
+
+# --- a unidirectional stream: 8 MiB one way ---
+"$PEER" sink "$dir/a/sock" test/uni/0 0 uni >"$dir/uni-sink.out" 2>"$dir/uni-sink.err" &
+sink_pid=$!
+first_line "$dir/uni-sink.out" >/dev/null
+timeout 60 "$PEER" push "$dir/b/sock" "$ticket_a" test/uni/0 8388608 uni >"$dir/uni-push.out" \
+    2>"$dir/uni-push.err" || fail "uni push: $(cat "$dir/uni-push.err")"
+wait_gone "$sink_pid" 10 || fail "the uni sink did not end"
+wait "$sink_pid" || fail "uni sink: $(cat "$dir/uni-sink.err")"
+[ "$(sed -n 2p "$dir/uni-sink.out")" = 8388608 ] || fail "the uni sink got $(sed -n 2p "$dir/uni-sink.out")"
 
 # --- a receiver that does not read: the sender stalls, memory stays bounded, all arrives ---
 "$PEER" sink "$dir/a/sock" test/sink/0 6000 >"$dir/sink.out" 2>"$dir/sink.err" &
