@@ -23,6 +23,7 @@ cleanup() {
     [ -n "${nobody_dir:-}" ] && rm -rf "$nobody_dir"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so that cleanup runs
 
 fail() {
     echo "FAIL: $*" >&2
