@@ -8,7 +8,8 @@
  *   bulk:      the client opens K bidirectional streams, writes N/K bytes on each and finishes
  *              them; the server counts what it reads and answers each stream with the 8-byte
  *              count. Goodput runs from the first open to the last answer (as quinn-bench).
- *              Printed: "ours bulk streams=K bytes=N goodput=X MB/s" per rep and the median.
+ *              Printed per rep: "ours bulk streams=K bytes=N goodput=X MB/s client_cpu=C%
+ *              server_cpu=S%" (each process's CPU time over the transfer), then the median.
  *   handshake: H dials one after another, each a full handshake; connect() to established.
  *              Printed: "ours handshake p50=X us p10=Y us p90=Z us".
  *   idle:      C connections held open; the RSS growth of each process divided by C.
@@ -129,6 +130,24 @@ static long rss_kib(pid_t pid)
     return kib;
 }
 
+/* CPU time (user + system) of process pid so far, in seconds. */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long utime = 0, stime = 0;
+    if (!f) return 0;
+    /* after the ")" that ends comm: state and 10 more fields, then utime and stime */
+    int c;
+    while ((c = fgetc(f)) != EOF && c != ')')
+        ;
+    if (fscanf(f, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        utime = stime = 0;
+    fclose(f);
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -231,6 +250,9 @@ static void bulk_on_connect(struct quic_conn *qc, int status, const char *why, v
     b->busy = false; /* connected: the caller starts the clock */
 }
 
+static pid_t server_pid;
+static double client_cpu, server_cpu; /* of the last bulk run, in percent of its time */
+
 /* One bulk run. Returns goodput in MB/s, or a negative IROH_E*. */
 static double bulk_once(uint64_t bytes, unsigned streams)
 {
@@ -240,6 +262,7 @@ static double bulk_once(uint64_t bytes, unsigned streams)
     run_while(&b.busy);
     if (b.status < 0) return b.status;
     uint64_t t0 = uv_hrtime();
+    double c0 = cpu_seconds(getpid()), s0 = cpu_seconds(server_pid);
     b.busy = true;
     for (unsigned i = 0; i < streams; i++) {
         struct bulk_stream *bs = &b.st[i];
@@ -250,6 +273,8 @@ static double bulk_once(uint64_t bytes, unsigned streams)
     }
     run_while(&b.busy);
     uint64_t ns = uv_hrtime() - t0;
+    client_cpu = (cpu_seconds(getpid()) - c0) * 1e11 / (double)ns;
+    server_cpu = (cpu_seconds(server_pid) - s0) * 1e11 / (double)ns;
     if (b.qc) quic_conn_close(b.qc, 0, "done");
     while (b.qc)
         uv_run(&loop, UV_RUN_ONCE);
@@ -267,8 +292,9 @@ static int run_bulk(uint64_t bytes, unsigned streams, unsigned reps)
             fprintf(stderr, "bulk failed: %s\n", iroh_strerror((int)v[r]));
             return 1;
         }
-        printf("ours bulk streams=%u bytes=%llu goodput=%.1f MB/s\n", streams,
-               (unsigned long long)bytes, v[r]);
+        printf("ours bulk streams=%u bytes=%llu goodput=%.1f MB/s client_cpu=%.0f%% "
+               "server_cpu=%.0f%%\n",
+               streams, (unsigned long long)bytes, v[r], client_cpu, server_cpu);
         fflush(stdout);
     }
     for (unsigned i = 1; i < reps; i++) /* insertion sort for the median */
@@ -433,6 +459,7 @@ int main(int argc, char **argv)
         return 1;
     }
     close(fds[0]);
+    server_pid = server;
 
     uv_loop_init(&loop);
     struct iroh_public_key server_id;
