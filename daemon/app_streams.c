@@ -27,6 +27,7 @@ struct app_stream {
     bool in_fin;      /* the peer finished: shut our write side once `in` is empty */
     bool out_eof;     /* the app finished (or can no longer send): we stopped reading */
     bool out_blocked; /* the QUIC stream is at its high water mark: wait for on_drain */
+    struct app_stream_counts *counts;
     app_stream_unclaimed_fn *unclaimed;
     void *arg;
 };
@@ -155,6 +156,7 @@ static void pump_out(struct app_stream *as)
             return;
         }
         long buffered = quic_stream_write(as->s, buf, (size_t)n);
+        if (buffered >= 0) as->counts->sent += (size_t)n;
         if (buffered < 0) { /* the peer stopped our direction: what the app writes is dropped */
             as->out_eof = true;
             shutdown(as->fd, SHUT_RD);
@@ -181,6 +183,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 static void on_data(struct quic_stream *s, const uint8_t *data, size_t len, bool fin, void *arg)
 {
     struct app_stream *as = arg;
+    as->counts->received += len;
     if (fin) as->in_fin = true;
     if (as->attached && as->fd < 0) { /* the app's end is gone: nobody reads these */
         quic_stream_consume(s, len);
@@ -237,15 +240,16 @@ static const struct quic_stream_callbacks bridge_callbacks = {
     .on_close = on_close,
 };
 
-int app_stream_new(uv_loop_t *loop, struct quic_stream *s, app_stream_unclaimed_fn *unclaimed,
-                   void *arg, struct app_stream **out)
+int app_stream_new(uv_loop_t *loop, struct quic_stream *s, struct app_stream_counts *counts,
+                   app_stream_unclaimed_fn *unclaimed, void *arg, struct app_stream **out)
 {
     struct app_stream *as = calloc(1, sizeof *as);
     if (!as) {
         quic_stream_reset(s, APP_STREAM_CODE_APP_GONE);
         return IROH_ENOMEM;
     }
-    *as = (struct app_stream){.loop = loop, .s = s, .fd = -1, .unclaimed = unclaimed, .arg = arg};
+    *as = (struct app_stream){
+        .loop = loop, .s = s, .fd = -1, .counts = counts, .unclaimed = unclaimed, .arg = arg};
     int64_t id = quic_stream_id(s);
     bool ours = ((id & 0x1) != 0) == quic_conn_is_server(quic_stream_conn(s));
     if (id & 0x2) {          /* unidirectional: one direction never exists */

@@ -28,14 +28,21 @@
 
 struct app_stream;
 
+/* Stream bytes of a connection's bridges, counted while their streams are open (so the counts
+ * may live in the connection's record, which outlives its streams). */
+struct app_stream_counts {
+    uint64_t sent, received;
+};
+
 /* Called when a stream that was never attached closes (its peer reset it, the connection
  * closed); the bridge is freed after the call. */
 typedef void app_stream_unclaimed_fn(struct app_stream *as, void *arg);
 
-/* Takes over s (sets its callbacks). Until app_stream_attach, the peer's bytes are held (the
- * stream window bounds them). Returns 0 and *out, or IROH_ENOMEM (s is then reset). */
-int app_stream_new(uv_loop_t *loop, struct quic_stream *s, app_stream_unclaimed_fn *unclaimed,
-                   void *arg, struct app_stream **out);
+/* Takes over s (sets its callbacks), adding its bytes to *counts. Until app_stream_attach, the
+ * peer's bytes are held (the stream window bounds them). Returns 0 and *out, or IROH_ENOMEM (s
+ * is then reset). */
+int app_stream_new(uv_loop_t *loop, struct quic_stream *s, struct app_stream_counts *counts,
+                   app_stream_unclaimed_fn *unclaimed, void *arg, struct app_stream **out);
 
 /* Makes the socketpair and starts bridging. Returns 0 and the app's end in *app_fd (the
  * caller passes it on and closes its copy), or IROH_EIO / IROH_ECLOSED (the stream closed

@@ -51,6 +51,7 @@ struct app_conn {
     struct quic_conn *qc;
     bool closing;
     struct stream_queue queues[2]; /* BI, UNI */
+    struct app_stream_counts counts;
 };
 
 /* An endpoint.connect in progress; freed once the endpoint answered and the timer closed. */
@@ -193,7 +194,7 @@ static void conn_on_stream(struct quic_conn *qc, struct quic_stream *s, void *ar
     struct stream_queue *q = &c->queues[quic_stream_id(s) & 0x2 ? UNI : BI];
     if (!c->session || q->n_pending == PENDING_STREAMS_MAX) return; /* refused */
     struct app_stream *as;
-    if (app_stream_new(c->session->apps->loop, s, on_unclaimed, q, &as) < 0) return;
+    if (app_stream_new(c->session->apps->loop, s, &c->counts, on_unclaimed, q, &as) < 0) return;
     struct waiter *w = q->waiters;
     if (!w) {
         q->pending[q->n_pending++] = as;
@@ -278,6 +279,8 @@ static json_object *conn_describe(const struct app_conn *c)
     json_object_object_add(r, "path", json_object_new_string(path));
     json_object_object_add(r, "rtt_ms",
                            json_object_new_double((double)quic_conn_rtt_ns(c->qc) / 1e6));
+    json_object_object_add(r, "bytes_sent", json_object_new_int64((int64_t)c->counts.sent));
+    json_object_object_add(r, "bytes_received", json_object_new_int64((int64_t)c->counts.received));
     json_object_object_add(
         r, "direction",
         json_object_new_string(quic_conn_is_server(c->qc) ? "incoming" : "outgoing"));
@@ -588,7 +591,8 @@ static void open_stream(struct rpc_call *call, json_object *params, void *ctx, i
     struct quic_stream *qs;
     int rc = kind == UNI ? quic_conn_open_uni(c->qc, &qs) : quic_conn_open_bi(c->qc, &qs);
     struct app_stream *as;
-    if (rc == 0) rc = app_stream_new(c->session->apps->loop, qs, on_unclaimed, NULL, &as);
+    if (rc == 0)
+        rc = app_stream_new(c->session->apps->loop, qs, &c->counts, on_unclaimed, NULL, &as);
     if (rc < 0) {
         rpc_call_fail(call, jsonrpc_code_for(rc),
                       rc == IROH_EBUSY ? "the peer allows no more streams now" : iroh_strerror(rc),

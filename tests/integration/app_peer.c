@@ -4,7 +4,8 @@
  *                                        then reads it to EOF, answers "<bytes>\n" on it,
  *                                        prints the count and waits for the peer to close
  *   app_peer push SOCKET TICKET ALPN N   dials TICKET, writes N zero bytes on a new stream,
- *                                        finishes it and prints the answer
+ *                                        finishes it, prints the answer and checks the
+ *                                        byte counts of conn.info
  * With a last argument "uni", both use a unidirectional stream: the sink prints the count
  * and closes the connection, the pusher waits for that and prints N.
  * Exit status 0 when everything went as described, 1 otherwise (with a message). */
@@ -71,6 +72,22 @@ static int sink(iroh_client *client, const char *alpn, int hold_ms, bool uni)
                                                                                   : die("close");
 }
 
+/* conn.info counts what this app sent and received on conn. */
+static int check_info(iroh_client *client, uint64_t conn, unsigned long long sent,
+                      unsigned long long received)
+{
+    char params[64], want[128];
+    snprintf(params, sizeof params, "{\"conn\":%llu}", (unsigned long long)conn);
+    iroh_response *r;
+    if (iroh_client_call(client, "conn.info", params, 5000, &r) < 0) return die("conn.info");
+    const char *info = iroh_response_result(r);
+    snprintf(want, sizeof want, "\"bytes_sent\":%llu,\"bytes_received\":%llu", sent, received);
+    int ok = info && strstr(info, want);
+    if (!ok) fprintf(stderr, "app_peer: conn.info %s lacks %s\n", info ? info : "(error)", want);
+    iroh_response_free(r);
+    return ok ? 0 : 1;
+}
+
 static int push(iroh_client *client, const char *ticket, const char *alpn, unsigned long long n,
                 bool uni)
 {
@@ -104,7 +121,7 @@ static int push(iroh_client *client, const char *ticket, const char *alpn, unsig
     buf[got] = 0;
     printf("%s", buf);
     close(fd);
-    return 0;
+    return check_info(client, conn, n, (unsigned long long)got);
 }
 
 int main(int argc, char **argv)
