@@ -3,7 +3,8 @@
  *                                        one bidirectional stream, reads nothing for HOLD_MS,
  *                                        then reads it to EOF, answers "<bytes>\n" on it,
  *                                        prints the count and waits for the peer to close
- *   app_peer push SOCKET TICKET ALPN N   dials TICKET, writes N zero bytes on a new stream,
+ *   app_peer push SOCKET TICKET ALPN N   dials TICKET (twice: the connection is reused),
+ *                                        writes N zero bytes on a new stream,
  *                                        finishes it, prints the answer and checks the
  *                                        byte counts of conn.info
  * With a last argument "uni", both use a unidirectional stream: the sink prints the count
@@ -93,7 +94,15 @@ static int push(iroh_client *client, const char *ticket, const char *alpn, unsig
 {
     uint64_t conn;
     int fd;
-    if (iroh_endpoint_connect(client, ticket, alpn, 10000, &conn) < 0) return die("connect");
+    uint64_t again;
+    if (iroh_endpoint_connect(client, ticket, alpn, 10000, &conn) < 0 ||
+        iroh_endpoint_connect(client, ticket, alpn, 10000, &again) < 0)
+        return die("connect");
+    if (again != conn) {
+        fprintf(stderr, "app_peer: a second connect made connection %llu, not reused %llu\n",
+                (unsigned long long)again, (unsigned long long)conn);
+        return 1;
+    }
     if ((uni ? iroh_conn_open_uni : iroh_conn_open_bi)(client, conn, &fd) < 0) return die("open");
     static char buf[1 << 16];
     for (unsigned long long sent = 0; sent < n;) {

@@ -137,6 +137,10 @@ got=$(echo "from the dialer" | timeout 30 "$IROH" --socket "$dir/b/sock" connect
 wait_gone "$listen_pid" 10 || fail "iroh listen --once did not end"
 wait "$listen_pid" || fail "iroh listen: $(cat "$dir/listen.err")"
 [ "$(cat "$dir/listen.out")" = "from the dialer" ] || fail "iroh listen printed '$(cat "$dir/listen.out")'"
+got=$(timeout 30 "$IROH" --socket "$dir/b/sock" --timeout 1000 connect "$id_a" \
+    --addr 127.0.0.1:9 --alpn test/nc/0 </dev/null 2>&1)
+[ $? = 1 ] && [ "$got" = "iroh: cannot connect: timed out: $id_a did not answer within 1 s" ] ||
+    fail "iroh connect to an address nobody answers: $got"
 got=$(timeout 30 "$IROH" --socket "$dir/b/sock" connect "$ticket_a" --alpn nobody/0 </dev/null 2>&1)
 [ $? = 1 ] && [ "$got" = "iroh: cannot connect: the peer does not speak ALPN nobody/0" ] ||
     fail "iroh connect to an unserved ALPN: $got"
