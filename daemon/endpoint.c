@@ -20,7 +20,9 @@
 #include "daemon/quic_tls.h"
 
 #define RECV_BUF (64 * 1024) /* the largest UDP payload, and a GRO batch */
-#define RECV_ROUNDS 64       /* reads per wakeup at most: the loop's other handles go on */
+/* Reads per wakeup at most (with GRO up to 512 KiB, about a congestion window): then the
+ * connections answer (ACKs go out before the sender stalls) and the loop's other handles go on. */
+#define RECV_ROUNDS 8
 #define SOCKET_BUFFER (4 * 1024 * 1024) /* asked of the kernel; it may give less */
 #define SEND_BATCH 64                   /* datagrams of one sendmmsg (quic_conn's batch) */
 
