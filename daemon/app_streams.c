@@ -46,12 +46,20 @@ static void on_poll_closed(uv_handle_t *h)
     maybe_free(as);
 }
 
+/* Gives back the credit of the bytes held for the app (they are about to be dropped, or their
+ * stream is closing and could not take the credit later). */
+static void release_held(struct app_stream *as)
+{
+    if (as->s) quic_stream_consume(as->s, as->in_len - as->in_pos);
+}
+
 static void close_fd(struct app_stream *as)
 {
     if (as->fd < 0) return;
     if (as->poll_open) uv_close((uv_handle_t *)&as->poll, on_poll_closed);
     close(as->fd); /* after uv_close: the handle must not outlive the fd number */
     as->fd = -1;
+    release_held(as);
     as->in_len = as->in_pos = 0;
 }
 
@@ -100,11 +108,12 @@ static int hold(struct app_stream *as, const uint8_t *data, size_t len)
     return 0;
 }
 
-/* Writes what the socket takes of data (credit goes back for it). Returns the bytes written,
- * or -1 when the app closed its end (then handled). */
-static long deliver(struct app_stream *as, const uint8_t *data, size_t len)
+/* Writes what the socket takes of data and gives the credit back for it. Returns the bytes
+ * written; *broken is set when the app closed its end (the caller then calls app_gone). */
+static size_t deliver(struct app_stream *as, const uint8_t *data, size_t len, bool *broken)
 {
     size_t done = 0;
+    *broken = false;
     while (done < len) {
         ssize_t n = send(as->fd, data + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
@@ -112,13 +121,11 @@ static long deliver(struct app_stream *as, const uint8_t *data, size_t len)
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (as->s) quic_stream_consume(as->s, done);
-        app_gone(as);
-        return -1;
+        *broken = !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+        break;
     }
     if (as->s) quic_stream_consume(as->s, done);
-    return (long)done;
+    return done;
 }
 
 /* Flushes held bytes; once they are all in the socket, passes on the peer's FIN, and closes
@@ -127,9 +134,12 @@ static void flush_in(struct app_stream *as)
 {
     if (as->fd < 0) return;
     if (as->in_pos < as->in_len) {
-        long n = deliver(as, as->in + as->in_pos, as->in_len - as->in_pos);
-        if (n < 0) return;
-        as->in_pos += (size_t)n;
+        bool broken;
+        as->in_pos += deliver(as, as->in + as->in_pos, as->in_len - as->in_pos, &broken);
+        if (broken) {
+            app_gone(as);
+            return;
+        }
     }
     if (as->in_pos < as->in_len) return;
     as->in_pos = as->in_len = 0;
@@ -191,11 +201,16 @@ static void on_data(struct quic_stream *s, const uint8_t *data, size_t len, bool
     }
     size_t done = 0;
     if (as->attached && as->in_pos == as->in_len && len) {
-        long n = deliver(as, data, len);
-        if (n < 0) return;
-        done = (size_t)n;
+        bool broken;
+        done = deliver(as, data, len, &broken);
+        if (broken) {
+            quic_stream_consume(s, len - done);
+            app_gone(as);
+            return;
+        }
     }
     if (done < len && hold(as, data + done, len - done) < 0) {
+        quic_stream_consume(s, len - done);
         quic_stream_reset(s, APP_STREAM_CODE_APP_GONE);
         return;
     }
@@ -219,6 +234,8 @@ static void on_close(struct quic_stream *s, int status, uint64_t app_error, void
     (void)s;
     (void)app_error;
     struct app_stream *as = arg;
+    /* Bytes still held are credited now: the connection must not lose their window. */
+    release_held(as);
     as->s = NULL;
     if (!as->attached) {
         as->unclaimed(as, as->arg);
@@ -289,6 +306,7 @@ int app_stream_attach(struct app_stream *as, int *app_fd)
 void app_stream_discard(struct app_stream *as)
 {
     if (as->s) {
+        release_held(as);
         quic_stream_set_callbacks(as->s, NULL, NULL);
         quic_stream_reset(as->s, APP_STREAM_CODE_APP_GONE);
     }

@@ -1,14 +1,20 @@
-/* app_peer.c — a test app for apps.sh on libiroh-client's endpoint functions:
- *   app_peer sink SOCKET ALPN HOLD_MS    listens on ALPN, prints the node's ticket, accepts
- *                                        one bidirectional stream, reads nothing for HOLD_MS,
- *                                        then reads it to EOF, answers "<bytes>\n" on it,
- *                                        prints the count and waits for the peer to close
- *   app_peer push SOCKET TICKET ALPN N   dials TICKET (twice: the connection is reused),
- *                                        writes N zero bytes on a new stream,
- *                                        finishes it, prints the answer and checks the
- *                                        byte counts of conn.info
- * With a last argument "uni", both use a unidirectional stream: the sink prints the count
- * and closes the connection, the pusher waits for that and prints N.
+/* app_peer.c — a test app for apps.sh on libiroh-client's endpoint functions.
+ *
+ *   app_peer sink SOCKET ALPN HOLD_MS [uni]
+ *       listens on ALPN and prints the node's ticket; once a connection came, waits HOLD_MS,
+ *       accepts one stream and reads it to EOF; answers "<bytes>\n" on it, prints the count
+ *       and waits for the peer to close. With uni: a unidirectional stream, no answer, and
+ *       the sink closes the connection itself.
+ *   app_peer push SOCKET TICKET ALPN N [uni]
+ *       dials TICKET (twice: the connection is reused), writes N zero bytes on a new stream,
+ *       finishes it, prints the answer and checks conn.info's byte counts. With uni: waits
+ *       for the sink to close the connection and prints N.
+ *   app_peer drop SOCKET ALPN
+ *       listens as sink; accepts every stream of the first connection, waits 100 ms and
+ *       closes it unread, until the connection closes; prints how many streams it dropped.
+ *   app_peer spray SOCKET TICKET ALPN STREAMS N
+ *       dials TICKET and writes up to N bytes on each of STREAMS streams in turn, until the
+ *       peer stops the stream; closes the connection and prints STREAMS.
  * Exit status 0 when everything went as described, 1 otherwise (with a message). */
 #include <errno.h>
 #include <iroh/client.h>
@@ -37,7 +43,8 @@ static int die(const char *what)
     return 1;
 }
 
-static int sink(iroh_client *client, const char *alpn, int hold_ms, bool uni)
+/* Listens on alpn, prints the ticket and waits for the first connection (incoming_conn). */
+static int listen_and_wait(iroh_client *client, const char *alpn)
 {
     char ticket[4096];
     if (iroh_endpoint_listen(client, alpn, NULL) < 0) return die("listen");
@@ -49,11 +56,22 @@ static int sink(iroh_client *client, const char *alpn, int hold_ms, bool uni)
         struct pollfd p = {iroh_client_fd(client), POLLIN, 0};
         if (poll(&p, 1, 30000) <= 0 || iroh_client_process(client) < 0) return die("incoming");
     }
+    return 0;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int sink(iroh_client *client, const char *alpn, int hold_ms, bool uni)
+{
+    if (listen_and_wait(client, alpn) < 0) return 1;
+    sleep_ms(hold_ms);
     int fd;
     if ((uni ? iroh_conn_accept_uni : iroh_conn_accept_bi)(client, incoming_conn, 30000, &fd) < 0)
         return die("accept");
-    struct timespec ts = {hold_ms / 1000, (long)(hold_ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
     static char buf[1 << 16];
     unsigned long long total = 0;
     ssize_t n;
@@ -133,23 +151,67 @@ static int push(iroh_client *client, const char *ticket, const char *alpn, unsig
     return check_info(client, conn, n, (unsigned long long)got);
 }
 
+static int drop(iroh_client *client, const char *alpn)
+{
+    if (listen_and_wait(client, alpn) < 0) return 1;
+    int fd, rc, dropped = 0;
+    while ((rc = iroh_conn_accept_bi(client, incoming_conn, 30000, &fd)) == 0) {
+        sleep_ms(100);
+        close(fd);
+        dropped++;
+    }
+    printf("%d\n", dropped);
+    return rc == IROH_ECLOSED ? 0 : die("accept");
+}
+
+static int spray(iroh_client *client, const char *ticket, const char *alpn, int streams,
+                 unsigned long long n)
+{
+    uint64_t conn;
+    if (iroh_endpoint_connect(client, ticket, alpn, 10000, &conn) < 0) return die("connect");
+    static char buf[1 << 16];
+    for (int i = 0; i < streams; i++) {
+        int fd;
+        if (iroh_conn_open_bi(client, conn, &fd) < 0) return die("open_bi");
+        for (unsigned long long sent = 0; sent < n;) {
+            size_t piece = n - sent < sizeof buf ? (size_t)(n - sent) : sizeof buf;
+            ssize_t w = send(fd, buf, piece, MSG_NOSIGNAL);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) break; /* the receiver dropped the stream */
+            sent += (unsigned long long)w;
+        }
+        close(fd);
+    }
+    printf("%d\n", streams);
+    return iroh_conn_close(client, conn, 0, "done") < 0 ? die("close") : 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *mode = argc > 1 ? argv[1] : "";
     bool uni = argc > 5 && strcmp(argv[argc - 1], "uni") == 0;
-    bool is_sink = argc - uni == 5 && strcmp(argv[1], "sink") == 0;
-    if (!is_sink && !(argc - uni == 6 && strcmp(argv[1], "push") == 0)) {
+    int args = argc - uni;
+    iroh_client *client = NULL;
+    int rc = 2;
+    if (!((strcmp(mode, "sink") == 0 && args == 5) || (strcmp(mode, "push") == 0 && args == 6) ||
+          (strcmp(mode, "drop") == 0 && argc == 4) || (strcmp(mode, "spray") == 0 && argc == 7))) {
         fprintf(stderr, "usage: app_peer sink SOCKET ALPN HOLD_MS [uni] | "
-                        "push SOCKET TICKET ALPN N [uni]\n");
-        return 2;
+                        "push SOCKET TICKET ALPN N [uni] | drop SOCKET ALPN | "
+                        "spray SOCKET TICKET ALPN STREAMS N\n");
+        return rc;
     }
-    iroh_client *client;
-    int rc = iroh_client_connect(argv[2], &client);
-    if (rc < 0) {
+    if ((rc = iroh_client_connect(argv[2], &client)) < 0) {
         fprintf(stderr, "app_peer: cannot reach irohd: %s\n", iroh_strerror(rc));
         return 1;
     }
-    rc = is_sink ? sink(client, argv[3], atoi(argv[4]), uni)
-                 : push(client, argv[3], argv[4], strtoull(argv[5], NULL, 10), uni);
+    if (strcmp(mode, "sink") == 0)
+        rc = sink(client, argv[3], atoi(argv[4]), uni);
+    else if (strcmp(mode, "push") == 0)
+        rc = push(client, argv[3], argv[4], strtoull(argv[5], NULL, 10), uni);
+    else if (strcmp(mode, "drop") == 0)
+        rc = drop(client, argv[3]);
+    else
+        rc = spray(client, argv[3], argv[4], atoi(argv[5]), strtoull(argv[6], NULL, 10));
     iroh_client_close(client);
     return rc;
 }

@@ -5,8 +5,8 @@
 # when the owner disconnects); an ALPN nobody serves is refused in the handshake; a receiving
 # app that does not read stalls the sender with bounded memory (VmRSS) and then gets all
 # 256 MiB; an app killed mid-stream ends its peer's stream and leaves irohd healthy; `iroh
-# listen` and `iroh connect` pipe a stream both ways; 8 MiB cross a unidirectional stream. Run
-# by ctest (integration.apps). Every wait is bounded; every process is killed on every path.
+# listen` and `iroh connect` pipe a stream both ways; 8 MiB cross a unidirectional stream; 40
+# streams dropped unread do not eat the connection's window. Run by ctest (integration.apps). Every wait is bounded; every process is killed on every path.
 set -u
 IROHD=$1
 IROH=$2
@@ -145,15 +145,28 @@ got=$(timeout 30 "$IROH" --socket "$dir/b/sock" connect "$ticket_a" --alpn nobod
 [ $? = 1 ] && [ "$got" = "iroh: cannot connect: the peer does not speak ALPN nobody/0" ] ||
     fail "iroh connect to an unserved ALPN: $got"
 
-# --- a unidirectional stream: 8 MiB one way ---
-"$PEER" sink "$dir/a/sock" test/uni/0 0 uni >"$dir/uni-sink.out" 2>"$dir/uni-sink.err" &
-sink_pid=$!
-first_line "$dir/uni-sink.out" >/dev/null
-timeout 60 "$PEER" push "$dir/b/sock" "$ticket_a" test/uni/0 8388608 uni >"$dir/uni-push.out" \
-    2>"$dir/uni-push.err" || fail "uni push: $(cat "$dir/uni-push.err")"
-wait_gone "$sink_pid" 10 || fail "the uni sink did not end"
-wait "$sink_pid" || fail "uni sink: $(cat "$dir/uni-sink.err")"
-[ "$(sed -n 2p "$dir/uni-sink.out")" = 8388608 ] || fail "the uni sink got $(sed -n 2p "$dir/uni-sink.out")"
+# --- unidirectional streams: 8 MiB one way; 100 kB that all arrived before the app accepted ---
+for case in "8388608 0" "100000 1000"; do
+    set -- $case
+    "$PEER" sink "$dir/a/sock" test/uni/0 "$2" uni >"$dir/uni-sink.out" 2>"$dir/uni-sink.err" &
+    sink_pid=$!
+    first_line "$dir/uni-sink.out" >/dev/null
+    timeout 60 "$PEER" push "$dir/b/sock" "$ticket_a" test/uni/0 "$1" uni >"$dir/uni-push.out" \
+        2>"$dir/uni-push.err" || fail "uni push of $1: $(cat "$dir/uni-push.err")"
+    wait_gone "$sink_pid" 10 || fail "the uni sink did not end"
+    wait "$sink_pid" || fail "uni sink: $(cat "$dir/uni-sink.err")"
+    [ "$(sed -n 2p "$dir/uni-sink.out")" = "$1" ] || fail "the uni sink got $(sed -n 2p "$dir/uni-sink.out") of $1"
+done
+
+# --- 40 streams of 2 MiB dropped unread by the receiving app: the connection keeps its window ---
+"$PEER" drop "$dir/a/sock" test/drop/0 >"$dir/drop.out" 2>"$dir/drop.err" &
+drop_pid=$!
+first_line "$dir/drop.out" >/dev/null
+timeout 60 "$PEER" spray "$dir/b/sock" "$ticket_a" test/drop/0 40 2097152 >/dev/null \
+    2>"$dir/spray.err" || fail "spraying dropped streams stalled or failed: $(cat "$dir/spray.err")"
+wait_gone "$drop_pid" 10 || fail "the dropping app did not end"
+wait "$drop_pid" || fail "drop: $(cat "$dir/drop.err")"
+[ "$(sed -n 2p "$dir/drop.out")" = 40 ] || fail "the dropping app saw $(sed -n 2p "$dir/drop.out") streams"
 
 # --- a receiver that does not read: the sender stalls, memory stays bounded, all arrives ---
 "$PEER" sink "$dir/a/sock" test/sink/0 6000 >"$dir/sink.out" 2>"$dir/sink.err" &
