@@ -207,7 +207,7 @@ int blob_collection_add_dir(struct blob_store *s, const char *dir, enum blob_imp
         files_free(w.files, w.count);
         return rc;
     }
-    qsort(w.files, w.count, sizeof *w.files, by_name);
+    if (w.count > 1) qsort(w.files, w.count, sizeof *w.files, by_name); /* NULL when empty */
 
     /* Protections: one per file, then the meta blob's and the root's (raw) ones. */
     struct blob_temp_tag **temps = calloc(w.count + 2, sizeof *temps);

@@ -514,7 +514,7 @@ static void remove_orphans(struct blob_store *s, const struct claim *claims, siz
         if (iroh_hex_decode(de->d_name, BLOB_HASH_HEX_LEN, hash, sizeof hash,
                             IROH_HEX_LOWER_ONLY) != BLOB_HASH_LEN)
             continue;
-        const struct claim *c = bsearch(hash, claims, n, sizeof *claims, claim_cmp);
+        const struct claim *c = n ? bsearch(hash, claims, n, sizeof *claims, claim_cmp) : NULL;
         bool claimed = c && (is_data ? c->data_file : c->outboard_file);
         if (!claimed && unlinkat(dirfd(d), de->d_name, 0) == 0) s->recovery.orphan_files++;
     }
@@ -1111,7 +1111,7 @@ static int mark(struct blob_store *s, sqlite3 *db, struct hash_set *live, struct
     free(temp.v);
     free(temp_seq.v);
     if (rc < 0) return blob_fail(e, rc, "out of memory");
-    qsort(live->v, live->n, BLOB_HASH_LEN, claim_cmp);
+    if (live->n > 1) qsort(live->v, live->n, BLOB_HASH_LEN, claim_cmp); /* v: NULL when empty */
     return 0;
 }
 
@@ -1134,8 +1134,8 @@ int blob_store_gc(struct blob_store *s, struct blob_gc_stats *out, struct blob_e
         while ((step = sqlite3_step(st)) == SQLITE_ROW && rc == 0) {
             const void *h = sqlite3_column_blob(st, 0);
             if (sqlite3_column_bytes(st, 0) != BLOB_HASH_LEN) continue;
-            if (!bsearch(h, live.v, live.n, BLOB_HASH_LEN, claim_cmp) && set_add(&dead, h) < 0)
-                rc = blob_fail(e, IROH_ENOMEM, "out of memory");
+            bool is_live = live.n && bsearch(h, live.v, live.n, BLOB_HASH_LEN, claim_cmp);
+            if (!is_live && set_add(&dead, h) < 0) rc = blob_fail(e, IROH_ENOMEM, "out of memory");
         }
         if (rc == 0 && step != SQLITE_DONE) rc = blob_db_fail(db, e, "cannot list the blobs");
         sqlite3_finalize(st);

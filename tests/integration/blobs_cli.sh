@@ -127,6 +127,14 @@ daemon=$!
 wait_for 10 "$IROH" --socket "$sock" --timeout 1000 id >/dev/null 2>&1 ||
     { fail "irohd did not start: $(cat "$dir/irohd.log")"; exit 1; }
 
+# An empty store: gc with nothing to keep (no tag, no temp tag) and nothing to delete.
+run 0 --json blobs gc
+json_check "$out" "d == {'deleted': 0, 'freed_bytes': 0}" "gc of an empty store"
+run 0 --json blobs ls
+json_check "$out" "d == []" "ls of an empty store"
+run 0 tags ls
+[ "$out" = "$(printf '%-64s %-8s %s' HASH FORMAT NAME)" ] || fail "tags ls of an empty store: $out"
+
 # Files around every boundary: chunk (1024), group and inline limit (16384), 1 MiB.
 mkdir "$dir/files"
 for size in 0 1 1023 1024 1025 16383 16384 16385 1048575 1048576 1048577; do

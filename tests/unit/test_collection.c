@@ -85,7 +85,7 @@ static void test_iroh_capture_encode(void)
     size_t at = put_blob(wire, 0, root, sizeof root);
     at = put_blob(wire, at, meta, (size_t)len);
     at = put_blob(wire, at, (const uint8_t *)"hello", 5);
-    at = put_blob(wire, at, NULL, 0);
+    at = put_blob(wire, at, (const uint8_t *)"", 0);
     CHECK_EQ_INT(at, 159);
     uint8_t sha[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(sha, wire, at);
