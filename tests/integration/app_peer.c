@@ -43,6 +43,12 @@ static int die(const char *what)
     return 1;
 }
 
+/* A call on a connection failed because it closed: while closing, or once it is gone. */
+static bool closed(int rc)
+{
+    return rc == IROH_ECLOSED || rc == IROH_ENOTFOUND;
+}
+
 /* Listens on alpn, prints the ticket and waits for the first connection (incoming_conn). */
 static int listen_and_wait(iroh_client *client, const char *alpn)
 {
@@ -87,8 +93,7 @@ static int sink(iroh_client *client, const char *alpn, int hold_ms, bool uni)
     printf("%llu\n", total);
     fflush(stdout);
     /* Stay until the peer closes the connection: leaving would close it under the answer. */
-    return iroh_conn_accept_bi(client, incoming_conn, 30000, &fd) == IROH_ECLOSED ? 0
-                                                                                  : die("close");
+    return closed(iroh_conn_accept_bi(client, incoming_conn, 30000, &fd)) ? 0 : die("close");
 }
 
 /* conn.info counts what this app sent and received on conn. */
@@ -138,7 +143,7 @@ static int push(iroh_client *client, const char *ticket, const char *alpn, unsig
     if (uni) { /* the sink closes the connection once it has everything */
         int rc = iroh_conn_accept_bi(client, conn, 30000, &fd);
         printf("%llu\n", n);
-        return rc == IROH_ECLOSED ? 0 : die("waiting for the close");
+        return closed(rc) ? 0 : die("waiting for the close");
     }
     ssize_t got = read(fd, buf, sizeof buf - 1);
     if (got <= 0) {
@@ -161,7 +166,7 @@ static int drop(iroh_client *client, const char *alpn)
         dropped++;
     }
     printf("%d\n", dropped);
-    return rc == IROH_ECLOSED ? 0 : die("accept");
+    return closed(rc) ? 0 : die("accept");
 }
 
 static int spray(iroh_client *client, const char *ticket, const char *alpn, int streams,
