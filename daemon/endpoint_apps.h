@@ -9,6 +9,10 @@
  * APP_STREAM_CODE_APP_GONE. One owner per ALPN at a time. An app may take over an ALPN irohd
  * serves itself (the echo protocol): irohd serves it again once the app lets it go.
  *
+ * Known limit: ngtcp2 0.12 releases a unidirectional stream the peer opened only when its
+ * connection closes (ngtcp2 issue 662, fixed in 0.13), so a peer can open at most 100 per
+ * connection (quic_conn.h's initial_max_streams_uni).
+ *
  * endpoint_service.c starts and stops it. Loop thread only. */
 #ifndef IROHD_ENDPOINT_APPS_H
 #define IROHD_ENDPOINT_APPS_H
