@@ -16,7 +16,10 @@
 #include "storage/blob_internal.h"
 
 #define IMPORT_BLOCK (4u << 20) /* 256 chunk groups */
-#define PARALLEL_MIN_GROUPS 16  /* fewer are hashed on the calling thread alone */
+/* Outboards up to this size (blobs up to 4 GiB) are built in memory and written to their file
+ * in one go; larger ones are written pair by pair as the builder emits them. */
+#define IMPORT_OUTBOARD_IN_MEMORY (16u << 20)
+#define PARALLEL_MIN_GROUPS 16 /* fewer are hashed on the calling thread alone */
 
 /* ---- hashing ------------------------------------------------------------------------------ */
 
@@ -77,7 +80,8 @@ struct import {
     char data_tmp[PATH_MAX];
     const char *ext_path;
     struct stat ext_st;
-    /* outboard: ≤ 16 KiB in memory, else a temp file */
+    bool copy_in_kernel; /* copy_file_range works between the source and the temp file */
+    /* outboard: in memory up to IMPORT_OUTBOARD_IN_MEMORY; a temp file when over 16 KiB */
     uint8_t *ob_mem;
     uint64_t ob_len;
     int ob_fd;
@@ -95,6 +99,7 @@ static void import_init(struct import *im, struct blob_store *s, const struct bl
     im->size = size;
     im->stage = mode == BLOB_IMPORT_REFERENCE ? "hashing" : "copying";
     im->data_fd = im->ob_fd = -1;
+    im->copy_in_kernel = true;
     im->ob_len = iroh_bao_outboard_size(size);
 }
 
@@ -129,6 +134,57 @@ static int report(struct import *im, const char *stage, uint64_t done, struct bl
     return 0;
 }
 
+/* Copies n bytes at off from src_fd to the temp data file in the kernel (copy_file_range),
+ * which is several times faster than write() here. Returns 0, 1 when the kernel cannot copy
+ * between these files (use write()), or -1 with errno (0: the source ended early). */
+static int copy_in_kernel(struct import *im, int src_fd, uint64_t off, size_t n)
+{
+    loff_t in = (loff_t)off, out = (loff_t)off;
+    while (n > 0) {
+        ssize_t got = copy_file_range(src_fd, &in, im->data_fd, &out, n, 0);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0 &&
+            (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP) &&
+            in == (loff_t)off)
+            return 1;
+        if (got <= 0) {
+            if (got == 0) errno = 0;
+            return -1;
+        }
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+/* Puts the next n bytes at off of the content into buf (unless it is in memory at src) and,
+ * for a copy, into the temp data file. A kernel copy is hashed from our own temp file, never
+ * from the source, so a source changing meanwhile cannot make data and hash disagree. */
+static int next_block(struct import *im, const uint8_t *src, int src_fd, uint64_t off, size_t n,
+                      uint8_t *buf, struct blob_error *e)
+{
+    if (!src && im->data_fd >= 0 && im->copy_in_kernel) {
+        int rc = copy_in_kernel(im, src_fd, off, n);
+        if (rc == 0 && blob_pread_all(im->data_fd, buf, n, off) == 0) return 0;
+        if (rc < 0 && errno == 0)
+            return blob_fail(e, IROH_ECORRUPT,
+                             "%s shrank while it was imported; try again when it is not being "
+                             "written",
+                             im->ext_path);
+        if (rc < 0) return blob_fail_errno(e, "cannot copy", im->ext_path);
+        if (rc == 0) return blob_fail_errno(e, "cannot read", im->data_tmp);
+        im->copy_in_kernel = false;
+    }
+    if (!src && blob_pread_all(src_fd, buf, n, off) < 0)
+        return errno ? blob_fail_errno(e, "cannot read", im->ext_path)
+                     : blob_fail(e, IROH_ECORRUPT,
+                                 "%s shrank while it was imported; try again when it is not "
+                                 "being written",
+                                 im->ext_path);
+    if (im->data_fd >= 0 && blob_pwrite_all(im->data_fd, src ? src + off : buf, n, off) < 0)
+        return blob_fail_errno(e, "cannot write", im->data_tmp);
+    return 0;
+}
+
 /* Streams the content (from memory at src, or from src_fd) through the hasher and, for a
  * copy, into the temp data file; builds the outboard; sets im->hash. */
 static int stream(struct import *im, const uint8_t *src, int src_fd, struct blob_error *e)
@@ -140,7 +196,8 @@ static int stream(struct import *im, const uint8_t *src, int src_fd, struct blob
             im->ob_tmp[0] = 0;
             return blob_fail_errno(e, "cannot create a temp file in", s->tmp_dir);
         }
-    } else if (im->ob_len > 0) {
+    }
+    if (im->ob_len > 0 && im->ob_len <= IMPORT_OUTBOARD_IN_MEMORY) {
         im->ob_mem = calloc(1, im->ob_len);
         if (!im->ob_mem) return blob_fail(e, IROH_ENOMEM, "out of memory");
     }
@@ -161,18 +218,7 @@ static int stream(struct import *im, const uint8_t *src, int src_fd, struct blob
     for (uint64_t off = 0; rc == 0 && off < im->size;) {
         size_t n = im->size - off < IMPORT_BLOCK ? (size_t)(im->size - off) : IMPORT_BLOCK;
         const uint8_t *block = src ? src + off : buf;
-        if (!src && blob_pread_all(src_fd, buf, n, off) < 0) {
-            rc = errno ? blob_fail_errno(e, "cannot read", im->ext_path)
-                       : blob_fail(e, IROH_ECORRUPT,
-                                   "%s shrank while it was imported; try again when it is not "
-                                   "being written",
-                                   im->ext_path);
-            break;
-        }
-        if (im->data_fd >= 0 && blob_write_all(im->data_fd, block, n) < 0) {
-            rc = blob_fail_errno(e, "cannot write", im->data_tmp);
-            break;
-        }
+        if ((rc = next_block(im, src, src_fd, off, n, buf, e)) < 0) break;
         uint64_t first = off / IROH_BAO_GROUP_LEN;
         uint64_t count = (n + IROH_BAO_GROUP_LEN - 1) / IROH_BAO_GROUP_LEN;
         blob_hash_groups(im->size, first, count, block, cvs);
@@ -190,6 +236,8 @@ static int stream(struct import *im, const uint8_t *src, int src_fd, struct blob
     free(cvs);
     if (rc < 0) return rc;
     iroh_bao_outboard_builder_finish(&builder, im->hash);
+    if (im->ob_fd >= 0 && im->ob_mem && blob_pwrite_all(im->ob_fd, im->ob_mem, im->ob_len, 0) < 0)
+        return blob_fail_errno(e, "cannot write", im->ob_tmp);
     if (im->data_fd >= 0 && fsync(im->data_fd) < 0)
         return blob_fail_errno(e, "cannot sync", im->data_tmp);
     if (im->ob_fd >= 0 && fsync(im->ob_fd) < 0)
@@ -290,7 +338,7 @@ static int commit_locked(struct import *im, sqlite3 *db, struct blob_added *out,
                                   : im->mode == BLOB_IMPORT_COPY ? BLOB_LOC_OWNED
                                                                  : BLOB_LOC_EXTERNAL;
     enum blob_outboard_location ob_loc = im->ob_len == 0 ? BLOB_OUTBOARD_NOT_NEEDED
-                                         : im->ob_mem    ? BLOB_OUTBOARD_INLINE
+                                         : im->ob_fd < 0 ? BLOB_OUTBOARD_INLINE
                                                          : BLOB_OUTBOARD_OWNED;
     if (data_loc == BLOB_LOC_OWNED) {
         if ((rc = place(im->data_tmp, data_path, e)) < 0) return rc;
@@ -304,8 +352,9 @@ static int commit_locked(struct import *im, sqlite3 *db, struct blob_added *out,
     if (exists && (rc = blob_rows_delete(db, im->hash, e)) < 0) return rc;
     if ((rc = insert_row(db, im->hash, im->size, data_loc, ob_loc, e)) < 0) return rc;
     if (data_loc == BLOB_LOC_INLINE || ob_loc == BLOB_OUTBOARD_INLINE) {
+        bool ob_inline = ob_loc == BLOB_OUTBOARD_INLINE;
         rc = blob_inline_put(db, im->hash, im->inline_data, im->inline_data ? im->size : 0,
-                             im->ob_mem, im->ob_mem ? im->ob_len : 0, e);
+                             ob_inline ? im->ob_mem : NULL, ob_inline ? im->ob_len : 0, e);
         if (rc < 0) return rc;
     }
     if (data_loc == BLOB_LOC_EXTERNAL &&
