@@ -10,14 +10,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifndef TEST_FAILED_CHECKS
 static int test_failed_checks;
 static int test_passed, test_failed;
+#define TEST_FAILED_CHECKS test_failed_checks
+#endif
 
 #define CHECK(expr)                                                                                \
     do {                                                                                           \
         if (!(expr)) {                                                                             \
             fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr);              \
-            test_failed_checks++;                                                                  \
+            TEST_FAILED_CHECKS++;                                                                  \
         }                                                                                          \
     } while (0)
 
@@ -27,7 +30,7 @@ static int test_passed, test_failed;
         if (check_a_ != check_b_) {                                                                \
             fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n", __FILE__, __LINE__,  \
                     #a, #b, check_a_, check_b_);                                                   \
-            test_failed_checks++;                                                                  \
+            TEST_FAILED_CHECKS++;                                                                  \
         }                                                                                          \
     } while (0)
 
@@ -38,7 +41,7 @@ static int test_passed, test_failed;
             fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n", __FILE__,        \
                     __LINE__, #a, #b, check_a_ ? check_a_ : "(null)",                              \
                     check_b_ ? check_b_ : "(null)");                                               \
-            test_failed_checks++;                                                                  \
+            TEST_FAILED_CHECKS++;                                                                  \
         }                                                                                          \
     } while (0)
 
@@ -46,9 +49,9 @@ static int test_passed, test_failed;
 
 #define RUN(fn)                                                                                    \
     do {                                                                                           \
-        int before_ = test_failed_checks;                                                          \
+        int before_ = TEST_FAILED_CHECKS;                                                          \
         fn();                                                                                      \
-        if (test_failed_checks == before_) {                                                       \
+        if (TEST_FAILED_CHECKS == before_) {                                                       \
             test_passed++;                                                                         \
         } else {                                                                                   \
             test_failed++;                                                                         \

@@ -11,24 +11,9 @@ IROHD=$1
 IROH=$2
 dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/blobs-cli-XXXXXX")
 sock=$dir/s.sock
-failures=0
-
-# Kills every background job still running (the daemons), whatever failed.
-cleanup() {
-    local jobs
-    jobs=$(jobs -p)
-    [ -n "$jobs" ] && kill -9 $jobs 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$dir"
-    [ -n "${nobody_dir:-}" ] && rm -rf "$nobody_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM # so that cleanup runs
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# The second daemon's dir (the unreadable-file case), removed with $dir.
+on_cleanup() { [ -z "${nobody_dir:-}" ] || rm -rf "$nobody_dir"; }
 
 # run CODE ARGS...: runs iroh on the test socket (at most 60 s); stdout in $out (also the file
 # $dir/out, byte for byte), stderr in $err; checks the exit code.
@@ -42,27 +27,10 @@ run() {
     [ "$got" = "$want" ] || fail "iroh $* exited $got, not $want (stderr: $err)"
 }
 
-# has TEXT PATTERN WHAT: checks that TEXT matches the extended regex PATTERN.
-has() {
-    printf '%s\n' "$1" | grep -Eq -- "$2" || fail "$3: no match for /$2/ in: $1"
-}
-
 # json_check JSON EXPR WHAT: checks a Python expression over the parsed document d.
 json_check() {
     printf '%s' "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if ($2) else 1)" ||
         fail "$3: $2 is false for: $1"
-}
-
-# wait_for SECONDS CMD...: retries CMD every 50 ms until it succeeds.
-wait_for() {
-    local tries=$(($1 * 20))
-    shift
-    while [ "$tries" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.05
-        tries=$((tries - 1))
-    done
-    return 1
 }
 
 b3() { b3sum --no-names "$1"; }
@@ -122,10 +90,7 @@ run 2 tags get
 run 2 tags rm a b
 
 # --- with a daemon ---
-"$IROHD" --data-dir "$dir/data" --socket "$sock" >"$dir/irohd.log" 2>&1 &
-daemon=$!
-wait_for 10 "$IROH" --socket "$sock" --timeout 1000 id >/dev/null 2>&1 ||
-    { fail "irohd did not start: $(cat "$dir/irohd.log")"; exit 1; }
+start_daemon || exit 1
 
 # An empty store: gc with nothing to keep (no tag, no temp tag) and nothing to delete.
 run 0 --json blobs gc

@@ -7,22 +7,7 @@ IROHD=$1
 IROH=$2
 dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/cli-XXXXXX")
 sock=$dir/s.sock
-daemon=
-failures=0
-
-# Kills every background job still running (irohd, iroh logs), whatever failed.
-cleanup() {
-    local jobs
-    jobs=$(jobs -p)
-    [ -n "$jobs" ] && kill -9 $jobs 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # run CODE ARGS...: runs iroh on the test socket; stdout in $out, stderr in $err; checks the
 # exit code.
@@ -36,11 +21,6 @@ run() {
     [ "$got" = "$want" ] || fail "iroh $* exited $got, not $want (stderr: $err)"
 }
 
-# has TEXT PATTERN WHAT: checks that TEXT matches the extended regex PATTERN.
-has() {
-    printf '%s\n' "$1" | grep -Eq -- "$2" || fail "$3: no match for /$2/ in: $1"
-}
-
 # json_check JSON EXPR WHAT: checks a Python expression over the parsed document d, when python3
 # exists (the grep checks beside each call run everywhere).
 have_python=$(command -v python3 || true)
@@ -48,29 +28,6 @@ json_check() {
     [ -n "$have_python" ] || return 0
     printf '%s' "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if ($2) else 1)" ||
         fail "$3: $2 is false for: $1"
-}
-
-# wait_for SECONDS CMD...: retries CMD every 50 ms until it succeeds.
-wait_for() {
-    local tries=$(($1 * 20))
-    shift
-    while [ "$tries" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.05
-        tries=$((tries - 1))
-    done
-    return 1
-}
-
-# wait_exit PID SECONDS: waits for a background job to end; its exit code in $status, or
-# "timeout".
-wait_exit() {
-    if wait_for "$2" eval "! kill -0 $1 2>/dev/null"; then
-        wait "$1"
-        status=$?
-    else
-        status=timeout
-    fi
 }
 
 # --- without a daemon ---
@@ -118,10 +75,7 @@ run 2 help frobnicate
 run 2 logs --bogus
 
 # --- with a daemon ---
-"$IROHD" --data-dir "$dir/data" --socket "$sock" >"$dir/irohd.log" 2>&1 &
-daemon=$!
-wait_for 10 "$IROH" --socket "$sock" --timeout 1000 id >/dev/null 2>&1 ||
-    { fail "irohd did not start: $(cat "$dir/irohd.log")"; exit 1; }
+start_daemon || exit 1
 
 run 0 status
 for label in "id:" "version:" "uptime:" "data dir:" "socket:" "clients:" "ticket:"; do
@@ -211,9 +165,7 @@ wait_exit "$bg" 10
 run 3 status
 
 # A second daemon for the plain shutdown message.
-"$IROHD" --data-dir "$dir/data" --socket "$sock" >"$dir/irohd.log" 2>&1 &
-daemon=$!
-wait_for 10 "$IROH" --socket "$sock" --timeout 1000 id >/dev/null 2>&1 || fail "irohd did not restart"
+start_daemon "irohd did not restart"
 run 0 id
 [ "$out" = "$id" ] || fail "the node id changed across restarts: $out"
 run 0 shutdown

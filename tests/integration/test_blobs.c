@@ -4,11 +4,12 @@
  * tags, gc with a HashSeq, delete, progress notifications and their rate, every error kind,
  * a referenced file that changes, the same file added by two clients at once, an add
  * cancelled by its caller leaving, and a restart of irohd that keeps everything. Results and
- * notifications are checked against their schemas in ipc/api.json. */
+ * notifications are checked against their schemas in ipc/api.json; the daemon and the shared
+ * helpers are harness.c. */
 #include <iroh/client.h>
 
 #include "core/blake3.h"
-#include "ipc/api.h"
+#include "harness.h"
 #include "test.h"
 
 #include <dirent.h>
@@ -20,164 +21,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define WAIT_MS 30000 /* the bound of every wait for the daemon */
 #define MIB (1024 * 1024)
 #define BIG (100 * MIB)
 
-static char dir[256], sock[300], big_path[300];
-static pid_t irohd = -1;
-static struct rpc_api *api;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-/* ---- the daemon ------------------------------------------------------------------------ */
-
-static void kill_daemon(void)
-{
-    if (irohd > 0) {
-        kill(irohd, SIGKILL);
-        waitpid(irohd, NULL, 0);
-        irohd = -1;
-    }
-}
-
-/* Stops irohd the clean way (SIGTERM) and waits for it. Returns its exit status. */
-static int stop_daemon(void)
-{
-    int status = -1;
-    if (irohd > 0) {
-        kill(irohd, SIGTERM);
-        waitpid(irohd, &status, 0);
-        irohd = -1;
-    }
-    return status;
-}
-
-/* Starts irohd on dir (kept across restarts) and waits until its socket accepts. */
-static bool start_daemon(void)
-{
-    char log[300];
-    snprintf(log, sizeof log, "%s/irohd.log", dir);
-    irohd = fork();
-    if (irohd == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-        }
-        execl(IROHD_PATH, "irohd", "--data-dir", dir, "--socket", sock, "--log-level", "debug",
-              (char *)NULL);
-        _exit(127);
-    }
-    for (int64_t end = now_ms() + WAIT_MS; now_ms() < end; sleep_ms(20)) {
-        iroh_client *c;
-        if (iroh_client_connect(sock, &c) == 0) {
-            iroh_client_close(c);
-            return true;
-        }
-        if (waitpid(irohd, NULL, WNOHANG) == irohd) {
-            irohd = -1;
-            break;
-        }
-    }
-    fprintf(stderr, "irohd did not start; its log is %s\n", log);
-    return false;
-}
-
-static iroh_client *connect_daemon(void)
-{
-    iroh_client *c = NULL;
-    CHECK_EQ_INT(iroh_client_connect(sock, &c), 0);
-    return c;
-}
+static char big_path[300];
+static const char *const daemon_args[] = {"--log-level", "debug", NULL};
 
 /* ---- helpers --------------------------------------------------------------------------- */
-
-static json_object *find_named(json_object *list, const char *name)
-{
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *item = json_object_array_get_idx(list, i), *n;
-        if (json_object_object_get_ex(item, "name", &n) &&
-            strcmp(json_object_get_string(n), name) == 0)
-            return item;
-    }
-    return NULL;
-}
-
-/* Checks value against the schema of a method's result or a notification's params. */
-static void check_schema(const char *section, const char *name, json_object *value)
-{
-    json_object *list, *entry, *schema = NULL;
-    json_object_object_get_ex(rpc_api_document(api), section, &list);
-    entry = find_named(list, name);
-    if (strcmp(section, "methods") == 0) {
-        json_object *result;
-        json_object_object_get_ex(entry, "result", &result);
-        json_object_object_get_ex(result, "schema", &schema);
-    } else {
-        json_object_object_get_ex(entry, "params", &schema);
-    }
-    CHECK(schema != NULL);
-    char err[256] = "";
-    int rc = rpc_schema_check(schema, value, name, err, sizeof err);
-    if (rc < 0) fprintf(stderr, "schema: %s\n", err);
-    CHECK_EQ_INT(rc, 0);
-}
-
-static int64_t get_int(json_object *obj, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(obj, key, &v) ? json_object_get_int64(v) : -1;
-}
-
-static const char *get_str(json_object *obj, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(obj, key, &v) && json_object_get_string(v)
-               ? json_object_get_string(v)
-               : "";
-}
-
-static bool get_bool(json_object *obj, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(obj, key, &v) && json_object_get_boolean(v);
-}
 
 /* Calls and returns the result (checked against its schema; the caller puts it), or NULL
  * after a failed CHECK. */
 static json_object *call_ok(iroh_client *c, const char *method, const char *params)
 {
-    iroh_response *r = NULL;
-    int rc = iroh_client_call(c, method, params, WAIT_MS, &r);
-    CHECK_EQ_INT(rc, 0);
-    if (rc < 0) return NULL;
-    CHECK_EQ_INT(iroh_response_error_code(r), 0);
-    if (iroh_response_error_code(r) != 0)
-        fprintf(stderr, "%s %s: error %d %s %s\n", method, params ? params : "",
-                iroh_response_error_code(r), iroh_response_error_message(r),
-                iroh_response_error_data(r) ? iroh_response_error_data(r) : "");
-    json_object *result =
-        json_tokener_parse(iroh_response_result(r) ? iroh_response_result(r) : "");
-    iroh_response_free(r);
+    json_object *result = call_result(c, method, params);
     if (result) check_schema("methods", method, result);
     return result;
 }
@@ -293,7 +154,7 @@ static int read_fd(iroh_client *c, const char *params, json_object **result)
 static int count_files(const char *sub)
 {
     char path[400];
-    snprintf(path, sizeof path, "%s/blobs/%s", dir, sub);
+    snprintf(path, sizeof path, "%s/blobs/%s", irohd_dir, sub);
     DIR *d = opendir(path);
     if (!d) return -1;
     int n = 0;
@@ -417,7 +278,7 @@ static void on_progress(iroh_client *client, const char *method, const char *par
  * through a pipe and inline ranges match; export equals the file. */
 static void test_big_file(void)
 {
-    snprintf(big_path, sizeof big_path, "%s/big-input", dir);
+    snprintf(big_path, sizeof big_path, "%s/big-input", irohd_dir);
     write_random_file(big_path, BIG);
     iroh_client *c = connect_daemon();
     struct progress_log p = {0};
@@ -503,7 +364,7 @@ static void test_big_file(void)
 
     /* Export with progress. */
     char out[400];
-    snprintf(out, sizeof out, "%s/exported", dir);
+    snprintf(out, sizeof out, "%s/exported", irohd_dir);
     p = (struct progress_log){0};
     snprintf(p.token, sizeof p.token, "exp");
     snprintf(params, sizeof params, "{\"hash\":\"%s\",\"path\":\"%s\",\"progress\":\"exp\"}",
@@ -526,7 +387,7 @@ static void test_big_file(void)
 static void test_reference(void)
 {
     char path[400], params[600];
-    snprintf(path, sizeof path, "%s/referenced", dir);
+    snprintf(path, sizeof path, "%s/referenced", irohd_dir);
     write_random_file(path, MIB + 5);
     iroh_client *c = connect_daemon();
     snprintf(params, sizeof params, "{\"path\":\"%s\",\"reference\":true,\"tag\":\"ref\"}", path);
@@ -585,16 +446,16 @@ static void test_errors(void)
     snprintf(params, sizeof params, "{\"hash\":\"%s\"}", zero);
     call_err(c, "blobs.status", params, 1001);
     call_err(c, "blobs.read", params, 1001);
-    snprintf(params, sizeof params, "{\"hash\":\"%s\",\"path\":\"%s/x\"}", zero, dir);
+    snprintf(params, sizeof params, "{\"hash\":\"%s\",\"path\":\"%s/x\"}", zero, irohd_dir);
     call_err(c, "blobs.export", params, 1001);
     /* Bad sources. */
-    snprintf(params, sizeof params, "{\"path\":\"%s/no-such-file\"}", dir);
+    snprintf(params, sizeof params, "{\"path\":\"%s/no-such-file\"}", irohd_dir);
     CHECK(strstr(call_err(c, "blobs.add", params, 1001), "no-such-file") != NULL);
     call_err(c, "blobs.add", "{\"path\":\"relative/file\"}", -32602);
     /* A directory is added as a collection (tests/integration/blobs_cli.sh); a FIFO is refused
      * without blocking on its open. */
     char fifo[300];
-    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", irohd_dir);
     CHECK_EQ_INT(mkfifo(fifo, 0600), 0);
     snprintf(params, sizeof params, "{\"path\":\"%s\"}", fifo);
     CHECK(strstr(call_err(c, "blobs.add", params, -32602), "special file") != NULL);
@@ -611,7 +472,7 @@ static void test_errors(void)
     snprintf(params, sizeof params, "{\"hash\":\"%s\"}", big_hash);
     CHECK(strstr(call_err(c, "blobs.read", params, 1006), "fd") != NULL);
     snprintf(params, sizeof params, "{\"hash\":\"%s\",\"path\":\"%s/no/such/dir/x\"}", big_hash,
-             dir);
+             irohd_dir);
     call_err(c, "blobs.export", params, 1001);
     CHECK_EQ_INT(count_files("tmp"), 0);
     iroh_client_close(c);
@@ -754,7 +615,7 @@ static void on_added(iroh_client *client, int status, iroh_response *response, v
 static void test_parallel_same_file(void)
 {
     char path[400], params[600];
-    snprintf(path, sizeof path, "%s/twice", dir);
+    snprintf(path, sizeof path, "%s/twice", irohd_dir);
     write_random_file(path, 20 * MIB);
     int before = count_files("data");
     iroh_client *c1 = connect_daemon(), *c2 = connect_daemon();
@@ -800,7 +661,7 @@ static void on_ignored(iroh_client *client, int status, iroh_response *response,
 static void test_cancel_by_disconnect(void)
 {
     char path[400], params[600];
-    snprintf(path, sizeof path, "%s/cancelled", dir);
+    snprintf(path, sizeof path, "%s/cancelled", irohd_dir);
     /* 1 GiB of zeros, sparse: free to make and to read, but its copy takes seconds, so the
      * import is surely still running when the caller leaves. */
     int sparse = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -841,7 +702,7 @@ static void test_restart(void)
 {
     int status = stop_daemon();
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CHECK(start_daemon());
+    CHECK(start_daemon(daemon_args));
     iroh_client *c = connect_daemon();
     char params[400];
     snprintf(params, sizeof params, "{\"hash\":\"%s\"}", big_hash);
@@ -879,17 +740,9 @@ static void test_restart(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    char err[256];
-    if (rpc_api_parse(rpc_api_json, rpc_api_json_len, &api, err, sizeof err) < 0) {
-        fprintf(stderr, "api.json: %s\n", err);
-        return 1;
-    }
-    const char *base = getenv("IROH_TEST_TMP");
-    snprintf(dir, sizeof dir, "%s/blobs-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(dir)) return 1;
-    snprintf(sock, sizeof sock, "%s/s.sock", dir);
-    atexit(kill_daemon);
-    if (!start_daemon()) return 1;
+    if (!harness_init(&test_failed_checks, WAIT_MS)) return 1;
+    if (!harness_make_dir("blobs")) return 1;
+    if (!start_daemon(daemon_args)) return 1;
     RUN(test_add_small_and_read);
     RUN(test_big_file);
     RUN(test_reference);
@@ -901,11 +754,7 @@ int main(void)
     stop_daemon();
     unlink(big_path);
     int failed = TEST_SUMMARY();
-    if (!failed) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
-    }
-    rpc_api_free(api);
+    harness_remove_dir(failed);
+    harness_free();
     return failed;
 }

@@ -22,44 +22,11 @@ echo "test_blobs_crash.sh: seed $seed (IROH_CRASH_SEED=$seed repeats the kill de
 
 dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/blobs-crash-XXXXXX")
 sock=$dir/s.sock
-data=$dir/data
-failures=0
-daemon=
-
-cleanup() {
-    local jobs
-    jobs=$(jobs -p)
-    [ -n "$jobs" ] && kill -9 $jobs 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM # so that cleanup runs
-
-fail() {
-    echo "FAIL (seed $seed, round ${round:-0}): $*" >&2
-    failures=$((failures + 1))
-}
+data=$dir/data # where start_daemon (lib.sh) keeps the store
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+fail_context() { echo "seed $seed, round ${round:-0}"; }
 
 iroh() { timeout 60 "$IROH" --socket "$sock" "$@"; }
-
-wait_for() {
-    local tries=$(($1 * 20))
-    shift
-    while [ "$tries" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.05
-        tries=$((tries - 1))
-    done
-    return 1
-}
-
-start_daemon() {
-    "$IROHD" --data-dir "$data" --socket "$sock" >>"$dir/irohd.log" 2>&1 &
-    daemon=$!
-    wait_for 10 "$IROH" --socket "$sock" --timeout 1000 id >/dev/null 2>&1 ||
-        { fail "irohd did not start: $(tail -n 5 "$dir/irohd.log")"; exit 1; }
-}
 
 # json EXPR: evaluates a Python expression over the JSON document d on stdin and prints it.
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -93,7 +60,7 @@ killed_in_import=0
 mkdir -p "$dir/copy" "$dir/exp"
 : >"$dir/reported"
 : >"$dir/verified"
-start_daemon
+start_daemon || exit 1
 t0=$(date +%s)
 
 for round in $(seq 1 "$ITERATIONS"); do
@@ -127,7 +94,7 @@ for round in $(seq 1 "$ITERATIONS"); do
     [ "$temps" -gt 0 ] && killed_in_import=$((killed_in_import + 1))
     echo "round $round: killed after $delay ms, $reported adds reported, $temps temp files left"
 
-    start_daemon
+    start_daemon || exit 1
     left=$(ls -A "$data/blobs/tmp" 2>/dev/null)
     [ -z "$left" ] || fail "temp files left after the restart: $left"
 

@@ -2,170 +2,25 @@
  * node.status and its schema, params by name and position, async calls mixed with blocking
  * ones and pipelined, node.logs as notifications and through a passed pipe, rpc.unsubscribe,
  * JSON-RPC errors, a missing daemon, timeouts, and node.shutdown. Linked with the static
- * client library; the API description (ipc/api.h) checks results against their schemas. */
+ * client library and harness.c (the daemon, calls, schema checks against ipc/api.json). */
 #include <iroh/client.h>
 
-#include "ipc/api.h"
+#include "harness.h"
 #include "test.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define WAIT_MS 10000 /* the bound of every wait for the daemon */
 
-static char dir[256], sock[300];
-static pid_t irohd = -1;
-static struct rpc_api *api;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-/* ---- the daemon ---------------------------------------------------------------------- */
-
-static void stop_daemon(void)
-{
-    if (irohd > 0) {
-        kill(irohd, SIGKILL);
-        waitpid(irohd, NULL, 0);
-        irohd = -1;
-    }
-}
-
-/* Starts irohd in a fresh temp dir and waits (bounded) until its socket accepts. */
-static bool start_daemon(void)
-{
-    const char *base = getenv("IROH_TEST_TMP");
-    snprintf(dir, sizeof dir, "%s/irohd-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(dir)) return false;
-    snprintf(sock, sizeof sock, "%s/s.sock", dir);
-    char log[300];
-    snprintf(log, sizeof log, "%s/irohd.log", dir);
-    irohd = fork();
-    if (irohd == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-        }
-        execl(IROHD_PATH, "irohd", "--data-dir", dir, "--socket", sock, (char *)NULL);
-        _exit(127);
-    }
-    atexit(stop_daemon);
-    for (int64_t end = now_ms() + WAIT_MS; now_ms() < end; sleep_ms(20)) {
-        iroh_client *c;
-        if (iroh_client_connect(sock, &c) == 0) {
-            iroh_client_close(c);
-            return true;
-        }
-        if (waitpid(irohd, NULL, WNOHANG) == irohd) {
-            irohd = -1;
-            break;
-        }
-    }
-    fprintf(stderr, "irohd did not start; its log is %s\n", log);
-    return false;
-}
-
-static iroh_client *connect_daemon(void)
-{
-    iroh_client *c = NULL;
-    CHECK_EQ_INT(iroh_client_connect(sock, &c), 0);
-    return c;
-}
-
 /* ---- helpers ------------------------------------------------------------------------- */
-
-/* Calls and returns the parsed result (the caller puts it), or NULL after a failed CHECK. */
-static json_object *call_result(iroh_client *c, const char *method, const char *params)
-{
-    iroh_response *r = NULL;
-    int rc = iroh_client_call(c, method, params, WAIT_MS, &r);
-    CHECK_EQ_INT(rc, 0);
-    if (rc < 0) return NULL;
-    CHECK_EQ_INT(iroh_response_error_code(r), 0);
-    if (iroh_response_error_code(r) != 0)
-        fprintf(stderr, "%s: error %d %s\n", method, iroh_response_error_code(r),
-                iroh_response_error_message(r));
-    json_object *result = json_tokener_parse(iroh_response_result(r));
-    iroh_response_free(r);
-    return result;
-}
-
-/* Calls and returns the JSON-RPC error code (0 for a result). */
-static int call_error(iroh_client *c, const char *method, const char *params)
-{
-    iroh_response *r = NULL;
-    int rc = iroh_client_call(c, method, params, WAIT_MS, &r);
-    CHECK_EQ_INT(rc, 0);
-    int code = rc < 0 ? rc : iroh_response_error_code(r);
-    iroh_response_free(r);
-    return code;
-}
-
-static json_object *find_named(json_object *list, const char *name)
-{
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        json_object *item = json_object_array_get_idx(list, i), *n;
-        if (json_object_object_get_ex(item, "name", &n) &&
-            strcmp(json_object_get_string(n), name) == 0)
-            return item;
-    }
-    return NULL;
-}
-
-/* Checks value against the schema ipc/api.json gives a method's result or a notification's
- * params. */
-static void check_schema(const char *section, const char *name, json_object *value)
-{
-    json_object *list, *entry, *schema = NULL;
-    json_object_object_get_ex(rpc_api_document(api), section, &list);
-    entry = find_named(list, name);
-    if (strcmp(section, "methods") == 0) {
-        json_object *result;
-        json_object_object_get_ex(entry, "result", &result);
-        json_object_object_get_ex(result, "schema", &schema);
-    } else {
-        json_object_object_get_ex(entry, "params", &schema);
-    }
-    CHECK(schema != NULL);
-    char err[256] = "";
-    int rc = rpc_schema_check(schema, value, name, err, sizeof err);
-    if (rc < 0) fprintf(stderr, "schema: %s\n", err);
-    CHECK_EQ_INT(rc, 0);
-}
-
-static int64_t get_int(json_object *obj, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(obj, key, &v) ? json_object_get_int64(v) : -1;
-}
-
-static const char *get_str(json_object *obj, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(obj, key, &v) ? json_object_get_string(v) : "";
-}
 
 static bool is_lower_hex(const char *s, size_t len)
 {
@@ -203,9 +58,9 @@ static void test_status(void)
     check_schema("methods", "node.status", status);
     CHECK(is_lower_hex(get_str(status, "id"), 64));
     CHECK_EQ_STR(get_str(status, "version"), IROHD_VERSION);
-    CHECK_EQ_STR(get_str(status, "socket"), sock);
-    CHECK(strstr(get_str(status, "data_dir"), strrchr(dir, '/')) != NULL);
-    CHECK_EQ_INT(get_int(status, "pid"), irohd);
+    CHECK_EQ_STR(get_str(status, "socket"), irohd_sock);
+    CHECK(strstr(get_str(status, "data_dir"), strrchr(irohd_dir, '/')) != NULL);
+    CHECK_EQ_INT(get_int(status, "pid"), irohd_pid);
     CHECK(get_int(status, "clients") >= 1);
     json_object *uptime;
     CHECK(json_object_object_get_ex(status, "uptime_s", &uptime) &&
@@ -415,7 +270,7 @@ static void test_logs_pipe(void)
 static void test_not_running(void)
 {
     char missing[400];
-    snprintf(missing, sizeof missing, "%s/nobody.sock", dir);
+    snprintf(missing, sizeof missing, "%s/nobody.sock", irohd_dir);
     iroh_client *c = (iroh_client *)1;
     CHECK_EQ_INT(iroh_client_connect(missing, &c), IROH_ENOTRUNNING);
     CHECK(c == NULL);
@@ -430,11 +285,11 @@ static void test_timeouts(void)
     CHECK(r == NULL);
 
     /* A stopped daemon answers nothing: the call gives up on time. */
-    kill(irohd, SIGSTOP);
+    kill(irohd_pid, SIGSTOP);
     int64_t start = now_ms();
     CHECK_EQ_INT(iroh_client_call(c, "node.status", NULL, 200, &r), IROH_ETIMEDOUT);
     int64_t took = now_ms() - start;
-    kill(irohd, SIGCONT);
+    kill(irohd_pid, SIGCONT);
     CHECK(took >= 200 && took < 3000);
 
     /* The late answers are dropped; the connection goes on. */
@@ -459,23 +314,19 @@ static void test_shutdown(void)
     int status = -1;
     pid_t got = 0;
     for (int64_t end = now_ms() + WAIT_MS; got == 0 && now_ms() < end; sleep_ms(20))
-        got = waitpid(irohd, &status, WNOHANG);
-    CHECK(got == irohd);
-    if (got == irohd) irohd = -1;
+        got = waitpid(irohd_pid, &status, WNOHANG);
+    CHECK(got == irohd_pid);
+    if (got == irohd_pid) irohd_pid = -1;
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CHECK(access(sock, F_OK) < 0 && errno == ENOENT);
-    CHECK_EQ_INT(iroh_client_connect(sock, &c), IROH_ENOTRUNNING);
+    CHECK(access(irohd_sock, F_OK) < 0 && errno == ENOENT);
+    CHECK_EQ_INT(iroh_client_connect(irohd_sock, &c), IROH_ENOTRUNNING);
 }
 
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    char err[256];
-    if (rpc_api_parse(rpc_api_json, rpc_api_json_len, &api, err, sizeof err) < 0) {
-        fprintf(stderr, "api.json: %s\n", err);
-        return 1;
-    }
-    if (!start_daemon()) return 1;
+    if (!harness_init(&test_failed_checks, WAIT_MS)) return 1;
+    if (!harness_make_dir("irohd") || !start_daemon(NULL)) return 1;
     RUN(test_status);
     RUN(test_params_by_name_and_position);
     RUN(test_rpc_error);
@@ -486,14 +337,8 @@ int main(void)
     RUN(test_not_running);
     RUN(test_timeouts);
     RUN(test_shutdown);
-    stop_daemon();
-    rpc_api_free(api);
-    if (test_failed == 0) {
-        char rm[400];
-        snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
-        if (system(rm) != 0) fprintf(stderr, "could not remove %s\n", dir);
-    } else {
-        fprintf(stderr, "irohd's data dir and log are kept in %s\n", dir);
-    }
+    kill_daemon();
+    harness_free();
+    harness_remove_dir(test_failed != 0);
     return TEST_SUMMARY();
 }

@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# lib.sh — what the shell integration tests (cli.sh, blobs_cli.sh, test_blobs_crash.sh) share:
+# the temp dir removed and every background job killed on every path, fail and the count of
+# failed checks, bounded waits, and an irohd started and waited for. Sourced by each after it
+# sets IROHD, IROH, dir (a fresh mktemp -d) and sock. A test may define on_cleanup (more to
+# remove) and fail_context (said after FAIL, e.g. a seed).
+failures=0
+daemon=
+
+# Kills every background job still running (irohd, iroh logs), whatever failed.
+cleanup() {
+    local jobs
+    jobs=$(jobs -p)
+    [ -n "$jobs" ] && kill -9 $jobs 2>/dev/null
+    wait 2>/dev/null
+    rm -rf "$dir"
+    if declare -F on_cleanup >/dev/null; then on_cleanup; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM # so that cleanup runs
+
+fail() {
+    local context=
+    if declare -F fail_context >/dev/null; then context=" ($(fail_context))"; fi
+    echo "FAIL$context: $*" >&2
+    failures=$((failures + 1))
+}
+
+# has TEXT PATTERN WHAT: checks that TEXT matches the extended regex PATTERN.
+has() {
+    printf '%s\n' "$1" | grep -Eq -- "$2" || fail "$3: no match for /$2/ in: $1"
+}
+
+# wait_for SECONDS CMD...: retries CMD every 50 ms until it succeeds.
+wait_for() {
+    local tries=$(($1 * 20))
+    shift
+    while [ "$tries" -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.05
+        tries=$((tries - 1))
+    done
+    return 1
+}
+
+# wait_exit PID SECONDS: waits for a background job to end; its exit code in $status, or
+# "timeout".
+wait_exit() {
+    if wait_for "$2" eval "! kill -0 $1 2>/dev/null"; then
+        wait "$1"
+        status=$?
+    else
+        status=timeout
+    fi
+}
+
+# start_daemon [WHAT]: starts irohd on $dir/data and $sock in the background (its pid in $daemon,
+# its output appended to $dir/irohd.log) and waits up to 10 s until `iroh id` answers. If it does
+# not: a failed check "WHAT" (default "irohd did not start") with the log's end, and returns 1.
+start_daemon() {
+    "$IROHD" --data-dir "$dir/data" --socket "$sock" >>"$dir/irohd.log" 2>&1 &
+    daemon=$!
+    wait_for 10 "$IROH" --socket "$sock" --timeout 1000 id >/dev/null 2>&1 && return 0
+    fail "${1:-irohd did not start}: $(tail -n 20 "$dir/irohd.log")"
+    return 1
+}
