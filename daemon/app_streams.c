@@ -39,6 +39,12 @@ static void maybe_free(struct app_stream *as)
     free(as);
 }
 
+/* A bridge let go of its stream (it closed, or the bridge was discarded). */
+static void count_closed(struct app_stream_counts *counts)
+{
+    if (--counts->open == 0 && counts->all_closed) counts->all_closed(counts);
+}
+
 static void on_poll_closed(uv_handle_t *h)
 {
     struct app_stream *as = h->data;
@@ -236,19 +242,21 @@ static void on_close(struct quic_stream *s, int status, uint64_t app_error, void
     struct app_stream *as = arg;
     /* Bytes still held are credited now: the connection must not lose their window. */
     release_held(as);
+    struct app_stream_counts *counts = as->counts;
     as->s = NULL;
     if (!as->attached) {
         as->unclaimed(as, as->arg);
         free(as->in);
         free(as);
-        return;
+    } else {
+        if (status != IROH_OK) /* reset or the connection closed: what is held is dropped */
+            close_fd(as);
+        else
+            flush_in(as);
+        update_poll(as);
+        maybe_free(as);
     }
-    if (status != IROH_OK) /* reset or the connection closed: what is held is dropped */
-        close_fd(as);
-    else
-        flush_in(as);
-    update_poll(as);
-    maybe_free(as);
+    count_closed(counts);
 }
 
 static const struct quic_stream_callbacks bridge_callbacks = {
@@ -274,6 +282,7 @@ int app_stream_new(uv_loop_t *loop, struct quic_stream *s, struct app_stream_cou
         as->out_eof = !ours; /* the app may not write */
     }
     quic_stream_set_callbacks(s, &bridge_callbacks, as);
+    counts->open++;
     *out = as;
     return 0;
 }
@@ -305,6 +314,7 @@ int app_stream_attach(struct app_stream *as, int *app_fd)
 
 void app_stream_discard(struct app_stream *as)
 {
+    struct app_stream_counts *counts = as->s ? as->counts : NULL;
     if (as->s) {
         release_held(as);
         quic_stream_set_callbacks(as->s, NULL, NULL);
@@ -312,4 +322,5 @@ void app_stream_discard(struct app_stream *as)
     }
     free(as->in);
     free(as);
+    if (counts) count_closed(counts);
 }

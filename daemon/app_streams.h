@@ -29,9 +29,13 @@
 struct app_stream;
 
 /* Stream bytes of a connection's bridges, counted while their streams are open (so the counts
- * may live in the connection's record, which outlives its streams). */
+ * may live in the connection's record, which outlives its streams), and how many of its
+ * bridges still have their stream. */
 struct app_stream_counts {
     uint64_t sent, received;
+    unsigned open;
+    /* If set, called when open falls to 0 (a stream closed or a bridge was discarded). */
+    void (*all_closed)(struct app_stream_counts *counts);
 };
 
 /* Called when a stream that was never attached closes (its peer reset it, the connection

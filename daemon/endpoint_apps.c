@@ -5,6 +5,7 @@
 #include <iroh/error.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #define PENDING_STREAMS_MAX 64 /* streams the peer opened that the app has not accepted yet */
 #define DIAL_TIMEOUT_DEFAULT_S 10
+#define LEAVE_GRACE_MS 5000 /* how long the streams of an app that left may take to finish */
 
 struct apps_session;
 
@@ -43,7 +45,7 @@ struct stream_queue {
 
 enum { BI, UNI };
 
-/* A QUIC connection an app owns; freed from its on_close. */
+/* A QUIC connection an app owns; freed from its on_close (once its grace timer closed). */
 struct app_conn {
     struct app_conn *next;
     struct apps_session *session; /* NULL once the app left (the connection is closing) */
@@ -52,6 +54,8 @@ struct app_conn {
     bool closing;
     struct stream_queue queues[2]; /* BI, UNI */
     struct app_stream_counts counts;
+    uv_timer_t grace; /* after the app left: close even if streams are still open */
+    bool grace_open;
 };
 
 /* An endpoint.connect in progress; freed once the endpoint answered and the timer closed. */
@@ -217,15 +221,24 @@ static void conn_unlink(struct app_conn *c)
     c->session = NULL;
 }
 
+static void on_grace_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 static void conn_on_close(struct quic_conn *qc, int status, void *arg)
 {
     (void)status;
     struct app_conn *c = arg;
     char why[256];
     snprintf(why, sizeof why, "the connection closed: %s", quic_conn_error(qc));
+    c->counts.all_closed = NULL;
     end_queues(c, why);
     conn_unlink(c);
-    free(c);
+    if (c->grace_open)
+        uv_close((uv_handle_t *)&c->grace, on_grace_closed);
+    else
+        free(c);
 }
 
 static const struct quic_conn_callbacks app_conn_callbacks = {
@@ -257,6 +270,39 @@ static void conn_close(struct app_conn *c, uint64_t code, const char *reason)
     c->closing = true;
     end_queues(c, "the connection was closed");
     quic_conn_close(c->qc, code, reason);
+}
+
+static void close_app_gone(struct app_conn *c)
+{
+    quic_conn_close(c->qc, APP_STREAM_CODE_APP_GONE, "the app left");
+}
+
+static void on_streams_closed(struct app_stream_counts *counts)
+{
+    close_app_gone((struct app_conn *)((char *)counts - offsetof(struct app_conn, counts)));
+}
+
+static void on_grace_timeout(uv_timer_t *t)
+{
+    close_app_gone(t->data);
+}
+
+/* The app left: its bridges go on sending what it wrote (and their FIN); c closes with
+ * APP_STREAM_CODE_APP_GONE once all its streams are closed, or after LEAVE_GRACE_MS. */
+static void conn_leave(struct app_conn *c, uv_loop_t *loop)
+{
+    c->closing = true;
+    end_queues(c, "the app left");
+    conn_unlink(c);
+    if (c->counts.open == 0) {
+        close_app_gone(c);
+        return;
+    }
+    c->counts.all_closed = on_streams_closed;
+    uv_timer_init(loop, &c->grace);
+    c->grace.data = c;
+    c->grace_open = true;
+    uv_timer_start(&c->grace, on_grace_timeout, LEAVE_GRACE_MS, 0);
 }
 
 static struct app_conn *conn_find(struct apps_session *s, int64_t id)
@@ -291,7 +337,9 @@ static json_object *conn_describe(const struct app_conn *c)
 
 static struct rpc_call *dial_detach(struct dial *d);
 
-static void session_release(struct apps_session *s)
+/* Ends s: its ALPNs are released, its dials cancelled and its connections closed, at once
+ * when irohd stops, else once their streams finished (conn_leave). */
+static void session_release(struct apps_session *s, bool stopping)
 {
     struct endpoint_apps *apps = s->apps;
     for (struct apps_session **p = &apps->sessions; *p; p = &(*p)->next) {
@@ -307,8 +355,12 @@ static void session_release(struct apps_session *s)
         rpc_call_fail(dial_detach(s->dials), JSONRPC_SHUTTING_DOWN, "the app left", NULL);
     while (s->conns) {
         struct app_conn *c = s->conns;
-        conn_close(c, APP_STREAM_CODE_APP_GONE, "the app left");
-        conn_unlink(c);
+        if (stopping) {
+            conn_close(c, APP_STREAM_CODE_APP_GONE, "irohd is stopping");
+            conn_unlink(c);
+        } else {
+            conn_leave(c, apps->loop);
+        }
     }
     free(s);
 }
@@ -316,7 +368,7 @@ static void session_release(struct apps_session *s)
 static void on_session_end(struct rpc_subscription *sub, void *ctx)
 {
     (void)sub;
-    session_release(ctx);
+    session_release(ctx, false);
 }
 
 static struct apps_session *session_find(struct endpoint_apps *apps, struct rpc_call *call)
@@ -694,7 +746,7 @@ void endpoint_apps_stop(struct endpoint_apps *apps)
     while (apps->sessions) {
         struct apps_session *s = apps->sessions;
         rpc_subscription_end(s->sub);
-        session_release(s);
+        session_release(s, true);
     }
     free(apps);
 }

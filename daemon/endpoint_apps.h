@@ -5,8 +5,10 @@
  * Ownership: an API connection that listens or connects gets one subscription (returned by
  * endpoint.listen, carrying its endpoint.incoming notifications); every ALPN it listens on and
  * every QUIC connection it accepted or dialed belongs to it. When it disconnects (or
- * unsubscribes), its ALPNs are released and its QUIC connections closed with application code
- * APP_STREAM_CODE_APP_GONE. One owner per ALPN at a time. An app may take over an ALPN irohd
+ * unsubscribes), its ALPNs are released and its pending calls end at once; each of its QUIC
+ * connections is closed with application code APP_STREAM_CODE_APP_GONE once its stream bridges
+ * have sent what they read from the app (and their FIN) and its streams are closed, or after
+ * 5 s. One owner per ALPN at a time. An app may take over an ALPN irohd
  * serves itself (the echo protocol): irohd serves it again once the app lets it go.
  *
  * Known limit: ngtcp2 0.12 releases a unidirectional stream the peer opened only when its

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <iroh/error.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,7 @@ struct rpc_client {
     unsigned refs;    /* one for the connection, one per unanswered call */
     unsigned calls;   /* unanswered calls (refs also counts any holder on the stack) */
     bool dispatching; /* flush once after the whole read is dispatched */
-    bool eof;         /* the client finished sending: close once all is answered */
+    bool eof;         /* the client half-closed (shutdown(SHUT_WR)): close once all is answered */
     bool closed;
 };
 
@@ -98,7 +99,10 @@ static void server_handle_closed(struct rpc_server *s);
 
 static void client_set_events(struct rpc_client *c)
 {
-    int events = (c->eof ? 0 : UV_READABLE) | (ipc_writer_pending(&c->out) ? UV_WRITABLE : 0);
+    /* After a half-close the socket stays readable (EOF); UV_PRIORITIZED never fires on a Unix
+     * socket, but watching it still wakes us on a hang-up (epoll always reports EPOLLHUP). */
+    int events =
+        (c->eof ? UV_PRIORITIZED : UV_READABLE) | (ipc_writer_pending(&c->out) ? UV_WRITABLE : 0);
     if (events == c->poll_events || c->closed) return;
     c->poll_events = events;
     if (events)
@@ -407,12 +411,26 @@ static void handle_line(struct rpc_client *c, const char *line, size_t len)
     json_object_put(msg);
 }
 
+/* Whether the peer of fd closed its socket entirely (or died), not only its sending side: on a
+ * Unix stream socket only that makes poll() report POLLHUP. */
+static bool peer_hung_up(int fd)
+{
+    struct pollfd p = {.fd = fd};
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
 static void client_read(struct rpc_client *c)
 {
     for (int i = 0; i < READS_PER_WAKEUP && !c->closed && !c->eof; i++) {
         int rc = ipc_wire_recv(c->fd, &c->in);
         if (rc == IROH_EAGAIN) break;
         if (rc == IROH_ECLOSED) {
+            /* A half-close still reads its answers; a client that hung up cannot, and its
+             * pending calls must not keep what it holds (ALPNs, connections, imports). */
+            if (peer_hung_up(c->fd)) {
+                client_close(c, "hung up");
+                return;
+            }
             c->eof = true; /* answer what was asked, then close */
         } else if (rc < 0) {
             client_close(c, rc == IROH_EPROTO ? "too many fds" : strerror(errno));
@@ -445,6 +463,10 @@ static void on_client_event(uv_poll_t *handle, int status, int events)
     struct rpc_client *c = handle->data;
     if (status < 0) {
         client_close(c, uv_strerror(status));
+        return;
+    }
+    if (c->eof && peer_hung_up(c->fd)) { /* half-closed, then gone before its answers */
+        client_close(c, "hung up");
         return;
     }
     c->refs++; /* c stays valid through this function whatever the handlers do */

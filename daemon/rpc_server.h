@@ -3,12 +3,13 @@
  * may carry fds, and subscriptions. Runs on the daemon's libuv loop; services (node_service.c
  * and later ones) register one handler per described method and answer calls, now or later.
  *
- * Handles and their lifetimes: a client lives while its connection is open and while calls
- * of it are unanswered; an rpc_call lives until rpc_call_reply or rpc_call_fail (exactly one of
- * them must be called, possibly from a later callback); a subscription lives until its client
- * disconnects, the client calls rpc.unsubscribe (both end it through its end callback), or its
- * service calls rpc_subscription_end. The server itself serves rpc.discover and
- * rpc.unsubscribe. */
+ * Handles and their lifetimes: a client lives while its connection is open and, after it only
+ * half-closed (shutdown(SHUT_WR)), while calls of it are unanswered; one that hung up entirely
+ * is closed at once (answers given later are dropped); an rpc_call lives until rpc_call_reply or
+ * rpc_call_fail (exactly one of them must be called, possibly from a later callback); a
+ * subscription lives until its client disconnects, the client calls rpc.unsubscribe (both end it
+ * through its end callback), or its service calls rpc_subscription_end. The server itself serves
+ * rpc.discover and rpc.unsubscribe. */
 #ifndef IROHD_RPC_SERVER_H
 #define IROHD_RPC_SERVER_H
 

@@ -5,10 +5,11 @@
  *       accepts one stream and reads it to EOF; answers "<bytes>\n" on it, prints the count
  *       and waits for the peer to close. With uni: a unidirectional stream, no answer, and
  *       the sink closes the connection itself.
- *   app_peer push SOCKET TICKET ALPN N [uni]
+ *   app_peer push SOCKET TICKET ALPN N [uni|exit]
  *       dials TICKET (twice: the connection is reused), writes N zero bytes on a new stream,
  *       finishes it, prints the answer and checks conn.info's byte counts. With uni: waits
- *       for the sink to close the connection and prints N.
+ *       for the sink to close the connection and prints N. With exit: exits at once after
+ *       finishing the stream (irohd may still hold much of what it wrote).
  *   app_peer drop SOCKET ALPN
  *       listens as sink; accepts every stream of the first connection, waits 100 ms and
  *       closes it unread, until the connection closes; prints how many streams it dropped.
@@ -113,7 +114,7 @@ static int check_info(iroh_client *client, uint64_t conn, unsigned long long sen
 }
 
 static int push(iroh_client *client, const char *ticket, const char *alpn, unsigned long long n,
-                bool uni)
+                bool uni, bool leave)
 {
     uint64_t conn;
     int fd;
@@ -140,6 +141,7 @@ static int push(iroh_client *client, const char *ticket, const char *alpn, unsig
         sent += (unsigned long long)w;
     }
     shutdown(fd, SHUT_WR);
+    if (leave) return 0;
     if (uni) { /* the sink closes the connection once it has everything */
         int rc = iroh_conn_accept_bi(client, conn, 30000, &fd);
         printf("%llu\n", n);
@@ -195,13 +197,14 @@ int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
     bool uni = argc > 5 && strcmp(argv[argc - 1], "uni") == 0;
-    int args = argc - uni;
+    bool leave = argc > 5 && strcmp(argv[argc - 1], "exit") == 0;
+    int args = argc - uni - leave;
     iroh_client *client = NULL;
     int rc = 2;
     if (!((strcmp(mode, "sink") == 0 && args == 5) || (strcmp(mode, "push") == 0 && args == 6) ||
           (strcmp(mode, "drop") == 0 && argc == 4) || (strcmp(mode, "spray") == 0 && argc == 7))) {
         fprintf(stderr, "usage: app_peer sink SOCKET ALPN HOLD_MS [uni] | "
-                        "push SOCKET TICKET ALPN N [uni] | drop SOCKET ALPN | "
+                        "push SOCKET TICKET ALPN N [uni|exit] | drop SOCKET ALPN | "
                         "spray SOCKET TICKET ALPN STREAMS N\n");
         return rc;
     }
@@ -212,7 +215,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "sink") == 0)
         rc = sink(client, argv[3], atoi(argv[4]), uni);
     else if (strcmp(mode, "push") == 0)
-        rc = push(client, argv[3], argv[4], strtoull(argv[5], NULL, 10), uni);
+        rc = push(client, argv[3], argv[4], strtoull(argv[5], NULL, 10), uni, leave);
     else if (strcmp(mode, "drop") == 0)
         rc = drop(client, argv[3]);
     else

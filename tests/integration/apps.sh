@@ -5,7 +5,8 @@
 # when the owner disconnects); an ALPN nobody serves is refused in the handshake; a receiving
 # app that does not read stalls the sender with bounded memory (VmRSS) and then gets all
 # 256 MiB; an app killed mid-stream ends its peer's stream and leaves irohd healthy; `iroh
-# listen` and `iroh connect` pipe a stream both ways; 8 MiB cross a unidirectional stream; 40
+# listen` and `iroh connect` pipe a stream both ways (10 runs), and all 8 MiB an app wrote
+# arrive although it exits at once (5 runs); 8 MiB cross a unidirectional stream; 40
 # streams dropped unread do not eat the connection's window. Run by ctest (integration.apps). Every wait is bounded; every process is killed on every path.
 set -u
 IROHD=$1
@@ -125,20 +126,43 @@ call a endpoint.connect "{\"id\":\"$id_b\",\"addrs\":[\"$addr_a\"],\"alpn\":\"ir
 
 # --- iroh listen / iroh connect, netcat-style, and by id and address ---
 [ "$("$IROH" --socket "$dir/a/sock" ticket)" = "$ticket_a" ] || fail "iroh ticket differs"
-echo "from the listener" | timeout 30 "$IROH" --socket "$dir/a/sock" listen --alpn test/nc/0 \
-    --once >"$dir/listen.out" 2>"$dir/listen.err" &
-listen_pid=$!
-tries=100
-while [ "$tries" -gt 0 ] && ! grep -q "listening on" "$dir/listen.err" 2>/dev/null; do
-    sleep 0.05
-    tries=$((tries - 1))
+# Both exit as soon as they wrote and read everything: irohd still delivers what each one wrote
+# (an app that leaves has its streams finished before its connections close). 10 times over;
+# then 5 times an app that writes 8 MiB and exits at once, much of it still in irohd.
+# start_listener: `iroh listen --once` on a with stdin from $1, output in listen.out.
+start_listener() {
+    rm -f "$dir/listen.err"
+    timeout 30 "$IROH" --socket "$dir/a/sock" listen --alpn test/nc/0 --once <"$1" \
+        >"$dir/listen.out" 2>"$dir/listen.err" &
+    listen_pid=$!
+    local tries=100
+    while [ "$tries" -gt 0 ] && ! grep -q "listening on" "$dir/listen.err" 2>/dev/null; do
+        sleep 0.05
+        tries=$((tries - 1))
+    done
+}
+echo "from the listener" >"$dir/listener.in"
+for run in 1 2 3 4 5 6 7 8 9 10; do
+    start_listener "$dir/listener.in"
+    got=$(echo "from the dialer" | timeout 30 "$IROH" --socket "$dir/b/sock" connect "$id_a" \
+        --addr "$addr_a" --alpn test/nc/0 2>&1)
+    [ "$got" = "from the listener" ] || fail "run $run: iroh connect printed '$got'"
+    wait_gone "$listen_pid" 10 || fail "run $run: iroh listen --once did not end"
+    wait "$listen_pid" || fail "run $run: iroh listen: $(cat "$dir/listen.err")"
+    [ "$(cat "$dir/listen.out")" = "from the dialer" ] ||
+        fail "run $run: iroh listen printed '$(cat "$dir/listen.out")'"
 done
-got=$(echo "from the dialer" | timeout 30 "$IROH" --socket "$dir/b/sock" connect "$id_a" \
-    --addr "$addr_a" --alpn test/nc/0 2>&1)
-[ "$got" = "from the listener" ] || fail "iroh connect printed '$got'"
-wait_gone "$listen_pid" 10 || fail "iroh listen --once did not end"
-wait "$listen_pid" || fail "iroh listen: $(cat "$dir/listen.err")"
-[ "$(cat "$dir/listen.out")" = "from the dialer" ] || fail "iroh listen printed '$(cat "$dir/listen.out")'"
+for run in 1 2 3 4 5; do
+    "$PEER" sink "$dir/a/sock" test/leave/0 0 >"$dir/leave-sink.out" 2>"$dir/leave-sink.err" &
+    sink_pid=$!
+    first_line "$dir/leave-sink.out" >/dev/null
+    timeout 60 "$PEER" push "$dir/b/sock" "$ticket_a" test/leave/0 8388608 exit \
+        2>"$dir/leave-push.err" || fail "run $run: push and exit: $(cat "$dir/leave-push.err")"
+    wait_gone "$sink_pid" 20 || fail "run $run: the sink did not end"
+    wait "$sink_pid" || fail "run $run: sink: $(cat "$dir/leave-sink.err")"
+    [ "$(sed -n 2p "$dir/leave-sink.out")" = 8388608 ] ||
+        fail "run $run: the sink got $(sed -n 2p "$dir/leave-sink.out") of 8388608 bytes"
+done
 got=$(timeout 30 "$IROH" --socket "$dir/b/sock" --timeout 1000 connect "$id_a" \
     --addr 127.0.0.1:9 --alpn test/nc/0 </dev/null 2>&1)
 [ $? = 1 ] && [ "$got" = "iroh: cannot connect: timed out: $id_a did not answer within 1 s" ] ||

@@ -758,6 +758,46 @@ static void test_disconnects(void)
     CHECK(kill(main_pid, 0) == 0);
 }
 
+/* An app that dies with a call still pending (an endpoint.connect to an address nobody answers)
+ * loses its ALPN at once; so does one that half-closed first and then hung up. */
+static void test_hangup_with_pending_call(void)
+{
+    static const char listen_req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+                                     "\"endpoint.listen\",\"params\":{\"alpn\":\"test/hup/0\"}}";
+    static const char connect_req[] =
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"endpoint.connect\",\"params\":{\"id\":"
+        "\"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\",\"addrs\":["
+        "\"127.0.0.1:9\"],\"alpn\":\"test/hup/0\",\"timeout_s\":600}}";
+    for (int half_close = 0; half_close <= 1; half_close++) {
+        struct conn a;
+        CHECK_EQ_INT(conn_open(&a, main_sock), 0);
+        json_object *msg = conn_call(&a, listen_req);
+        CHECK(member(msg, "result") != NULL);
+        json_object_put(msg);
+        CHECK_EQ_INT(conn_send_str(&a, connect_req), 0);
+        char *line = NULL;
+        CHECK_EQ_INT(conn_read_line(&a, 300, &line), -1); /* still dialing */
+        free(line);
+        if (half_close) {
+            shutdown(a.fd, SHUT_WR);
+            sleep_ms(100);
+            CHECK_EQ_INT(status_clients(&observer) - 1, 1); /* kept for its answer */
+        }
+        int64_t t0 = now_ms();
+        conn_close(&a);
+        CHECK(clients_settle(0));
+        struct conn b;
+        CHECK_EQ_INT(conn_open(&b, main_sock), 0);
+        msg = conn_call(&b, listen_req);
+        CHECK(member(msg, "result") != NULL);
+        if (!member(msg, "result")) fprintf(stderr, "got: %s\n", json_object_to_json_string(msg));
+        json_object_put(msg);
+        CHECK(now_ms() - t0 < 2000);
+        conn_close(&b);
+        CHECK(clients_settle(0));
+    }
+}
+
 static void test_many_clients(void)
 {
     enum { CLIENTS = 500, CALLS = 3 };
@@ -1331,6 +1371,7 @@ int main(void)
     RUN(test_batches);
     RUN(test_batch_with_too_many_fds);
     RUN(test_disconnects);
+    RUN(test_hangup_with_pending_call);
     RUN(test_line_too_large);
     RUN(test_line_at_limit);
     RUN(test_many_clients);
