@@ -25,6 +25,7 @@ struct app_stream {
     uint8_t *in;
     size_t in_len, in_pos, in_cap;
     bool in_fin;      /* the peer finished: shut our write side once `in` is empty */
+    bool in_stopped;  /* the app stopped reading: the peer's bytes are dropped */
     bool out_eof;     /* the app finished (or can no longer send): we stopped reading */
     bool out_blocked; /* the QUIC stream is at its high water mark: wait for on_drain */
     struct app_stream_counts *counts;
@@ -69,11 +70,21 @@ static void close_fd(struct app_stream *as)
     as->in_len = as->in_pos = 0;
 }
 
-/* The app closed its end: tell the peer (both directions) and let go of the socket. */
+/* The socket failed: tell the peer (both directions) and let go of it. */
 static void app_gone(struct app_stream *as)
 {
     if (as->s) quic_stream_reset(as->s, APP_STREAM_CODE_APP_GONE);
     close_fd(as);
+}
+
+/* The app closed its end (or its reading side): the peer is asked to stop sending and what it
+ * sent is dropped, but what the app wrote is still read from the socket and sent, then FIN. */
+static void app_stopped_reading(struct app_stream *as)
+{
+    release_held(as);
+    as->in_len = as->in_pos = 0;
+    as->in_stopped = true;
+    if (as->s) quic_stream_stop(as->s, APP_STREAM_CODE_APP_GONE);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -142,10 +153,7 @@ static void flush_in(struct app_stream *as)
     if (as->in_pos < as->in_len) {
         bool broken;
         as->in_pos += deliver(as, as->in + as->in_pos, as->in_len - as->in_pos, &broken);
-        if (broken) {
-            app_gone(as);
-            return;
-        }
+        if (broken) app_stopped_reading(as);
     }
     if (as->in_pos < as->in_len) return;
     as->in_pos = as->in_len = 0;
@@ -162,11 +170,11 @@ static void pump_out(struct app_stream *as)
         ssize_t n = read(as->fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-        if (n < 0) {
+        if (n < 0 && errno != ECONNRESET) {
             app_gone(as);
             return;
         }
-        if (n == 0) {
+        if (n <= 0) { /* EOF; ECONNRESET: the app closed its end with bytes unread */
             as->out_eof = true;
             quic_stream_finish(as->s);
             return;
@@ -185,8 +193,20 @@ static void pump_out(struct app_stream *as)
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     struct app_stream *as = h->data;
-    if (status < 0) {
-        app_gone(as);
+    if (status < 0) { /* POLLERR; libuv stopped the handle */
+        /* An app that closed its end with bytes unread leaves ECONNRESET pending (this clears
+         * it, unless a read or send did already); what it wrote before is still to be read and
+         * sent. */
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(as->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
+            (err != 0 && err != ECONNRESET)) {
+            app_gone(as);
+            return;
+        }
+        if (err) app_stopped_reading(as);
+        as->events = 0;
+        update_poll(as);
         return;
     }
     if (events & UV_WRITABLE) flush_in(as);
@@ -201,7 +221,7 @@ static void on_data(struct quic_stream *s, const uint8_t *data, size_t len, bool
     struct app_stream *as = arg;
     as->counts->received += len;
     if (fin) as->in_fin = true;
-    if (as->attached && as->fd < 0) { /* the app's end is gone: nobody reads these */
+    if (as->attached && (as->fd < 0 || as->in_stopped)) { /* nobody reads these */
         quic_stream_consume(s, len);
         return;
     }
@@ -211,7 +231,8 @@ static void on_data(struct quic_stream *s, const uint8_t *data, size_t len, bool
         done = deliver(as, data, len, &broken);
         if (broken) {
             quic_stream_consume(s, len - done);
-            app_gone(as);
+            app_stopped_reading(as);
+            update_poll(as);
             return;
         }
     }
@@ -237,7 +258,6 @@ static void on_drain(struct quic_stream *s, void *arg)
 
 static void on_close(struct quic_stream *s, int status, uint64_t app_error, void *arg)
 {
-    (void)s;
     (void)app_error;
     struct app_stream *as = arg;
     /* Bytes still held are credited now: the connection must not lose their window. */
@@ -249,7 +269,12 @@ static void on_close(struct quic_stream *s, int status, uint64_t app_error, void
         free(as->in);
         free(as);
     } else {
-        if (status != IROH_OK) /* reset or the connection closed: what is held is dropped */
+        /* A reset before the peer's FIN, or a closed connection: what is held is dropped. A
+         * stream that closed after the peer's FIN while the connection lives (one direction
+         * was stopped) has all the peer sent: it is still delivered. */
+        bool deliver_held =
+            status == IROH_OK || (as->in_fin && !*quic_conn_error(quic_stream_conn(s)));
+        if (!deliver_held)
             close_fd(as);
         else
             flush_in(as);

@@ -1,8 +1,10 @@
 /* app_streams.h — the bridge between one QUIC stream and a Unix socketpair whose other end an
  * app holds (passed to it by conn.open_bi / conn.accept_bi): bytes both ways, the app's
  * shutdown(SHUT_WR) or close becomes our FIN, the peer's FIN becomes EOF on the app's end, a
- * stream reset by the peer or a closed connection closes the socket, and an app that stops
- * reading while the peer still sends gets a STOP_SENDING with APP_STREAM_CODE_APP_GONE.
+ * stream reset by the peer (or a closed connection) before its FIN closes the socket, and an app
+ * that stops reading while the peer still sends gets a STOP_SENDING with
+ * APP_STREAM_CODE_APP_GONE for the peer — what the app wrote before it closed or died is still
+ * read from the socket and sent, then FIN.
  * A unidirectional stream has one direction only: the app reads EOF at once from one it
  * opened, and its writes fail (EPIPE) on one the peer opened.
  *

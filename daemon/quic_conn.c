@@ -51,6 +51,7 @@ struct quic_stream {
     bool fin_requested, fin_sent, blocked, drain_wanted;
     bool write_shut; /* the peer's STOP_SENDING made ngtcp2 reset our direction */
     bool reset;      /* we reset or refused the stream */
+    bool read_shut;  /* we sent STOP_SENDING: the peer's bytes are dropped */
     const struct quic_stream_callbacks *cb;
     void *arg;
 };
@@ -576,7 +577,7 @@ static int on_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64_
     (void)user;
     struct quic_stream *s = stream_user;
     bool fin = flags & NGTCP2_STREAM_DATA_FLAG_FIN;
-    if (s && s->cb && s->cb->on_data && !s->reset) {
+    if (s && s->cb && s->cb->on_data && !s->reset && !s->read_shut) {
         s->cb->on_data(s, data, len, fin, s->arg);
     } else { /* nobody reads it: credit it back at once */
         ngtcp2_conn_extend_max_stream_offset(conn, id, len);
@@ -994,6 +995,15 @@ void quic_stream_reset(struct quic_stream *s, uint64_t app_error)
     if (s->reset || qc->state == ST_GONE) return;
     s->reset = true;
     ngtcp2_conn_shutdown_stream(qc->conn, s->id, app_error);
+    kick(qc);
+}
+
+void quic_stream_stop(struct quic_stream *s, uint64_t app_error)
+{
+    struct quic_conn *qc = s->qc;
+    if (s->reset || s->read_shut || qc->state == ST_GONE) return;
+    s->read_shut = true;
+    ngtcp2_conn_shutdown_stream_read(qc->conn, s->id, app_error);
     kick(qc);
 }
 

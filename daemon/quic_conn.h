@@ -141,6 +141,9 @@ int quic_stream_finish(struct quic_stream *s);
 void quic_stream_consume(struct quic_stream *s, size_t n);
 /* Abandons both directions with app_error (RESET_STREAM and STOP_SENDING). */
 void quic_stream_reset(struct quic_stream *s, uint64_t app_error);
+/* Abandons the peer's direction only (STOP_SENDING with app_error): what it sends from now on
+ * is dropped and credited back; our direction goes on. */
+void quic_stream_stop(struct quic_stream *s, uint64_t app_error);
 int64_t quic_stream_id(const struct quic_stream *s);
 struct quic_conn *quic_stream_conn(const struct quic_stream *s);
 

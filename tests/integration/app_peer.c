@@ -1,10 +1,11 @@
 /* app_peer.c — a test app for apps.sh on libiroh-client's endpoint functions.
  *
- *   app_peer sink SOCKET ALPN HOLD_MS [uni]
+ *   app_peer sink SOCKET ALPN HOLD_MS [uni|echo]
  *       listens on ALPN and prints the node's ticket; once a connection came, waits HOLD_MS,
  *       accepts one stream and reads it to EOF; answers "<bytes>\n" on it, prints the count
  *       and waits for the peer to close. With uni: a unidirectional stream, no answer, and
- *       the sink closes the connection itself.
+ *       the sink closes the connection itself. With echo: sends back what it reads while the
+ *       socket takes it, and no answer.
  *   app_peer push SOCKET TICKET ALPN N [uni|exit]
  *       dials TICKET (twice: the connection is reused), writes N zero bytes on a new stream,
  *       finishes it, prints the answer and checks conn.info's byte counts. With uni: waits
@@ -72,7 +73,7 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static int sink(iroh_client *client, const char *alpn, int hold_ms, bool uni)
+static int sink(iroh_client *client, const char *alpn, int hold_ms, bool uni, bool echo)
 {
     if (listen_and_wait(client, alpn) < 0) return 1;
     sleep_ms(hold_ms);
@@ -82,14 +83,16 @@ static int sink(iroh_client *client, const char *alpn, int hold_ms, bool uni)
     static char buf[1 << 16];
     unsigned long long total = 0;
     ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
         if (n > 0) total += (unsigned long long)n;
+        if (n > 0 && echo) send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
     if (uni) {
         printf("%llu\n", total);
         return iroh_conn_close(client, incoming_conn, 0, "got it") < 0 ? die("close") : 0;
     }
     int len = snprintf(buf, sizeof buf, "%llu\n", total);
-    if (write(fd, buf, (size_t)len) != len) return die("answer");
+    if (!echo && write(fd, buf, (size_t)len) != len) return die("answer");
     close(fd);
     printf("%llu\n", total);
     fflush(stdout);
@@ -198,12 +201,13 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "";
     bool uni = argc > 5 && strcmp(argv[argc - 1], "uni") == 0;
     bool leave = argc > 5 && strcmp(argv[argc - 1], "exit") == 0;
-    int args = argc - uni - leave;
+    bool echo = argc > 5 && strcmp(argv[argc - 1], "echo") == 0;
+    int args = argc - uni - leave - echo;
     iroh_client *client = NULL;
     int rc = 2;
     if (!((strcmp(mode, "sink") == 0 && args == 5) || (strcmp(mode, "push") == 0 && args == 6) ||
           (strcmp(mode, "drop") == 0 && argc == 4) || (strcmp(mode, "spray") == 0 && argc == 7))) {
-        fprintf(stderr, "usage: app_peer sink SOCKET ALPN HOLD_MS [uni] | "
+        fprintf(stderr, "usage: app_peer sink SOCKET ALPN HOLD_MS [uni|echo] | "
                         "push SOCKET TICKET ALPN N [uni|exit] | drop SOCKET ALPN | "
                         "spray SOCKET TICKET ALPN STREAMS N\n");
         return rc;
@@ -213,7 +217,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (strcmp(mode, "sink") == 0)
-        rc = sink(client, argv[3], atoi(argv[4]), uni);
+        rc = sink(client, argv[3], atoi(argv[4]), uni, echo);
     else if (strcmp(mode, "push") == 0)
         rc = push(client, argv[3], argv[4], strtoull(argv[5], NULL, 10), uni, leave);
     else if (strcmp(mode, "drop") == 0)
