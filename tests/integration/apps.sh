@@ -14,47 +14,13 @@ IROH=$2
 ECHO=$3
 PEER=$4
 dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/apps-XXXXXX")
-failures=0
 RSS_GROWTH_KB=$((64 * 1024)) # how much irohd's VmRSS may grow while 256 MiB wait for a reader
 # A sanitized irohd keeps freed memory in quarantine; keep it small so VmRSS means something.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8
 PUSH_BYTES=$((256 * 1024 * 1024))
 
-cleanup() {
-    local pids
-    pids=$(jobs -p)
-    [ -n "$pids" ] && kill -9 $pids 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-field() {
-    printf '%s' "$1" | tr -d '\n' | grep -o "\"$2\": *\"\?[^\",}]*" | head -1 | sed 's/^[^:]*: *"\?//'
-}
-
-start() {
-    mkdir -p "$dir/$1"
-    "$IROHD" --data-dir "$dir/$1/data" --socket "$dir/$1/sock" --bind 127.0.0.1:0 \
-        >"$dir/$1/out" 2>"$dir/$1/err" &
-    eval "pid_$1=\$!"
-    local tries=200
-    while [ "$tries" -gt 0 ] && ! "$IROH" --socket "$dir/$1/sock" id >/dev/null 2>&1; do
-        sleep 0.05
-        tries=$((tries - 1))
-    done
-    [ "$tries" -gt 0 ] || { fail "irohd $1 did not start: $(cat "$dir/$1/err")"; exit 1; }
-}
-
-call() {
-    out=$("$IROH" --socket "$dir/$1/sock" --json --timeout 60000 rpc "$2" ${3:+"$3"} 2>&1)
-    rc=$?
-}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # first_line FILE: waits (bounded) for FILE's first line and prints it.
 first_line() {
@@ -68,20 +34,15 @@ first_line() {
 
 # wait_gone PID SECONDS: waits for a process to end; 1 if it is still there.
 wait_gone() {
-    local tries=$(($2 * 20))
-    while [ "$tries" -gt 0 ] && kill -0 "$1" 2>/dev/null; do
-        sleep 0.05
-        tries=$((tries - 1))
-    done
-    ! kill -0 "$1" 2>/dev/null
+    wait_for "$2" eval "! kill -0 $1 2>/dev/null"
 }
 
 rss_kb() {
     awk '/^VmRSS/ {print $2}' "/proc/$1/status"
 }
 
-start a
-start b
+start_node a
+start_node b
 call a endpoint.ticket
 ticket_a=$(field "$out" ticket)
 

@@ -7,48 +7,12 @@ set -u
 IROHD=$1
 IROH=$2
 dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/endpoint-XXXXXX")
-failures=0
 
-cleanup() {
-    local pids
-    pids=$(jobs -p)
-    [ -n "$pids" ] && kill -9 $pids 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# field JSON NAME: the value of a string or number member (the first one) of a JSON text.
-field() {
-    printf '%s' "$1" | tr -d '\n' | grep -o "\"$2\": *\"\?[^\",}]*" | head -1 | sed 's/^[^:]*: *"\?//'
-}
-
-# start NAME: runs an irohd bound to 127.0.0.1 in $dir/NAME and waits for its socket.
-start() {
-    mkdir -p "$dir/$1"
-    "$IROHD" --data-dir "$dir/$1/data" --socket "$dir/$1/sock" --bind 127.0.0.1:0 \
-        >"$dir/$1/out" 2>"$dir/$1/err" &
-    local tries=200
-    while [ "$tries" -gt 0 ] && ! "$IROH" --socket "$dir/$1/sock" id >/dev/null 2>&1; do
-        sleep 0.05
-        tries=$((tries - 1))
-    done
-    [ "$tries" -gt 0 ] || { fail "irohd $1 did not start: $(cat "$dir/$1/err")"; exit 1; }
-}
-
-# call NAME METHOD [PARAMS]: iroh rpc on NAME's socket; output in $out, exit code in $rc.
-call() {
-    out=$("$IROH" --socket "$dir/$1/sock" --json --timeout 60000 rpc "$2" ${3:+"$3"} 2>&1)
-    rc=$?
-}
-
-start a
-start b
+start_node a
+start_node b
 for n in a b; do
     call $n endpoint.addr
     [ "$rc" = 0 ] || fail "$n endpoint.addr: $out"

@@ -1,9 +1,10 @@
 # shellcheck shell=bash
-# lib.sh — what the shell integration tests (cli.sh, blobs_cli.sh, test_blobs_crash.sh) share:
-# the temp dir removed and every background job killed on every path, fail and the count of
-# failed checks, bounded waits, and an irohd started and waited for. Sourced by each after it
-# sets IROHD, IROH, dir (a fresh mktemp -d) and sock. A test may define on_cleanup (more to
-# remove) and fail_context (said after FAIL, e.g. a seed).
+# lib.sh — what the shell integration tests (cli.sh, blobs_cli.sh, test_blobs_crash.sh,
+# endpoint.sh, apps.sh) share: the temp dir removed and every background job killed on every
+# path, fail and the count of failed checks, bounded waits, an irohd started and waited for
+# (one on $sock, or several named ones on 127.0.0.1), and reading fields of JSON output.
+# Sourced by each after it sets IROHD, IROH, dir (a fresh mktemp -d) and, for start_daemon,
+# sock. A test may define on_cleanup (more to remove) and fail_context (said after FAIL).
 failures=0
 daemon=
 
@@ -63,4 +64,28 @@ start_daemon() {
     wait_for 10 "$IROH" --socket "$sock" --timeout 1000 id >/dev/null 2>&1 && return 0
     fail "${1:-irohd did not start}: $(tail -n 20 "$dir/irohd.log")"
     return 1
+}
+
+# start_node NAME: starts an irohd for node NAME in $dir/NAME (socket $dir/NAME/sock, endpoint
+# bound to 127.0.0.1, pid in $pid_NAME, output in $dir/NAME/out and err) and waits up to 10 s
+# until it answers; exits the test if it does not.
+start_node() {
+    mkdir -p "$dir/$1"
+    "$IROHD" --data-dir "$dir/$1/data" --socket "$dir/$1/sock" --bind 127.0.0.1:0 \
+        >"$dir/$1/out" 2>"$dir/$1/err" &
+    eval "pid_$1=\$!"
+    wait_for 10 "$IROH" --socket "$dir/$1/sock" id >/dev/null 2>&1 && return 0
+    fail "irohd $1 did not start: $(cat "$dir/$1/err")"
+    exit 1
+}
+
+# call NAME METHOD [PARAMS]: iroh rpc on node NAME's socket; output in $out, exit code in $rc.
+call() {
+    out=$("$IROH" --socket "$dir/$1/sock" --json --timeout 60000 rpc "$2" ${3:+"$3"} 2>&1)
+    rc=$?
+}
+
+# field JSON NAME: the value of a string or number member (the first one) of a JSON text.
+field() {
+    printf '%s' "$1" | tr -d '\n' | grep -o "\"$2\": *\"\?[^\",}]*" | head -1 | sed 's/^[^:]*: *"\?//'
 }
