@@ -274,26 +274,6 @@ static int insert_path(sqlite3 *db, const uint8_t hash[BLOB_HASH_LEN], const cha
     return rc;
 }
 
-static int insert_row(sqlite3 *db, const uint8_t hash[BLOB_HASH_LEN], uint64_t size,
-                      enum blob_location data_loc, enum blob_outboard_location ob_loc,
-                      struct blob_error *e)
-{
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO blobs (hash, size, complete, data_loc, outboard_loc, "
-                           "present_groups) VALUES (?1, ?2, 1, ?3, ?4, ?5)",
-                           -1, &q, NULL) != SQLITE_OK)
-        return blob_db_fail(db, e, "cannot add the blob");
-    sqlite3_bind_blob(q, 1, hash, BLOB_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)size);
-    sqlite3_bind_int(q, 3, (int)data_loc);
-    sqlite3_bind_int(q, 4, (int)ob_loc);
-    sqlite3_bind_int64(q, 5, (sqlite3_int64)iroh_bao_groups(size));
-    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : blob_db_fail(db, e, "cannot add the blob");
-    sqlite3_finalize(q);
-    return rc;
-}
-
 /* What a commit did to data/, so a failed one can undo it. */
 struct placed {
     bool data, outboard; /* our temp file was renamed to the entry's data / outboard file */
@@ -350,7 +330,9 @@ static int commit_locked(struct import *im, sqlite3 *db, struct blob_added *out,
     }
     if ((pl->data || pl->outboard) && (rc = blob_sync_data_dir(s, e)) < 0) return rc;
     if (exists && (rc = blob_rows_delete(db, im->hash, e)) < 0) return rc;
-    if ((rc = insert_row(db, im->hash, im->size, data_loc, ob_loc, e)) < 0) return rc;
+    if ((rc = blob_row_insert(db, im->hash, im->size, true, data_loc, ob_loc,
+                              iroh_bao_groups(im->size), e)) < 0)
+        return rc;
     if (data_loc == BLOB_LOC_INLINE || ob_loc == BLOB_OUTBOARD_INLINE) {
         bool ob_inline = ob_loc == BLOB_OUTBOARD_INLINE;
         rc = blob_inline_put(db, im->hash, im->inline_data, im->inline_data ? im->size : 0,

@@ -70,6 +70,10 @@ int blob_exec_hash(sqlite3 *db, const char *sql, const uint8_t hash[BLOB_HASH_LE
                    struct blob_error *e);
 /* IROH_EIO with the connection's error message after `what`. */
 int blob_db_fail(sqlite3 *db, struct blob_error *e, const char *what);
+/* Inserts the blobs row of a new entry, complete or partial. Returns 0 or IROH_EIO. */
+int blob_row_insert(sqlite3 *db, const uint8_t hash[BLOB_HASH_LEN], uint64_t size, bool complete,
+                    enum blob_location data_loc, enum blob_outboard_location ob_loc,
+                    uint64_t present_groups, struct blob_error *e);
 /* Reads the row of hash; returns 0, IROH_ENOTFOUND or IROH_EIO. */
 int blob_row_get(sqlite3 *db, const uint8_t hash[BLOB_HASH_LEN], struct blob_row *row,
                  struct blob_error *e);

@@ -28,20 +28,10 @@ static int insert_partial(sqlite3 *db, const uint8_t hash[BLOB_HASH_LEN], uint64
                           struct blob_error *e)
 {
     bool files = size > BLOB_INLINE_MAX;
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO blobs (hash, size, complete, data_loc, outboard_loc, "
-                           "present_groups) VALUES (?1, ?2, 0, ?3, ?4, 0)",
-                           -1, &q, NULL) != SQLITE_OK)
-        return blob_db_fail(db, e, "cannot add the partial blob");
-    sqlite3_bind_blob(q, 1, hash, BLOB_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)size);
-    sqlite3_bind_int(q, 3, files ? BLOB_LOC_OWNED : BLOB_LOC_INLINE);
-    sqlite3_bind_int(q, 4, files ? BLOB_OUTBOARD_OWNED : BLOB_OUTBOARD_NOT_NEEDED);
-    int rc =
-        sqlite3_step(q) == SQLITE_DONE ? 0 : blob_db_fail(db, e, "cannot add the partial blob");
-    sqlite3_finalize(q);
+    int rc = blob_row_insert(db, hash, size, false, files ? BLOB_LOC_OWNED : BLOB_LOC_INLINE,
+                             files ? BLOB_OUTBOARD_OWNED : BLOB_OUTBOARD_NOT_NEEDED, 0, e);
     if (rc < 0) return rc;
+    sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO blob_partial (hash, bitfield) VALUES (?1, zeroblob(?2))",
                            -1, &q, NULL) != SQLITE_OK)

@@ -365,6 +365,27 @@ int blob_exec_hash(sqlite3 *db, const char *sql, const uint8_t hash[BLOB_HASH_LE
     return rc;
 }
 
+int blob_row_insert(sqlite3 *db, const uint8_t hash[BLOB_HASH_LEN], uint64_t size, bool complete,
+                    enum blob_location data_loc, enum blob_outboard_location ob_loc,
+                    uint64_t present_groups, struct blob_error *e)
+{
+    sqlite3_stmt *q;
+    int rc = prepare(db,
+                     "INSERT INTO blobs (hash, size, complete, data_loc, outboard_loc, "
+                     "present_groups) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     &q, e);
+    if (rc < 0) return rc;
+    sqlite3_bind_blob(q, 1, hash, BLOB_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)size);
+    sqlite3_bind_int(q, 3, complete);
+    sqlite3_bind_int(q, 4, (int)data_loc);
+    sqlite3_bind_int(q, 5, (int)ob_loc);
+    sqlite3_bind_int64(q, 6, (sqlite3_int64)present_groups);
+    rc = sqlite3_step(q) == SQLITE_DONE ? 0 : blob_db_fail(db, e, "cannot add the blob");
+    sqlite3_finalize(q);
+    return rc;
+}
+
 int blob_rows_delete(sqlite3 *db, const uint8_t hash[BLOB_HASH_LEN], struct blob_error *e)
 {
     static const char *const sql[] = {
