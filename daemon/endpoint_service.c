@@ -205,6 +205,11 @@ void endpoint_service_addr(const struct endpoint_service *es, struct iroh_endpoi
     endpoint_addr(es->ep, out);
 }
 
+struct endpoint *endpoint_service_endpoint(const struct endpoint_service *es)
+{
+    return es->ep;
+}
+
 static void on_endpoint_stopped(void *arg)
 {
     free(arg);

@@ -29,6 +29,10 @@ int endpoint_service_start(uv_loop_t *loop, struct rpc_server *server,
 /* This node's EndpointAddr (id and direct addresses). */
 void endpoint_service_addr(const struct endpoint_service *es, struct iroh_endpoint_addr *out);
 
+/* The endpoint itself, for the services that dial or serve other protocols on it (blobs);
+ * valid until endpoint_service_stop. */
+struct endpoint *endpoint_service_endpoint(const struct endpoint_service *es);
+
 /* Fails the echo calls still running (shutting_down), then stops the endpoint and frees the
  * service once it has closed. Call before stopping the RPC server. */
 void endpoint_service_stop(struct endpoint_service *es);
