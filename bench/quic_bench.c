@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "bench_proc.h"
 #include "core/keys.h"
 #include "core/ticket.h"
 #include "daemon/endpoint.h"
@@ -115,37 +116,6 @@ static void run_while(const bool *busy)
 {
     while (*busy)
         uv_run(&loop, UV_RUN_ONCE);
-}
-
-static long rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    if (!f) return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    fclose(f);
-    return kib;
-}
-
-/* CPU time (user + system) of process pid so far, in seconds. */
-static double cpu_seconds(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    unsigned long utime = 0, stime = 0;
-    if (!f) return 0;
-    /* after the ")" that ends comm: state and 10 more fields, then utime and stime */
-    int c;
-    while ((c = fgetc(f)) != EOF && c != ')')
-        ;
-    if (fscanf(f, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
-        utime = stime = 0;
-    fclose(f);
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -262,7 +232,7 @@ static double bulk_once(uint64_t bytes, unsigned streams)
     run_while(&b.busy);
     if (b.status < 0) return b.status;
     uint64_t t0 = uv_hrtime();
-    double c0 = cpu_seconds(getpid()), s0 = cpu_seconds(server_pid);
+    double c0 = bench_cpu_seconds(getpid()), s0 = bench_cpu_seconds(server_pid);
     b.busy = true;
     for (unsigned i = 0; i < streams; i++) {
         struct bulk_stream *bs = &b.st[i];
@@ -273,8 +243,8 @@ static double bulk_once(uint64_t bytes, unsigned streams)
     }
     run_while(&b.busy);
     uint64_t ns = uv_hrtime() - t0;
-    client_cpu = (cpu_seconds(getpid()) - c0) * 1e11 / (double)ns;
-    server_cpu = (cpu_seconds(server_pid) - s0) * 1e11 / (double)ns;
+    client_cpu = (bench_cpu_seconds(getpid()) - c0) * 1e11 / (double)ns;
+    server_cpu = (bench_cpu_seconds(server_pid) - s0) * 1e11 / (double)ns;
     if (b.qc) quic_conn_close(b.qc, 0, "done");
     while (b.qc)
         uv_run(&loop, UV_RUN_ONCE);
@@ -297,13 +267,7 @@ static int run_bulk(uint64_t bytes, unsigned streams, unsigned reps)
                streams, (unsigned long long)bytes, v[r], client_cpu, server_cpu);
         fflush(stdout);
     }
-    for (unsigned i = 1; i < reps; i++) /* insertion sort for the median */
-        for (unsigned j = i; j > 0 && v[j] < v[j - 1]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    printf("ours median MB/s (streams=%u): %.1f\n", streams, v[(reps - 1) / 2]);
+    printf("ours median MB/s (streams=%u): %.1f\n", streams, bench_median(v, reps));
     return 0;
 }
 
@@ -379,7 +343,7 @@ static int run_idle(unsigned n, pid_t server)
 {
     struct dialer d = {.conns = calloc(n, sizeof(struct quic_conn *))};
     if (!d.conns) return 1;
-    long c0 = rss_kib(getpid()), s0 = rss_kib(server);
+    long c0 = bench_rss_kib(getpid()), s0 = bench_rss_kib(server);
     for (unsigned i = 0; i < n; i++) {
         if (dial_one(&d) < 0) break;
         while (d.pending >= 16) /* a few handshakes at a time */
@@ -391,7 +355,7 @@ static int run_idle(unsigned n, pid_t server)
     uint64_t until = uv_hrtime() + 300 * 1000000ull;
     while (uv_hrtime() < until)
         uv_run(&loop, UV_RUN_NOWAIT);
-    long c1 = rss_kib(getpid()), s1 = rss_kib(server);
+    long c1 = bench_rss_kib(getpid()), s1 = bench_rss_kib(server);
     size_t held = d.n_conns;
     printf("ours idle conns=%zu client=%.0f bytes/conn server=%.0f bytes/conn\n", held,
            held ? (double)(c1 - c0) * 1024 / (double)held : 0.0,

@@ -5,8 +5,6 @@
  * It starts its own irohd in a temporary directory and stops it at the end. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <iroh/client.h>
 #include <poll.h>
 #include <pthread.h>
@@ -14,15 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bench_proc.h"
 
 #define GOAL_P50_US 50.0
 #define GOAL_CALLS_PER_S 50000.0
 #define PIPELINE_DEPTH 64
 
-static char socket_path[256];
+static const char *socket_path; /* the started irohd's */
 static double seconds = 3.0;
 
 static double now_s(void)
@@ -30,12 +29,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static iroh_client *connect_or_die(void)
@@ -61,31 +54,6 @@ static void call_or_die(iroh_client *c)
     iroh_response_free(r);
 }
 
-static pid_t start_daemon(const char *irohd, const char *dir)
-{
-    snprintf(socket_path, sizeof socket_path, "%s/irohd.sock", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        execl(irohd, irohd, "--data-dir", dir, "--socket", socket_path, "--log-level", "warn",
-              (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) { /* up to 5 s */
-        iroh_client *c;
-        if (iroh_client_connect(socket_path, &c) == 0) {
-            iroh_client_close(c);
-            return pid;
-        }
-        usleep(10000);
-    }
-    fprintf(stderr, "rpc_bench: %s did not start\n", irohd);
-    kill(pid, SIGKILL);
-    exit(1);
-}
-
 static void bench_latency(long calls, double *p50, double *p99, double *mean)
 {
     iroh_client *c = connect_or_die();
@@ -98,7 +66,7 @@ static void bench_latency(long calls, double *p50, double *p99, double *mean)
         us[i] = (now_s() - t0) * 1e6;
         sum += us[i];
     }
-    qsort(us, (size_t)calls, sizeof *us, cmp_double);
+    bench_sort(us, (size_t)calls);
     *p50 = us[calls / 2];
     *p99 = us[calls * 99 / 100];
     *mean = sum / calls;
@@ -185,12 +153,6 @@ static double bench_pipelined(void)
     return rate;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static const char *verdict(int ok)
 {
     return ok ? "meets goal" : "MISSES goal";
@@ -219,7 +181,9 @@ int main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    pid_t daemon = start_daemon(irohd, dir);
+    struct bench_irohd daemon;
+    bench_irohd_start(&daemon, irohd, dir, NULL);
+    socket_path = daemon.socket_path;
 
     double p50, p99, mean;
     bench_latency(calls, &p50, &p99, &mean);
@@ -239,10 +203,7 @@ int main(int argc, char **argv)
            eight, GOAL_CALLS_PER_S, verdict(eight >= GOAL_CALLS_PER_S));
     printf("  calls/s, 1 client, %d in flight  %9.0f\n", PIPELINE_DEPTH, piped);
 
-    kill(daemon, SIGTERM);
-    int status;
-    waitpid(daemon, &status, 0);
-    if (nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0)
-        fprintf(stderr, "rpc_bench: could not remove %s\n", dir);
+    bench_irohd_stop(&daemon);
+    if (bench_remove_tree(dir) != 0) fprintf(stderr, "rpc_bench: could not remove %s\n", dir);
     return 0;
 }
