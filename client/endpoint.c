@@ -39,6 +39,7 @@ static int code_for_error(const iroh_response *r)
     case JSONRPC_PERMISSION_DENIED: return IROH_EPERM;
     case JSONRPC_BUSY: return IROH_EBUSY;
     case JSONRPC_SHUTTING_DOWN: return IROH_ECLOSED;
+    case JSONRPC_TOO_LARGE: return IROH_ETOOBIG;
     case JSONRPC_IO_ERROR: break;
     default: return IROH_ERPC;
     }
@@ -249,6 +250,48 @@ int iroh_conn_accept_bi_async(iroh_client *client, uint64_t conn, iroh_stream_cb
         return failed(rc, NULL);
     }
     return 0;
+}
+
+int iroh_conn_datagrams(iroh_client *client, uint64_t conn, int *fd, size_t *max_size)
+{
+    iroh_response *r;
+    json_object *res;
+    int rc = call(client, "conn.datagrams", params_conn(conn), -1, &res, &r);
+    if (rc < 0) return rc;
+    if (max_size) *max_size = (size_t)member_int(res, "max_datagram_size");
+    json_object_put(res);
+    *fd = iroh_response_take_fd(r, 0);
+    iroh_response_free(r);
+    return *fd >= 0 ? 0 : failed(IROH_EPROTO, "irohd passed no fd");
+}
+
+/* data[0..len) as base64 (RFC 4648, with padding) into a new string, or NULL. */
+static char *base64(const uint8_t *data, size_t len)
+{
+    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        if (i + 1 < len) v |= (uint32_t)data[i + 1] << 8;
+        if (i + 2 < len) v |= data[i + 2];
+        *o++ = digits[v >> 18];
+        *o++ = digits[(v >> 12) & 63];
+        *o++ = i + 1 < len ? digits[(v >> 6) & 63] : '=';
+        *o++ = i + 2 < len ? digits[v & 63] : '=';
+    }
+    *o = 0;
+    return out;
+}
+
+int iroh_conn_send_datagram(iroh_client *client, uint64_t conn, const void *data, size_t len)
+{
+    char *text = base64(data, len);
+    if (!text) return failed(IROH_ENOMEM, NULL);
+    json_object *p = params_conn(conn);
+    json_object_object_add(p, "data_base64", json_object_new_string(text));
+    free(text);
+    return call(client, "conn.send_datagram", p, -1, NULL, NULL);
 }
 
 int iroh_conn_close(iroh_client *client, uint64_t conn, uint64_t code, const char *reason)

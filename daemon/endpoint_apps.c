@@ -3,6 +3,7 @@
 #include "daemon/endpoint_apps.h"
 
 #include <iroh/error.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/app_datagrams.h"
 #include "daemon/app_streams.h"
 #include "daemon/endpoint_echo.h"
 #include "daemon/log.h"
@@ -54,6 +56,7 @@ struct app_conn {
     bool closing;
     struct stream_queue queues[2]; /* BI, UNI */
     struct app_stream_counts counts;
+    struct app_datagrams *dgrams;
     uv_timer_t grace; /* after the app left: close even if streams are still open */
     bool grace_open;
 };
@@ -234,6 +237,7 @@ static void conn_on_close(struct quic_conn *qc, int status, void *arg)
     snprintf(why, sizeof why, "the connection closed: %s", quic_conn_error(qc));
     c->counts.all_closed = NULL;
     end_queues(c, why);
+    app_datagrams_free(c->dgrams);
     conn_unlink(c);
     if (c->grace_open)
         uv_close((uv_handle_t *)&c->grace, on_grace_closed);
@@ -241,15 +245,23 @@ static void conn_on_close(struct quic_conn *qc, int status, void *arg)
         free(c);
 }
 
+static void conn_on_datagram(struct quic_conn *qc, const uint8_t *data, size_t len, void *arg)
+{
+    (void)qc;
+    app_datagrams_received(((struct app_conn *)arg)->dgrams, data, len);
+}
+
 static const struct quic_conn_callbacks app_conn_callbacks = {
     .on_stream = conn_on_stream,
     .on_close = conn_on_close,
+    .on_datagram = conn_on_datagram,
 };
 
 static struct app_conn *conn_new(struct apps_session *s, struct quic_conn *qc)
 {
     struct app_conn *c = calloc(1, sizeof *c);
-    if (!c) {
+    if (!c || app_datagrams_new(s->apps->loop, qc, &c->dgrams) < 0) {
+        free(c);
         quic_conn_close(qc, APP_STREAM_CODE_APP_GONE, "out of memory");
         return NULL;
     }
@@ -327,6 +339,17 @@ static json_object *conn_describe(const struct app_conn *c)
                            json_object_new_double((double)quic_conn_rtt_ns(c->qc) / 1e6));
     json_object_object_add(r, "bytes_sent", json_object_new_int64((int64_t)c->counts.sent));
     json_object_object_add(r, "bytes_received", json_object_new_int64((int64_t)c->counts.received));
+    struct quic_conn_stats st;
+    quic_conn_stats(c->qc, &st);
+    json_object_object_add(r, "max_datagram_size",
+                           json_object_new_int64((int64_t)quic_conn_max_datagram(c->qc)));
+    json_object_object_add(r, "datagrams_sent", json_object_new_int64((int64_t)st.datagrams_sent));
+    json_object_object_add(r, "datagrams_received",
+                           json_object_new_int64((int64_t)st.datagrams_received));
+    json_object_object_add(
+        r, "datagrams_dropped",
+        json_object_new_int64((int64_t)(st.datagrams_dropped + app_datagrams_dropped(c->dgrams))));
+    json_object_object_add(r, "datagrams_lost", json_object_new_int64((int64_t)st.datagrams_lost));
     json_object_object_add(
         r, "direction",
         json_object_new_string(quic_conn_is_server(c->qc) ? "incoming" : "outgoing"));
@@ -702,6 +725,57 @@ static void handle_close(struct rpc_call *call, json_object *params, void *ctx)
     rpc_call_reply(call, json_object_new_boolean(1), NULL, 0);
 }
 
+static void handle_datagrams(struct rpc_call *call, json_object *params, void *ctx)
+{
+    struct app_conn *c = conn_param(ctx, call, params);
+    if (!c) return;
+    int fd;
+    int rc = app_datagrams_attach(c->dgrams, &fd);
+    if (rc < 0) {
+        rpc_call_fail(call, jsonrpc_code_for(rc),
+                      rc == IROH_EEXIST ? "this connection's datagrams already have a socket"
+                                        : iroh_strerror(rc),
+                      NULL);
+        return;
+    }
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "fd", json_object_new_int(0));
+    json_object_object_add(r, "max_datagram_size",
+                           json_object_new_int64((int64_t)quic_conn_max_datagram(c->qc)));
+    rpc_call_reply(call, r, &fd, 1);
+}
+
+static void handle_send_datagram(struct rpc_call *call, json_object *params, void *ctx)
+{
+    struct app_conn *c = conn_param(ctx, call, params);
+    if (!c) return;
+    const char *b64 = param_string(params, "data_base64");
+    size_t in = strlen(b64), len;
+    uint8_t *data = malloc(in / 4 * 3 + 3);
+    const char *end;
+    if (!data) {
+        rpc_call_fail(call, JSONRPC_BUSY, "out of memory", NULL);
+        return;
+    }
+    if (sodium_base642bin(data, in / 4 * 3 + 3, b64, in, NULL, &len, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != b64 + in) {
+        free(data);
+        rpc_call_fail(call, JSONRPC_INVALID_PARAMS, "data_base64 is not base64 (RFC 4648)", NULL);
+        return;
+    }
+    int rc = quic_conn_send_datagram(c->qc, data, len);
+    free(data);
+    if (rc == IROH_ETOOBIG)
+        fail_reason(call, JSONRPC_TOO_LARGE, NULL,
+                    "%zu bytes: the largest datagram this connection takes now is %zu bytes", len,
+                    quic_conn_max_datagram(c->qc));
+    else if (rc < 0)
+        rpc_call_fail(call, jsonrpc_code_for(rc), iroh_strerror(rc), NULL);
+    else
+        rpc_call_reply(call, json_object_new_boolean(1), NULL, 0);
+}
+
 static void handle_info(struct rpc_call *call, json_object *params, void *ctx)
 {
     struct app_conn *c = conn_param(ctx, call, params);
@@ -737,6 +811,8 @@ int endpoint_apps_start(uv_loop_t *loop, struct rpc_server *server, struct endpo
     rpc_server_register(server, "conn.accept_uni", handle_accept_uni, apps);
     rpc_server_register(server, "conn.close", handle_close, apps);
     rpc_server_register(server, "conn.info", handle_info, apps);
+    rpc_server_register(server, "conn.datagrams", handle_datagrams, apps);
+    rpc_server_register(server, "conn.send_datagram", handle_send_datagram, apps);
     *out = apps;
     return 0;
 }

@@ -1,6 +1,7 @@
 /* endpoint_apps.h — apps sharing irohd's identity: the endpoint.listen / unlisten / connect /
- * connections and conn.* RPC methods, the QUIC connections apps own and their streams, passed
- * to the apps as socketpair fds (app_streams.h).
+ * connections and conn.* RPC methods, the QUIC connections apps own, their streams, passed
+ * to the apps as socketpair fds (app_streams.h), and their datagrams, passed as one
+ * SOCK_SEQPACKET socketpair fd per connection (app_datagrams.h).
  *
  * Ownership: an API connection that listens or connects gets one subscription (returned by
  * endpoint.listen, carrying its endpoint.incoming notifications); every ALPN it listens on and

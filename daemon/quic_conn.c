@@ -33,6 +33,10 @@
 #define CONN_WINDOW 10000000  /* initial connection window */
 #define MAX_CONN_WINDOW (24 * 1024 * 1024)
 #define MAX_STREAM_WINDOW (6 * 1024 * 1024)
+#define MAX_DATAGRAM_FRAME 65535 /* the largest DATAGRAM frame we take, as iroh */
+/* A short-header packet's overhead around a DATAGRAM frame: flags, the peer's connection id,
+ * the longest packet number, the AEAD tag; and the frame's type and 2-byte length. */
+#define DATAGRAM_PACKET_OVERHEAD(dcid_len) (1 + (dcid_len) + 4 + 16 + 1 + 2)
 
 /* A piece of a stream's outgoing bytes, kept until the peer acknowledges all of it. */
 struct chunk {
@@ -56,6 +60,13 @@ struct quic_stream {
     void *arg;
 };
 
+/* A datagram waiting for congestion control to let it out. */
+struct dgram {
+    struct dgram *next;
+    size_t len;
+    uint8_t data[];
+};
+
 enum conn_state { ST_HANDSHAKE, ST_OPEN, ST_GONE };
 
 struct quic_conn {
@@ -76,6 +87,9 @@ struct quic_conn {
     uint8_t reason[128];
     char why[200];
     struct quic_stream *streams, *streams_tail;
+    struct dgram *dgram_head, *dgram_tail;
+    size_t dgram_bytes; /* queued, at most QUIC_DATAGRAM_QUEUE_BYTES */
+    struct quic_conn_stats stats;
     const struct quic_conn_callbacks *cb;
     void *arg;
 };
@@ -258,10 +272,21 @@ static void free_stream(struct quic_stream *s)
     free(s);
 }
 
+static void dgram_pop(struct quic_conn *qc)
+{
+    struct dgram *d = qc->dgram_head;
+    qc->dgram_head = d->next;
+    if (!qc->dgram_head) qc->dgram_tail = NULL;
+    qc->dgram_bytes -= d->len;
+    free(d);
+}
+
 static void on_timer_closed(uv_handle_t *h)
 {
     struct quic_conn *qc = h->data;
     struct quic_host *host = qc->host;
+    while (qc->dgram_head)
+        dgram_pop(qc);
     ngtcp2_conn_del(qc->conn);
     if (qc->tls) gnutls_deinit(qc->tls);
     free(qc);
@@ -377,6 +402,33 @@ static void batch_add(struct quic_conn *qc, struct tx_batch *b, const ngtcp2_pat
         batch_flush(qc, b);
 }
 
+/* Offers the first queued datagram to the packet being built at dest. Returns as
+ * ngtcp2_conn_writev_datagram; a datagram the peer or the path cannot take is dropped. */
+static ngtcp2_ssize write_datagram(struct quic_conn *qc, ngtcp2_path *path, ngtcp2_pkt_info *pi,
+                                   uint8_t *dest, ngtcp2_tstamp ts)
+{
+    struct dgram *d = qc->dgram_head;
+    if (d->len > quic_conn_max_datagram(qc)) { /* cannot happen unless the path shrank */
+        dgram_pop(qc);
+        qc->stats.datagrams_dropped++;
+        return NGTCP2_ERR_WRITE_MORE;
+    }
+    ngtcp2_vec vec = {d->data, d->len};
+    int accepted = 0;
+    ngtcp2_ssize n = ngtcp2_conn_writev_datagram(qc->conn, path, pi, dest, PKT_BUF, &accepted,
+                                                 NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &vec, 1, ts);
+    if (n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE) {
+        dgram_pop(qc); /* over the peer's limit, or the peer takes none */
+        qc->stats.datagrams_dropped++;
+        return NGTCP2_ERR_WRITE_MORE;
+    }
+    if (accepted) {
+        dgram_pop(qc);
+        qc->stats.datagrams_sent++;
+    }
+    return n;
+}
+
 static void write_packets(struct quic_conn *qc)
 {
     struct tx_batch batch;
@@ -393,6 +445,19 @@ static void write_packets(struct quic_conn *qc)
 
     size_t pkts = 0;
     for (int step = 0; step < MAX_WRITE_STEPS && pkts < max_pkts; step++) {
+        if (qc->dgram_head) { /* datagrams first: they are the latency-sensitive ones */
+            ngtcp2_ssize n = write_datagram(qc, &ps.path, &pi, batch.buf + batch.used, ts);
+            if (n == NGTCP2_ERR_WRITE_MORE) continue;
+            if (n < 0) {
+                batch_flush(qc, &batch);
+                fail_liberr(qc, (int)n, "write");
+                return;
+            }
+            if (n == 0) break; /* congestion-limited */
+            batch_add(qc, &batch, &ps.path, (size_t)n);
+            pkts++;
+            continue;
+        }
         struct quic_stream *s = next_sendable(qc);
         ngtcp2_vec vec[MAX_STREAM_VECS];
         size_t nvec = 0;
@@ -635,6 +700,28 @@ static int on_extend_stream_data(ngtcp2_conn *conn, int64_t id, uint64_t max_dat
     return 0;
 }
 
+static int on_recv_datagram(ngtcp2_conn *conn, uint32_t flags, const uint8_t *data, size_t len,
+                            void *user)
+{
+    (void)conn;
+    (void)flags;
+    struct quic_conn *qc = user;
+    qc->stats.datagrams_received++;
+    if (qc->cb && qc->cb->on_datagram)
+        qc->cb->on_datagram(qc, data, len, qc->arg);
+    else
+        qc->stats.datagrams_dropped++;
+    return 0;
+}
+
+static int on_lost_datagram(ngtcp2_conn *conn, uint64_t id, void *user)
+{
+    (void)conn;
+    (void)id;
+    ((struct quic_conn *)user)->stats.datagrams_lost++;
+    return 0;
+}
+
 static void fill_callbacks(ngtcp2_callbacks *cb, bool server)
 {
     memset(cb, 0, sizeof *cb);
@@ -662,6 +749,8 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server)
     cb->acked_stream_data_offset = on_acked;
     cb->stream_close = on_stream_close;
     cb->extend_max_stream_data = on_extend_stream_data;
+    cb->recv_datagram = on_recv_datagram;
+    cb->lost_datagram = on_lost_datagram;
 }
 
 /* The QUIC profile both roles share (quic_conn.h lists it). */
@@ -688,6 +777,7 @@ static void fill_settings(ngtcp2_settings *s, ngtcp2_transport_params *p)
     p->max_idle_timeout = 30 * NGTCP2_SECONDS;
     p->max_udp_payload_size = 1472;
     p->active_connection_id_limit = 5;
+    p->max_datagram_frame_size = MAX_DATAGRAM_FRAME;
 }
 
 /* ---- creating connections -------------------------------------------------------------------- */
@@ -929,6 +1019,47 @@ const char *quic_conn_error(const struct quic_conn *qc)
 bool quic_conn_is_server(const struct quic_conn *qc)
 {
     return qc->server;
+}
+
+void quic_conn_stats(const struct quic_conn *qc, struct quic_conn_stats *out)
+{
+    *out = qc->stats;
+}
+
+size_t quic_conn_max_datagram(const struct quic_conn *qc)
+{
+    if (qc->state != ST_OPEN) return 0;
+    const ngtcp2_transport_params *p = ngtcp2_conn_get_remote_transport_params(qc->conn);
+    if (!p || p->max_datagram_frame_size <= 3) return 0;
+    size_t by_peer = (size_t)p->max_datagram_frame_size - 3; /* frame type and length */
+    size_t overhead = DATAGRAM_PACKET_OVERHEAD(ngtcp2_conn_get_dcid(qc->conn)->datalen);
+    size_t udp = ngtcp2_conn_get_path_max_tx_udp_payload_size(qc->conn);
+    size_t by_path = udp > overhead ? udp - overhead : 0;
+    return by_peer < by_path ? by_peer : by_path;
+}
+
+int quic_conn_send_datagram(struct quic_conn *qc, const void *data, size_t len)
+{
+    if (qc->close_pending || qc->state == ST_GONE) return IROH_ECLOSED;
+    if (len == 0) return IROH_EINVAL;
+    if (len > quic_conn_max_datagram(qc)) return IROH_ETOOBIG;
+    struct dgram *d = malloc(sizeof *d + len);
+    if (!d) return IROH_ENOMEM;
+    d->next = NULL;
+    d->len = len;
+    memcpy(d->data, data, len);
+    while (qc->dgram_head && qc->dgram_bytes + len > QUIC_DATAGRAM_QUEUE_BYTES) {
+        dgram_pop(qc); /* the oldest gives way */
+        qc->stats.datagrams_dropped++;
+    }
+    if (qc->dgram_tail)
+        qc->dgram_tail->next = d;
+    else
+        qc->dgram_head = d;
+    qc->dgram_tail = d;
+    qc->dgram_bytes += len;
+    kick(qc);
+    return 0;
 }
 
 /* ---- stream functions ------------------------------------------------------------------------ */

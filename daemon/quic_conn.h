@@ -16,9 +16,10 @@
  *
  * Settings: QUIC v1 only; idle timeout 30 s, keep-alive PING every 5 s; per-stream windows
  * 1 250 000 bytes (as iroh), connection window 10 MB growing to 24 MiB; 100 bidi and 100 uni
- * streams; 5 active connection ids; max_udp_payload_size 1472; no datagrams yet; migration
- * allowed; 8-byte connection ids. The transport parameters actually sent are logged by the peer
- * (and tested in tests/integration/test_endpoint.c). */
+ * streams; 5 active connection ids; max_udp_payload_size 1472; datagrams (RFC 9221) accepted up
+ * to max_datagram_frame_size 65535, as iroh; migration allowed; 8-byte connection ids. The
+ * transport parameters actually sent are logged by the peer (and tested in
+ * tests/integration/test_endpoint.c). */
 #ifndef IROHD_QUIC_CONN_H
 #define IROHD_QUIC_CONN_H
 
@@ -39,6 +40,9 @@
  * fallen to QUIC_STREAM_LOW_WATER. */
 #define QUIC_STREAM_HIGH_WATER (1024 * 1024)
 #define QUIC_STREAM_LOW_WATER (256 * 1024)
+/* Datagrams waiting to be sent (congestion control paces them) are bounded by bytes: past it
+ * the oldest waiting datagram is dropped, as quinn does. */
+#define QUIC_DATAGRAM_QUEUE_BYTES (256 * 1024)
 
 struct quic_conn;
 struct quic_stream;
@@ -75,6 +79,19 @@ struct quic_conn_callbacks {
      * IROH_ETIMEDOUT (idle or handshake timeout), IROH_EPROTO (TLS or QUIC failure),
      * IROH_ENOMEM; quic_conn_error() says more. */
     void (*on_close)(struct quic_conn *qc, int status, void *arg);
+    /* A datagram of the peer (RFC 9221; unreliable, unordered). Without this callback
+     * datagrams are dropped (and counted in datagrams_dropped). */
+    void (*on_datagram)(struct quic_conn *qc, const uint8_t *data, size_t len, void *arg);
+};
+
+/* Counts of a connection, since it started. */
+struct quic_conn_stats {
+    uint64_t datagrams_sent;     /* put into packets */
+    uint64_t datagrams_received; /* from the peer */
+    /* ours dropped before they were sent (the queue overflowed, or they no longer fit) and
+     * the peer's that nobody took (no on_datagram) */
+    uint64_t datagrams_dropped;
+    uint64_t datagrams_lost; /* sent in packets QUIC declared lost (may be spurious) */
 };
 
 struct quic_stream_callbacks {
@@ -129,6 +146,17 @@ uint64_t quic_conn_rtt_ns(const struct quic_conn *qc);
 const char *quic_conn_name(const struct quic_conn *qc);
 const char *quic_conn_error(const struct quic_conn *qc);
 bool quic_conn_is_server(const struct quic_conn *qc);
+void quic_conn_stats(const struct quic_conn *qc, struct quic_conn_stats *out);
+
+/* The largest datagram quic_conn_send_datagram takes now: what the peer's
+ * max_datagram_frame_size allows and what fits in one packet of the current path (path MTU
+ * discovery may raise it). 0 before the handshake or when the peer takes no datagrams. */
+size_t quic_conn_max_datagram(const struct quic_conn *qc);
+/* Queues data[0..len) (copied) as one datagram. Returns 0 (sent as congestion control allows;
+ * unreliable: it may be dropped, see struct quic_conn_stats), IROH_EINVAL when len is 0,
+ * IROH_ETOOBIG when it is over quic_conn_max_datagram (always when the peer takes none),
+ * IROH_ECLOSED, IROH_ENOMEM. */
+int quic_conn_send_datagram(struct quic_conn *qc, const void *data, size_t len);
 
 void quic_stream_set_callbacks(struct quic_stream *s, const struct quic_stream_callbacks *cb,
                                void *arg);

@@ -154,6 +154,14 @@ typedef void iroh_stream_cb(iroh_client *client, int status, uint64_t conn, int 
 int iroh_conn_accept_bi_async(iroh_client *client, uint64_t conn, iroh_stream_cb *cb,
                               void *userdata);
 
+/* The connection's datagrams (RFC 9221, unreliable) as a SOCK_SEQPACKET socket *fd: every
+ * message sent on it is one datagram to the peer, every message read one datagram of the peer
+ * (0: the connection is gone). Messages over *max_size (the largest datagram the connection
+ * can send now; may be NULL) are dropped, as are the peer's when the app does not read. */
+int iroh_conn_datagrams(iroh_client *client, uint64_t conn, int *fd, size_t *max_size);
+/* Sends data[0..len) as one datagram. IROH_ETOOBIG when it is over the connection's limit. */
+int iroh_conn_send_datagram(iroh_client *client, uint64_t conn, const void *data, size_t len);
+
 /* Closes a connection with an application code and reason (may be NULL). */
 int iroh_conn_close(iroh_client *client, uint64_t conn, uint64_t code, const char *reason);
 

@@ -17,6 +17,15 @@
  *   app_peer spray SOCKET TICKET ALPN STREAMS N
  *       dials TICKET and writes up to N bytes on each of STREAMS streams in turn, until the
  *       peer stops the stream; closes the connection and prints STREAMS.
+ *   app_peer dgram-echo SOCKET ALPN HOLD_MS
+ *       listens; takes the first connection's datagram socket, waits HOLD_MS, then sends back
+ *       every datagram it reads; after 2 s without one prints "RECEIVED DROPPED READ" (conn.info's
+ *       datagrams_received and datagrams_dropped, and what it read) and waits for the close.
+ *   app_peer dgram SOCKET TICKET ALPN N
+ *       dials TICKET, sends N datagrams (sizes 1..max, numbered, content derived from the
+ *       number) on its datagram socket and one with conn.send_datagram, checks that one over
+ *       the limit is refused, reads the echoes until 2 s pass without one, checks each echo's
+ *       bytes, and prints "SENT ECHOED".
  * Exit status 0 when everything went as described, 1 otherwise (with a message). */
 #include <errno.h>
 #include <iroh/client.h>
@@ -161,6 +170,110 @@ static int push(iroh_client *client, const char *ticket, const char *alpn, unsig
     return check_info(client, conn, n, (unsigned long long)got);
 }
 
+/* A numeric member of conn.info, or -1. */
+static long long info_member(iroh_client *client, uint64_t conn, const char *name)
+{
+    char params[64], key[64];
+    snprintf(params, sizeof params, "{\"conn\":%llu}", (unsigned long long)conn);
+    snprintf(key, sizeof key, "\"%s\":", name);
+    iroh_response *r;
+    if (iroh_client_call(client, "conn.info", params, 5000, &r) < 0) return -1;
+    const char *info = iroh_response_result(r), *at = info ? strstr(info, key) : NULL;
+    long long v = at ? strtoll(at + strlen(key), NULL, 10) : -1;
+    iroh_response_free(r);
+    return v;
+}
+
+/* Datagram number seq of a dgram run: its size and bytes. */
+static size_t dgram_fill(uint32_t seq, size_t max, uint8_t *buf)
+{
+    size_t len = 4 + (seq * 7919u) % (max - 3);
+    if (len > max) len = max;
+    memcpy(buf, &seq, 4);
+    for (size_t i = 4; i < len; i++)
+        buf[i] = (uint8_t)(seq * 31u + i);
+    return len;
+}
+
+/* Waits up to ms for fd to be readable. */
+static bool readable(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, ms) > 0;
+}
+
+static int dgram_echo(iroh_client *client, const char *alpn, int hold_ms)
+{
+    if (listen_and_wait(client, alpn) < 0) return 1;
+    int fd;
+    if (iroh_conn_datagrams(client, incoming_conn, &fd, NULL) < 0) return die("conn.datagrams");
+    sleep_ms(hold_ms);
+    static uint8_t buf[65536];
+    long long got = 0;
+    while (readable(fd, 2000)) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        got++;
+        send(fd, buf, (size_t)n, MSG_NOSIGNAL);
+    }
+    printf("%lld %lld %lld\n", info_member(client, incoming_conn, "datagrams_received"),
+           info_member(client, incoming_conn, "datagrams_dropped"), got);
+    fflush(stdout);
+    while (recv(fd, buf, sizeof buf, 0) > 0) /* until the peer closes the connection */
+        ;
+    close(fd);
+    return 0;
+}
+
+static int dgram(iroh_client *client, const char *ticket, const char *alpn, unsigned n)
+{
+    uint64_t conn;
+    int fd;
+    size_t max;
+    if (iroh_endpoint_connect(client, ticket, alpn, 10000, &conn) < 0) return die("connect");
+    if (iroh_conn_datagrams(client, conn, &fd, &max) < 0) return die("conn.datagrams");
+    if (max < 1000 || max > 1500) {
+        fprintf(stderr, "app_peer: max_datagram_size %zu on loopback\n", max);
+        return 1;
+    }
+    static uint8_t buf[65536], want[65536];
+    uint32_t seq;
+    for (seq = 0; seq < n; seq++) {
+        size_t len = dgram_fill(seq, max, buf);
+        if (send(fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len) {
+            fprintf(stderr, "app_peer: sending datagram %u: %s\n", seq, strerror(errno));
+            return 1;
+        }
+    }
+    size_t len = dgram_fill(seq, max, buf);
+    if (iroh_conn_send_datagram(client, conn, buf, len) < 0) return die("conn.send_datagram");
+    if (iroh_conn_send_datagram(client, conn, buf, max + 1) != IROH_ETOOBIG) {
+        fprintf(stderr, "app_peer: a datagram of %zu bytes was not refused\n", max + 1);
+        return 1;
+    }
+    unsigned echoed = 0;
+    while (readable(fd, 2000)) {
+        ssize_t got = recv(fd, buf, sizeof buf, 0);
+        if (got <= 0) break;
+        uint32_t num;
+        memcpy(&num, buf, 4);
+        if (got < 4 || num > n || (size_t)got != dgram_fill(num, max, want) ||
+            memcmp(buf, want, (size_t)got) != 0) {
+            fprintf(stderr, "app_peer: echo of %zd bytes is no datagram we sent\n", got);
+            return 1;
+        }
+        echoed++;
+    }
+    long long sent = info_member(client, conn, "datagrams_sent");
+    if (sent < 1 || sent > (long long)n + 1) {
+        fprintf(stderr, "app_peer: conn.info datagrams_sent %lld of %u\n", sent, n + 1);
+        return 1;
+    }
+    printf("%u %u\n", n + 1, echoed);
+    close(fd);
+    return iroh_conn_close(client, conn, 0, "done") < 0 ? die("close") : 0;
+}
+
 static int drop(iroh_client *client, const char *alpn)
 {
     if (listen_and_wait(client, alpn) < 0) return 1;
@@ -206,10 +319,13 @@ int main(int argc, char **argv)
     iroh_client *client = NULL;
     int rc = 2;
     if (!((strcmp(mode, "sink") == 0 && args == 5) || (strcmp(mode, "push") == 0 && args == 6) ||
-          (strcmp(mode, "drop") == 0 && argc == 4) || (strcmp(mode, "spray") == 0 && argc == 7))) {
+          (strcmp(mode, "drop") == 0 && argc == 4) || (strcmp(mode, "spray") == 0 && argc == 7) ||
+          (strcmp(mode, "dgram-echo") == 0 && argc == 5) ||
+          (strcmp(mode, "dgram") == 0 && argc == 6))) {
         fprintf(stderr, "usage: app_peer sink SOCKET ALPN HOLD_MS [uni|echo] | "
                         "push SOCKET TICKET ALPN N [uni|exit] | drop SOCKET ALPN | "
-                        "spray SOCKET TICKET ALPN STREAMS N\n");
+                        "spray SOCKET TICKET ALPN STREAMS N | dgram-echo SOCKET ALPN HOLD_MS | "
+                        "dgram SOCKET TICKET ALPN N\n");
         return rc;
     }
     if ((rc = iroh_client_connect(argv[2], &client)) < 0) {
@@ -222,6 +338,10 @@ int main(int argc, char **argv)
         rc = push(client, argv[3], argv[4], strtoull(argv[5], NULL, 10), uni, leave);
     else if (strcmp(mode, "drop") == 0)
         rc = drop(client, argv[3]);
+    else if (strcmp(mode, "dgram-echo") == 0)
+        rc = dgram_echo(client, argv[3], atoi(argv[4]));
+    else if (strcmp(mode, "dgram") == 0)
+        rc = dgram(client, argv[3], argv[4], (unsigned)strtoul(argv[5], NULL, 10));
     else
         rc = spray(client, argv[3], argv[4], atoi(argv[5]), strtoull(argv[6], NULL, 10));
     iroh_client_close(client);

@@ -7,7 +7,9 @@
 # 256 MiB; an app killed mid-stream ends its peer's stream and leaves irohd healthy; `iroh
 # listen` and `iroh connect` pipe a stream both ways (10 runs), and all 8 MiB an app wrote
 # arrive although it exits at once (6 runs); 8 MiB cross a unidirectional stream; 40
-# streams dropped unread do not eat the connection's window. Run by ctest (integration.apps). Every wait is bounded; every process is killed on every path.
+# streams dropped unread do not eat the connection's window; datagrams both ways between apps
+# (checked bytes; drops counted when the receiving app does not read). Run by ctest
+# (integration.apps). Every wait is bounded; every process is killed on every path.
 set -u
 IROHD=$1
 IROH=$2
@@ -157,6 +159,32 @@ wait_gone "$drop_pid" 10 || fail "the dropping app did not end"
 wait "$drop_pid" || fail "drop: $(cat "$dir/drop.err")"
 # (the last streams may still wait for the app when the sprayer closes the connection)
 [ "$(sed -n 2p "$dir/drop.out")" -ge 20 ] || fail "the dropping app saw $(sed -n 2p "$dir/drop.out") streams"
+
+# --- datagrams both ways through apps' SOCK_SEQPACKET sockets (conn.datagrams) ---
+# An echoing app that reads at once: what comes back is checked byte for byte by the sender
+# (app_peer dgram); on loopback nearly all of the 201 return. One that waits 1 s before reading:
+# the peer's datagrams its socket has no room for are dropped and counted, and every datagram
+# irohd received is either read by the app or counted as dropped.
+for case in "0 200" "1000 1000"; do
+    set -- $case
+    "$PEER" dgram-echo "$dir/a/sock" test/dgram/0 "$1" >"$dir/dgecho.out" 2>"$dir/dgecho.err" &
+    dgecho_pid=$!
+    first_line "$dir/dgecho.out" >/dev/null
+    timeout 60 "$PEER" dgram "$dir/b/sock" "$ticket_a" test/dgram/0 "$2" >"$dir/dgram.out" \
+        2>"$dir/dgram.err" || fail "datagrams (hold $1 ms): $(cat "$dir/dgram.err")"
+    wait_gone "$dgecho_pid" 20 || fail "the datagram echo app did not end"
+    wait "$dgecho_pid" || fail "dgram-echo: $(cat "$dir/dgecho.err")"
+    read -r sent echoed <"$dir/dgram.out"
+    read -r received dropped read <<<"$(sed -n 2p "$dir/dgecho.out")"
+    echo "datagrams, echo app waiting $1 ms: sent $sent, echo app: irohd received $received," \
+        "dropped $dropped, app read $read; echoed back $echoed"
+    [ "$((read + dropped))" = "$received" ] || fail "datagrams received $received != read $read + dropped $dropped"
+    if [ "$1" = 0 ]; then
+        [ "$((echoed * 10))" -ge "$((sent * 9))" ] || fail "only $echoed of $sent datagrams came back"
+    else
+        [ "$dropped" -gt 0 ] && [ "$echoed" -gt 0 ] || fail "a socket that is not read drops: dropped $dropped, echoed $echoed"
+    fi
+done
 
 # --- a receiver that does not read: the sender stalls, memory stays bounded, all arrives ---
 "$PEER" sink "$dir/a/sock" test/sink/0 6000 >"$dir/sink.out" 2>"$dir/sink.err" &
