@@ -1,6 +1,7 @@
 /* core/quic_path.h — the path layer's map for one QUIC connection: ngtcp2 only ever sees
  * synthetic remote addresses, and this map says which real transport address each one stands
- * for (direct UDP only, for now; relay paths will be further real address kinds).
+ * for: a UDP socket address, or the address that stands for a remote's relay path
+ * (core/peer_map.h; the endpoint routes it through the relay). The map treats both alike.
  *
  * Why: a dial may try several addresses at once and must then stay on whichever answered
  * first; duplicate Initials that arrive over a second path must be dropped; and ngtcp2 must see

@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/disco.h"
+#include "core/peer_map.h"
 #include "core/quic_cid.h"
 #include "daemon/log.h"
 #include "daemon/quic_tls.h"
@@ -25,6 +27,9 @@
 #define RECV_ROUNDS 8
 #define SOCKET_BUFFER (4 * 1024 * 1024) /* asked of the kernel; it may give less */
 #define SEND_BATCH 64                   /* datagrams of one sendmmsg (quic_conn's batch) */
+/* Remotes the path layer remembers (relay paths, disco keys and Pings); beyond it the least
+ * recently used is forgotten. */
+#define MAX_PEERS 1024
 
 /* A UDP socket of our own (libuv's uv_udp_t has no GSO or GRO) watched with a uv_poll_t. */
 struct udp_socket {
@@ -55,6 +60,8 @@ struct endpoint {
     struct quic_host host; /* what connections call back into */
     uv_loop_t *loop;
     struct iroh_public_key id;
+    struct iroh_disco_secret disco; /* our identity for disco boxes */
+    struct iroh_peer_map peers;     /* the path layer's remotes (core/peer_map.h) */
     struct udp_socket sockets[ENDPOINT_MAX_SOCKETS];
     size_t n_sockets;    /* slots with an initialised handle */
     size_t handles_open; /* handles whose close has not completed */
@@ -251,7 +258,109 @@ static void host_freed(struct quic_host *host)
     if (ep->stopping && host->conns == 0) close_sockets(ep);
 }
 
+/* ---- disco: the Pings and Pongs of iroh 0.35's path layer (core/disco.h) -------------------- */
+
+/* The box key for p, derived on first use. Returns false if p's id does not convert. */
+static bool disco_key(struct endpoint *ep, struct iroh_peer *p)
+{
+    if (!p->has_disco_key)
+        p->has_disco_key = iroh_disco_shared_init(&p->disco_key, &ep->disco, &p->id) == IROH_OK;
+    return p->has_disco_key;
+}
+
+/* Seals msg for p and sends it to `to` (a direct address or p's relay path). */
+static void disco_send(struct endpoint *ep, struct iroh_peer *p, const struct iroh_socket_addr *to,
+                       const struct iroh_disco_msg *msg)
+{
+    uint8_t nonce[IROH_DISCO_NONCE_LEN], pkt[IROH_DISCO_PACKET_MAX];
+    if (!disco_key(ep, p)) return;
+    randombytes_buf(nonce, sizeof nonce);
+    int n = iroh_disco_seal(&p->disco_key, &ep->id, nonce, msg, pkt, sizeof pkt);
+    if (n > 0) host_send(&ep->host, to, pkt, (size_t)n, (size_t)n);
+}
+
+/* Pings p at `to`: a 0.35 node drops QUIC from an address it has not learned, and learns ours
+ * from a Ping (spec compat-0.35 §1.1.4). */
+static void disco_ping(struct endpoint *ep, struct iroh_peer *p, const struct iroh_socket_addr *to)
+{
+    struct iroh_disco_msg ping = {.type = IROH_DISCO_PING, .node_key = ep->id};
+    randombytes_buf(ping.tx_id, sizeof ping.tx_id);
+    iroh_peer_note_ping(p, ping.tx_id, to, uv_hrtime());
+    disco_send(ep, p, to, &ping);
+}
+
+static void log_disco(const char *what, const struct iroh_public_key *id,
+                      const struct iroh_socket_addr *where, const char *extra)
+{
+    char who[IROH_KEY_SHORT_LEN + 1], text[IROH_SOCKET_ADDR_TEXT_MAX + 1];
+    iroh_public_key_format_short(id, who, sizeof who);
+    iroh_socket_addr_format(where, text, sizeof text);
+    log_debug("disco", "%s %s %s%s", what, who, text, extra);
+}
+
+/* A disco packet that came from `from` (a direct address, or the sender's relay path). Boxes
+ * that do not open are dropped before the sender takes a place among the remotes. A Ping is
+ * answered with a Pong over the same path; a Pong is matched to our Ping; the addresses of a
+ * CallMeMaybe (heeded over a relay only, as 0.35) are pinged. */
+static void on_disco(struct endpoint *ep, const struct iroh_socket_addr *from, const uint8_t *pkt,
+                     size_t len)
+{
+    struct iroh_public_key sender;
+    if (iroh_disco_sender(pkt, len, &sender) < 0 ||
+        memcmp(sender.bytes, ep->id.bytes, IROH_KEY_LEN) == 0)
+        return;
+    struct iroh_peer *p = iroh_peer_map_get(&ep->peers, &sender);
+    bool via_relay = iroh_peer_map_is_relay_addr(from);
+    if (via_relay && (!p || iroh_peer_map_by_relay_addr(&ep->peers, from) != p)) return;
+    struct iroh_disco_shared key;
+    if (p ? !disco_key(ep, p) : iroh_disco_shared_init(&key, &ep->disco, &sender) < 0) return;
+    struct iroh_disco_msg msg;
+    if (iroh_disco_open(p ? &p->disco_key : &key, pkt, len, &msg) < 0) return;
+    uint64_t now = uv_hrtime();
+    if (!p) {
+        p = iroh_peer_map_add(&ep->peers, &sender, now);
+        p->disco_key = key;
+        p->has_disco_key = true;
+    }
+    p->last_used = now;
+    switch (msg.type) {
+    case IROH_DISCO_PING: {
+        struct iroh_disco_msg pong = {.type = IROH_DISCO_PONG};
+        memcpy(pong.tx_id, msg.tx_id, sizeof pong.tx_id);
+        if (via_relay)
+            memcpy(pong.relay_url, p->relay_url, sizeof pong.relay_url);
+        else
+            pong.src = *from;
+        log_disco("ping from", &sender, from, "");
+        disco_send(ep, p, from, &pong);
+        break;
+    }
+    case IROH_DISCO_PONG: {
+        struct iroh_socket_addr to;
+        uint64_t sent;
+        if (!iroh_peer_take_ping(p, msg.tx_id, &to, &sent)) return;
+        char rtt[48];
+        snprintf(rtt, sizeof rtt, " after %.3f ms", (double)(now - sent) / 1e6);
+        log_disco("pong from", &sender, &to, rtt);
+        break;
+    }
+    default: /* IROH_DISCO_CALL_ME_MAYBE */
+        if (!via_relay) return;
+        for (size_t i = 0; i < msg.addr_count; i++)
+            if (socket_for(ep, msg.addrs[i].family)) disco_ping(ep, p, &msg.addrs[i]);
+        break;
+    }
+}
+
 /* ---- receiving: the demultiplexer ------------------------------------------------------------ */
+
+/* A STUN message (RFC 5389: two zero top bits, the magic cookie), as iroh 0.35 tells them from
+ * QUIC and disco. We send no STUN requests, so these are dropped. */
+static bool looks_like_stun(const uint8_t *pkt, size_t len)
+{
+    return len >= 20 && (pkt[0] & 0xc0) == 0 && pkt[4] == 0x21 && pkt[5] == 0x12 &&
+           pkt[6] == 0xa4 && pkt[7] == 0x42;
+}
 
 static void accept_initial(struct endpoint *ep, const struct iroh_socket_addr *from,
                            const uint8_t *pkt, size_t len)
@@ -272,10 +381,16 @@ static void accept_initial(struct endpoint *ep, const struct iroh_socket_addr *f
     quic_conn_receive(qc, from, pkt, len);
 }
 
-/* Routes one datagram to its connection, or starts a connection for a client's Initial. */
+/* Routes one datagram: disco to on_disco, QUIC to its connection (or a client's Initial to a new
+ * connection), STUN nowhere. from is a direct address or a remote's relay path. */
 static void dispatch(struct endpoint *ep, const struct iroh_socket_addr *from, const uint8_t *pkt,
                      size_t len)
 {
+    if (looks_like_stun(pkt, len)) return;
+    if (iroh_disco_looks_like(pkt, len)) {
+        on_disco(ep, from, pkt, len);
+        return;
+    }
     struct iroh_quic_header h;
     if (iroh_quic_header_read(pkt, len, QUIC_CID_LEN, &h) < 0) return;
     struct quic_conn *qc = iroh_cid_table_get(&ep->cids, &h.dcid);
@@ -450,6 +565,7 @@ static int bind_all(struct endpoint *ep, const char *list, char *err, size_t err
 static void endpoint_free(struct endpoint *ep)
 {
     quic_tls_ctx_free(ep->host.tls);
+    iroh_peer_map_free(&ep->peers);
     iroh_cid_table_free(&ep->cids);
     free(ep->conns);
     void (*done)(void *) = ep->stop_done;
@@ -491,7 +607,9 @@ int endpoint_start(uv_loop_t *loop, const struct endpoint_options *options, stru
     };
     randombytes_buf(ep->host.reset_secret, sizeof ep->host.reset_secret);
     iroh_secret_key_public(options->secret, &ep->id);
+    iroh_disco_secret_init(&ep->disco, options->secret);
     int rc = iroh_cid_table_init(&ep->cids);
+    if (rc == 0) rc = iroh_peer_map_init(&ep->peers, MAX_PEERS);
     if (rc == 0) rc = quic_tls_ctx_new(options->secret, &ep->host.tls, err, errlen);
     if (rc == 0) rc = bind_all(ep, options->bind, err, errlen);
     if (rc < 0) {
@@ -562,6 +680,10 @@ int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr,
     if (n == 0) return IROH_ENOTFOUND;
     struct dial *d = calloc(1, sizeof *d);
     if (!d) return IROH_ENOMEM;
+    /* Pings first (the Initial leaves from the loop): a 0.35 node learns our address from them */
+    struct iroh_peer *peer = iroh_peer_map_add(&ep->peers, &addr->id, uv_hrtime());
+    for (size_t i = 0; i < n; i++)
+        disco_ping(ep, peer, &candidates[i]);
     struct quic_conn *qc;
     int rc = quic_conn_dial(&ep->host, &addr->id, candidates, n, alpn, &qc);
     if (rc == 0 && (rc = track(ep, qc)) < 0) quic_conn_close(qc, 0, "");

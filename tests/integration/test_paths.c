@@ -1,0 +1,219 @@
+/* test_paths.c — the endpoint's path layer below QUIC, against a hand-made peer on a plain UDP
+ * socket that speaks disco as iroh 0.35 does (core/disco.h): a Ping is answered with a Pong
+ * naming our address; a Ping sealed for another key, a tampered one and STUN get no answer;
+ * dialing sends a disco Ping to the address before the QUIC Initial; a Pong to that Ping is
+ * taken quietly. Real sockets on 127.0.0.1; every wait is bounded. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <iroh/error.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "core/disco.h"
+#include "core/keys.h"
+#include "core/ticket.h"
+#include "daemon/endpoint.h"
+#include "tests/test.h"
+
+static uv_loop_t loop;
+
+/* The hand-made peer: a UDP socket on 127.0.0.1 and an identity. */
+struct peer {
+    int fd;
+    struct iroh_socket_addr addr;
+    struct iroh_secret_key sk;
+    struct iroh_public_key id;
+    struct iroh_disco_secret disco;
+};
+
+static void peer_open(struct peer *p)
+{
+    p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sin;
+    CHECK(bind(p->fd, (struct sockaddr *)&sin, sizeof sin) == 0);
+    CHECK(getsockname(p->fd, (struct sockaddr *)&sin, &len) == 0);
+    p->addr = (struct iroh_socket_addr){.family = IROH_IP_V4, .port = ntohs(sin.sin_port)};
+    memcpy(p->addr.ip, &sin.sin_addr, 4);
+    iroh_secret_key_generate(&p->sk);
+    iroh_secret_key_public(&p->sk, &p->id);
+    iroh_disco_secret_init(&p->disco, &p->sk);
+}
+
+static void peer_send(struct peer *p, const struct iroh_socket_addr *to, const uint8_t *data,
+                      size_t len)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(to->port)};
+    memcpy(&sin.sin_addr, to->ip, 4);
+    CHECK(sendto(p->fd, data, len, 0, (struct sockaddr *)&sin, sizeof sin) == (ssize_t)len);
+}
+
+/* Runs the loop until the peer's socket has a datagram or timeout_ms pass; returns its length
+ * (0 if none came). */
+static size_t peer_receive(struct peer *p, uint8_t *buf, size_t cap, unsigned timeout_ms)
+{
+    uint64_t until = uv_hrtime() + timeout_ms * 1000000ull;
+    while (uv_hrtime() < until) {
+        ssize_t n = recv(p->fd, buf, cap, 0);
+        if (n > 0) return (size_t)n;
+        uv_run(&loop, UV_RUN_NOWAIT);
+        struct pollfd pfd = {p->fd, POLLIN, 0};
+        poll(&pfd, 1, 5);
+    }
+    return 0;
+}
+
+static int seal(struct peer *from, const struct iroh_public_key *to, const struct iroh_disco_msg *m,
+                uint8_t *out)
+{
+    struct iroh_disco_shared key;
+    CHECK_EQ_INT(iroh_disco_shared_init(&key, &from->disco, to), IROH_OK);
+    uint8_t nonce[IROH_DISCO_NONCE_LEN];
+    randombytes_buf(nonce, sizeof nonce);
+    return iroh_disco_seal(&key, &from->id, nonce, m, out, IROH_DISCO_PACKET_MAX);
+}
+
+static bool open_from(struct peer *p, const struct iroh_public_key *sender, const uint8_t *pkt,
+                      size_t len, struct iroh_disco_msg *out)
+{
+    struct iroh_disco_shared key;
+    if (iroh_disco_shared_init(&key, &p->disco, sender) != IROH_OK) return false;
+    return iroh_disco_open(&key, pkt, len, out) == IROH_OK;
+}
+
+struct node {
+    struct endpoint *ep;
+    struct iroh_public_key id;
+    struct iroh_socket_addr addr;
+};
+
+static void node_start(struct node *n)
+{
+    struct iroh_secret_key sk;
+    iroh_secret_key_generate(&sk);
+    iroh_secret_key_public(&sk, &n->id);
+    struct endpoint_options options = {.secret = &sk, .bind = "127.0.0.1:0"};
+    char err[256] = "";
+    int rc = endpoint_start(&loop, &options, &n->ep, err, sizeof err);
+    if (rc < 0) fprintf(stderr, "endpoint_start: %s\n", err);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(endpoint_bound(n->ep, &n->addr, 1), 1);
+}
+
+static void set_true(void *arg)
+{
+    *(bool *)arg = true;
+}
+
+static void node_stop(struct node *n)
+{
+    bool stopped = false;
+    endpoint_stop(n->ep, set_true, &stopped);
+    for (int i = 0; i < 1000 && !stopped; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK(stopped);
+}
+
+static void test_ping_gets_pong(void)
+{
+    struct node n;
+    struct peer p;
+    node_start(&n);
+    peer_open(&p);
+    uint8_t pkt[2048];
+
+    /* a STUN binding request, a Ping for someone else and a tampered Ping: no answer */
+    uint8_t stun[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42};
+    peer_send(&p, &n.addr, stun, sizeof stun);
+    struct iroh_disco_msg ping = {.type = IROH_DISCO_PING, .node_key = p.id};
+    memset(ping.tx_id, 7, sizeof ping.tx_id);
+    struct iroh_public_key stranger;
+    struct iroh_secret_key stranger_sk;
+    iroh_secret_key_generate(&stranger_sk);
+    iroh_secret_key_public(&stranger_sk, &stranger);
+    int len = seal(&p, &stranger, &ping, pkt);
+    peer_send(&p, &n.addr, pkt, (size_t)len);
+    len = seal(&p, &n.id, &ping, pkt);
+    pkt[len - 30] ^= 1;
+    peer_send(&p, &n.addr, pkt, (size_t)len);
+    CHECK_EQ_INT(peer_receive(&p, pkt, sizeof pkt, 300), 0);
+
+    /* a good Ping: a Pong with its transaction id, naming where the Ping came from */
+    memset(ping.tx_id, 9, sizeof ping.tx_id);
+    len = seal(&p, &n.id, &ping, pkt);
+    peer_send(&p, &n.addr, pkt, (size_t)len);
+    size_t got = peer_receive(&p, pkt, sizeof pkt, 5000);
+    CHECK(iroh_disco_looks_like(pkt, got));
+    struct iroh_disco_msg pong;
+    CHECK(open_from(&p, &n.id, pkt, got, &pong));
+    CHECK_EQ_INT(pong.type, IROH_DISCO_PONG);
+    CHECK_EQ_MEM(pong.tx_id, ping.tx_id, sizeof ping.tx_id);
+    CHECK_EQ_STR(pong.relay_url, "");
+    CHECK(iroh_socket_addr_compare(&pong.src, &p.addr) == 0);
+
+    close(p.fd);
+    node_stop(&n);
+}
+
+static void on_connect(struct quic_conn *qc, int status, const char *why, void *arg)
+{
+    (void)qc;
+    (void)why;
+    *(int *)arg = status;
+}
+
+/* A dial pings each direct address before its QUIC Initial; a Pong back is taken. */
+static void test_dial_pings_first(void)
+{
+    struct node n;
+    struct peer p;
+    node_start(&n);
+    peer_open(&p);
+    struct iroh_endpoint_addr to;
+    iroh_endpoint_addr_init(&to, &p.id);
+    CHECK_EQ_INT(iroh_endpoint_addr_add_ip(&to, &p.addr), 1);
+    int status = 1;
+    CHECK_EQ_INT(endpoint_connect(n.ep, &to, "test/paths", on_connect, &status), 0);
+
+    uint8_t pkt[2048];
+    size_t got = peer_receive(&p, pkt, sizeof pkt, 5000);
+    struct iroh_disco_msg ping;
+    CHECK(open_from(&p, &n.id, pkt, got, &ping));
+    CHECK_EQ_INT(ping.type, IROH_DISCO_PING);
+    CHECK_EQ_MEM(ping.node_key.bytes, n.id.bytes, IROH_KEY_LEN);
+
+    got = peer_receive(&p, pkt, sizeof pkt, 5000);
+    CHECK(got >= 1200 && (pkt[0] & 0xf0) == 0xc0); /* a padded QUIC v1 Initial */
+    CHECK(!iroh_disco_looks_like(pkt, got));
+
+    struct iroh_disco_msg pong = {.type = IROH_DISCO_PONG, .src = n.addr};
+    memcpy(pong.tx_id, ping.tx_id, sizeof pong.tx_id);
+    int len = seal(&p, &n.id, &pong, pkt);
+    peer_send(&p, &n.addr, pkt, (size_t)len);
+    /* the endpoint answers a Pong with nothing: what comes next is QUIC (a retransmission) */
+    got = peer_receive(&p, pkt, sizeof pkt, 2000);
+    CHECK(got == 0 || !iroh_disco_looks_like(pkt, got));
+    CHECK_EQ_INT(status, 1); /* nobody answered the QUIC handshake */
+
+    close(p.fd);
+    node_stop(&n);
+    CHECK_EQ_INT(status, IROH_ECLOSED);
+}
+
+int main(void)
+{
+    if (iroh_keys_init() != IROH_OK) return 1;
+    uv_loop_init(&loop);
+    RUN(test_ping_gets_pong);
+    RUN(test_dial_pings_first);
+    uv_loop_close(&loop);
+    return TEST_SUMMARY();
+}
