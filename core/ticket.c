@@ -1,5 +1,5 @@
-/* core/ticket.c — EndpointAddr, endpoint tickets, relay URLs, socket address text; see
- * ticket.h. */
+/* core/ticket.c — EndpointAddr, endpoint and blob tickets, relay URLs, socket address text;
+ * see ticket.h. */
 #include "core/ticket.h"
 
 #include <arpa/inet.h>
@@ -13,6 +13,9 @@ static const char TICKET_PREFIX[] = "endpoint";
 #define TICKET_PREFIX_LEN (sizeof TICKET_PREFIX - 1)
 /* Bytes of the largest ticket payload iroh_endpoint_ticket_decode accepts. */
 #define TICKET_PAYLOAD_MAX IROH_BASE32_DECODED_LEN(IROH_ENDPOINT_TICKET_MAX_LEN - TICKET_PREFIX_LEN)
+static const char BLOB_TICKET_PREFIX[] = "blob";
+#define BLOB_TICKET_PAYLOAD_MAX                                                                    \
+    IROH_BASE32_DECODED_LEN(IROH_BLOB_TICKET_MAX_LEN - (sizeof BLOB_TICKET_PREFIX - 1))
 
 /* postcard variant indices (TransportAddr variant 2, Custom, is not supported) */
 enum {
@@ -436,6 +439,14 @@ static int canonical_copy(const struct iroh_endpoint_addr *addr, struct iroh_end
     return IROH_OK;
 }
 
+/* Appends a serde SocketAddr: variant V4 or V6, the address bytes, varint(port). */
+static void encode_socket_addr(struct iroh_postcard_writer *w, const struct iroh_socket_addr *ip)
+{
+    iroh_postcard_put_varint(w, ip->family == IROH_IP_V4 ? SOCKET_ADDR_V4 : SOCKET_ADDR_V6);
+    iroh_postcard_put_raw(w, ip->ip, ip_len(ip->family));
+    iroh_postcard_put_varint(w, ip->port);
+}
+
 int iroh_endpoint_addr_encode(struct iroh_postcard_writer *w, const struct iroh_endpoint_addr *addr)
 {
     struct iroh_endpoint_addr canonical;
@@ -448,12 +459,8 @@ int iroh_endpoint_addr_encode(struct iroh_postcard_writer *w, const struct iroh_
         iroh_postcard_put_bytes(w, canonical.relays[i], strlen(canonical.relays[i]));
     }
     for (size_t i = 0; i < canonical.ip_count; i++) {
-        const struct iroh_socket_addr *ip = &canonical.ips[i];
-        bool v4 = ip->family == IROH_IP_V4;
         iroh_postcard_put_varint(w, TRANSPORT_ADDR_IP);
-        iroh_postcard_put_varint(w, v4 ? SOCKET_ADDR_V4 : SOCKET_ADDR_V6);
-        iroh_postcard_put_raw(w, ip->ip, ip_len(ip->family));
-        iroh_postcard_put_varint(w, ip->port);
+        encode_socket_addr(w, &canonical.ips[i]);
     }
     return w->overflow ? IROH_EBUFFER : IROH_OK;
 }
@@ -516,6 +523,34 @@ int iroh_endpoint_addr_decode(struct iroh_postcard_reader *r, struct iroh_endpoi
 
 /* ---------------------------------------------------------------- tickets */
 
+/* Writes prefix + base32(payload[0..len)) and a NUL to out; returns the length or an error. */
+static int ticket_text_encode(const char *prefix, const uint8_t *payload, size_t len, char *out,
+                              size_t out_cap)
+{
+    size_t prefix_len = strlen(prefix);
+    if (out_cap < prefix_len) return IROH_EBUFFER;
+    memcpy(out, prefix, prefix_len);
+    int text_len = iroh_base32_encode(payload, len, out + prefix_len, out_cap - prefix_len);
+    return text_len < 0 ? text_len : (int)prefix_len + text_len;
+}
+
+/* Checks the exact prefix and the length limit of text[0..len), base32-decodes the rest into
+ * payload[0..cap) and reads the ticket variant, which must be 0. Leaves *r after it. */
+static int ticket_text_decode(const char *prefix, size_t max_len, const char *text, size_t len,
+                              uint8_t *payload, size_t cap, struct iroh_postcard_reader *r)
+{
+    size_t prefix_len = strlen(prefix);
+    if (len > max_len) return IROH_ETOOBIG;
+    if (len < prefix_len || memcmp(text, prefix, prefix_len) != 0) return IROH_EINVAL;
+    int n = iroh_base32_decode(text + prefix_len, len - prefix_len, payload, cap);
+    if (n < 0) return n;
+    uint32_t variant;
+    iroh_postcard_reader_init(r, payload, (size_t)n);
+    int err = iroh_postcard_get_u32(r, &variant);
+    if (err < 0) return err;
+    return variant == TICKET_VARIANT_1 ? IROH_OK : IROH_EINVAL;
+}
+
 int iroh_endpoint_ticket_encode(const struct iroh_endpoint_addr *addr, char *out, size_t out_cap)
 {
     uint8_t payload[TICKET_PAYLOAD_MAX];
@@ -523,29 +558,81 @@ int iroh_endpoint_ticket_encode(const struct iroh_endpoint_addr *addr, char *out
     iroh_postcard_writer_init(&w, payload, sizeof payload);
     iroh_postcard_put_varint(&w, TICKET_VARIANT_1);
     int err = iroh_endpoint_addr_encode(&w, addr);
-    if (err < 0) return err;
-    if (out_cap < TICKET_PREFIX_LEN) return IROH_EBUFFER;
-    memcpy(out, TICKET_PREFIX, TICKET_PREFIX_LEN);
-    int text_len =
-        iroh_base32_encode(payload, w.len, out + TICKET_PREFIX_LEN, out_cap - TICKET_PREFIX_LEN);
-    return text_len < 0 ? text_len : (int)TICKET_PREFIX_LEN + text_len;
+    return err < 0 ? err : ticket_text_encode(TICKET_PREFIX, payload, w.len, out, out_cap);
 }
 
 int iroh_endpoint_ticket_decode(const char *text, size_t len, struct iroh_endpoint_addr *out)
 {
-    if (len > IROH_ENDPOINT_TICKET_MAX_LEN) return IROH_ETOOBIG;
-    if (len < TICKET_PREFIX_LEN || memcmp(text, TICKET_PREFIX, TICKET_PREFIX_LEN) != 0) {
-        return IROH_EINVAL;
-    }
     uint8_t payload[TICKET_PAYLOAD_MAX];
-    int n = iroh_base32_decode(text + TICKET_PREFIX_LEN, len - TICKET_PREFIX_LEN, payload,
-                               sizeof payload);
-    if (n < 0) return n;
     struct iroh_postcard_reader r;
-    uint32_t variant;
-    iroh_postcard_reader_init(&r, payload, (size_t)n);
-    int err = iroh_postcard_get_u32(&r, &variant);
+    int err = ticket_text_decode(TICKET_PREFIX, IROH_ENDPOINT_TICKET_MAX_LEN, text, len, payload,
+                                 sizeof payload, &r);
+    return err < 0 ? err : iroh_endpoint_addr_decode(&r, out);
+}
+
+int iroh_blob_ticket_encode(const struct iroh_blob_ticket *ticket, char *out, size_t out_cap)
+{
+    if (ticket->format > IROH_BLOB_TICKET_HASH_SEQ) return IROH_EINVAL;
+    struct iroh_endpoint_addr canonical;
+    int err = canonical_copy(&ticket->addr, &canonical);
     if (err < 0) return err;
-    if (variant != TICKET_VARIANT_1) return IROH_EINVAL;
-    return iroh_endpoint_addr_decode(&r, out);
+    uint8_t payload[BLOB_TICKET_PAYLOAD_MAX];
+    struct iroh_postcard_writer w;
+    iroh_postcard_writer_init(&w, payload, sizeof payload);
+    iroh_postcard_put_varint(&w, TICKET_VARIANT_1);
+    iroh_postcard_put_raw(&w, canonical.id.bytes, IROH_KEY_LEN);
+    iroh_postcard_put_bool(&w, canonical.relay_count > 0);
+    if (canonical.relay_count > 0)
+        iroh_postcard_put_bytes(&w, canonical.relays[0], strlen(canonical.relays[0]));
+    iroh_postcard_put_varint(&w, canonical.ip_count);
+    for (size_t i = 0; i < canonical.ip_count; i++)
+        encode_socket_addr(&w, &canonical.ips[i]);
+    iroh_postcard_put_varint(&w, ticket->format);
+    iroh_postcard_put_raw(&w, ticket->hash, sizeof ticket->hash);
+    if (w.overflow) return IROH_EBUFFER;
+    return ticket_text_encode(BLOB_TICKET_PREFIX, payload, w.len, out, out_cap);
+}
+
+/* Reads the node part of a blob ticket (iroh 0.35's NodeAddr layout) into *out. */
+static int decode_blob_ticket_node(struct iroh_postcard_reader *r, struct iroh_endpoint_addr *out)
+{
+    uint8_t id_bytes[IROH_KEY_LEN];
+    struct iroh_public_key id;
+    bool has_relay;
+    uint64_t count;
+    int err = iroh_postcard_get_raw(r, id_bytes, sizeof id_bytes);
+    if (err == IROH_OK) err = iroh_public_key_from_bytes(id_bytes, &id);
+    if (err == IROH_OK) err = iroh_postcard_get_bool(r, &has_relay);
+    if (err < 0) return err;
+    iroh_endpoint_addr_init(out, &id);
+    if (has_relay) {
+        const char *url;
+        size_t len;
+        err = iroh_postcard_get_str(r, &url, &len);
+        if (err == IROH_OK) err = iroh_endpoint_addr_add_relay(out, url, len);
+        if (err < 0) return err;
+    }
+    err = iroh_postcard_get_u64(r, &count);
+    for (uint64_t i = 0; i < count && err >= 0; i++) {
+        struct iroh_socket_addr ip;
+        err = decode_socket_addr(r, &ip);
+        if (err == IROH_OK) err = iroh_endpoint_addr_add_ip(out, &ip);
+    }
+    return err < 0 ? err : IROH_OK;
+}
+
+int iroh_blob_ticket_decode(const char *text, size_t len, struct iroh_blob_ticket *out)
+{
+    uint8_t payload[BLOB_TICKET_PAYLOAD_MAX];
+    struct iroh_postcard_reader r;
+    uint32_t format;
+    int err = ticket_text_decode(BLOB_TICKET_PREFIX, IROH_BLOB_TICKET_MAX_LEN, text, len, payload,
+                                 sizeof payload, &r);
+    if (err == IROH_OK) err = decode_blob_ticket_node(&r, &out->addr);
+    if (err == IROH_OK) err = iroh_postcard_get_u32(&r, &format);
+    if (err == IROH_OK && format > IROH_BLOB_TICKET_HASH_SEQ) err = IROH_EINVAL;
+    if (err == IROH_OK) err = iroh_postcard_get_raw(&r, out->hash, sizeof out->hash);
+    if (err < 0) return err;
+    out->format = (uint8_t)format;
+    return IROH_OK;
 }

@@ -1,5 +1,5 @@
 /* core/ticket.h — EndpointAddr (an id plus relay URLs and IP socket addresses), its postcard
- * form, endpoint ticket strings, RelayUrl canonicalisation and IP:PORT text.
+ * form, endpoint and blob ticket strings, RelayUrl canonicalisation and IP:PORT text.
  *
  * Any module may call it; requires iroh_keys_init() (ids are point-checked when decoded).
  * Everything lives in caller-owned structs and buffers; nothing is allocated.
@@ -133,5 +133,41 @@ int iroh_endpoint_ticket_encode(const struct iroh_endpoint_addr *addr, char *out
  * Returns IROH_OK, IROH_EINVAL for anything malformed, IROH_ETOOBIG for a ticket longer than
  * IROH_ENDPOINT_TICKET_MAX_LEN or an address larger than the struct holds. */
 int iroh_endpoint_ticket_decode(const char *text, size_t len, struct iroh_endpoint_addr *out);
+
+/* ---- blob tickets (spec/blobs.md §9.4; the same bytes in iroh 0.35 and current iroh-blobs) */
+
+/* Longest blob ticket string the decoder accepts; the encoder never produces more than about
+ * 1040 characters (one 255-byte relay, IROH_ADDR_MAX_IPS IPv6 addresses). */
+#define IROH_BLOB_TICKET_MAX_LEN 2048
+
+enum iroh_blob_ticket_format {
+    IROH_BLOB_TICKET_RAW = 0,      /* a single blob */
+    IROH_BLOB_TICKET_HASH_SEQ = 1, /* a hash sequence (e.g. a collection) and its children */
+};
+
+/* What a blob ticket names: a provider and a blob. */
+struct iroh_blob_ticket {
+    /* The provider. A ticket carries at most one relay URL: the encoder writes the first of
+     * addr.relays (the smallest, addrs being canonical) and ignores the others. */
+    struct iroh_endpoint_addr addr;
+    uint8_t format; /* enum iroh_blob_ticket_format */
+    uint8_t hash[32];
+};
+
+/* Writes "blob" + lowercase unpadded base32 of the postcard bytes
+ *   00 (variant 0) ‖ id[32] ‖ Option<relay URL string> ‖ varint(n) ‖ n × SocketAddr
+ *   (00 ‖ ip4[4] ‖ varint port | 01 ‖ ip6[16] ‖ varint port, sorted, unique) ‖ format ‖ hash[32]
+ * and a NUL to out. Returns the string length, IROH_EBUFFER if out_cap is too small
+ * (IROH_BLOB_TICKET_MAX_LEN + 1 always suffices), IROH_EINVAL for a format other than 0 or 1
+ * or an address iroh_endpoint_addr_encode refuses. */
+int iroh_blob_ticket_encode(const struct iroh_blob_ticket *ticket, char *out, size_t out_cap);
+
+/* Parses a blob ticket: the prefix "blob" (exact), base32 of either case (no padding, zero
+ * trailing bits) of the bytes above; the relay URL must be accepted by
+ * iroh_relay_url_canonicalize, repeated addresses collapse, bytes after the hash are ignored
+ * (as iroh does). Returns IROH_OK, IROH_EINVAL for anything malformed (an unknown variant or
+ * format, an id that is not a valid point), IROH_ETOOBIG for a string longer than
+ * IROH_BLOB_TICKET_MAX_LEN or more addresses than the struct holds. */
+int iroh_blob_ticket_decode(const char *text, size_t len, struct iroh_blob_ticket *out);
 
 #endif

@@ -1,6 +1,7 @@
-/* test_ticket.c — EndpointAddr postcard, endpoint tickets, relay URL canonicalisation and
+/* test_ticket.c — EndpointAddr postcard, endpoint and blob tickets, relay URL canonicalisation and
  * socket address text: the vectors of spec/endpoint.md §2.6 and §10 and answers of the real
  * iroh 1.1.0 (keys.mjs and probes of its EndpointTicket / RelayUrl parsers). */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -566,6 +567,180 @@ static void test_socket_addr_text(void)
     CHECK_EQ_INT(iroh_socket_addr_format(&bad, small, sizeof small), IROH_EINVAL);
 }
 
+/* ---- blob tickets (spec/blobs.md §9.4, §13.1, §13.2) ---------------------------------------- */
+
+#define BLOB_HASH_HEX "0b84d358e4c8be6c38626b2182ff575818ba6bd3f4b90464994be14cb354a072"
+/* iroh-blobs test_ticket_base32: UPSTREAM_ID, no relay, no addresses, Raw. */
+static const char UPSTREAM_BLOB_TICKET[] =
+    "blobacxfr74igmsbvsbnn73wcecg5vt3kbzncqwfrdiampuufwnhkublmaaaaafyju2y4tel43bymjvsdax7k5mbrotl2"
+    "p2lsbdetff6ctftksqhe";
+/* The same with https://relay.example.org./, 127.0.0.1:1234 and HashSeq; iroh 0.35's
+ * BlobTicket makes exactly this string. */
+static const char RELAY_BLOB_TICKET[] =
+    "blobacxfr74igmsbvsbnn73wcecg5vt3kbzncqwfrdiampuufwnhkublmai3nb2hi4dthixs64tfnrqxsltfpbqw24dmm"
+    "uxg64thfyxqcad7aaaaduqjaefyju2y4tel43bymjvsdax7k5mbrotl2p2lsbdetff6ctftksqhe";
+
+static struct iroh_blob_ticket blob_ticket(const char *relay, const char *ip, uint8_t format)
+{
+    struct iroh_blob_ticket t;
+    t.addr = make_addr(UPSTREAM_ID, relay, ip, NULL);
+    t.format = format;
+    CHECK_EQ_INT(iroh_hex_decode(BLOB_HASH_HEX, 64, t.hash, sizeof t.hash, IROH_HEX_LOWER_ONLY),
+                 32);
+    return t;
+}
+
+static void check_blob_ticket_both_ways(const struct iroh_blob_ticket *t, const char *text)
+{
+    char out[IROH_BLOB_TICKET_MAX_LEN + 1];
+    CHECK_EQ_INT(iroh_blob_ticket_encode(t, out, sizeof out), strlen(text));
+    CHECK_EQ_STR(out, text);
+    struct iroh_blob_ticket back;
+    CHECK_EQ_INT(iroh_blob_ticket_decode(text, strlen(text), &back), IROH_OK);
+    CHECK(iroh_endpoint_addr_equal(&back.addr, &t->addr));
+    CHECK_EQ_INT(back.format, t->format);
+    CHECK_EQ_MEM(back.hash, t->hash, 32);
+}
+
+/* "blob" + base32 of a hex payload. */
+static void blob_ticket_from_payload_hex(const char *payload_hex, char *out, size_t out_cap)
+{
+    uint8_t payload[1024];
+    int n = iroh_hex_decode(payload_hex, strlen(payload_hex), payload, sizeof payload,
+                            IROH_HEX_LOWER_ONLY);
+    CHECK(n >= 0 && out_cap > 4);
+    memcpy(out, "blob", 4);
+    CHECK(iroh_base32_encode(payload, n < 0 ? 0 : (size_t)n, out + 4, out_cap - 4) >= 0);
+}
+
+static void test_blob_ticket_vectors(void)
+{
+    struct iroh_blob_ticket t = blob_ticket(NULL, NULL, IROH_BLOB_TICKET_RAW);
+    check_blob_ticket_both_ways(&t, UPSTREAM_BLOB_TICKET);
+    /* Its bytes, as the upstream test spells them. */
+    char built[256];
+    blob_ticket_from_payload_hex("00" UPSTREAM_ID "000000" BLOB_HASH_HEX, built, sizeof built);
+    CHECK_EQ_STR(built, UPSTREAM_BLOB_TICKET);
+
+    t = blob_ticket("https://relay.example.org./", "127.0.0.1:1234", IROH_BLOB_TICKET_HASH_SEQ);
+    check_blob_ticket_both_ways(&t, RELAY_BLOB_TICKET);
+    blob_ticket_from_payload_hex("00" UPSTREAM_ID
+                                 "011b68747470733a2f2f72656c61792e6578616d706c652e6f72672e2f"
+                                 "01007f000001d209"
+                                 "01" BLOB_HASH_HEX,
+                                 built, sizeof built);
+    CHECK_EQ_STR(built, RELAY_BLOB_TICKET);
+}
+
+static void test_blob_ticket_addresses(void)
+{
+    /* Only the first relay is written; IPs sorted V4 before V6; the decoder canonicalises. */
+    struct iroh_blob_ticket t = blob_ticket("https://b.example/", "[::1]:7", IROH_BLOB_TICKET_RAW);
+    CHECK_EQ_INT(iroh_endpoint_addr_add_relay(&t.addr, "https://a.example", 17), 1);
+    struct iroh_socket_addr v4 = socket_addr("10.0.0.1:9");
+    CHECK_EQ_INT(iroh_endpoint_addr_add_ip(&t.addr, &v4), 1);
+    char out[IROH_BLOB_TICKET_MAX_LEN + 1], want[512];
+    CHECK(iroh_blob_ticket_encode(&t, out, sizeof out) > 0);
+    blob_ticket_from_payload_hex("00" UPSTREAM_ID "0112"
+                                 "68747470733a2f2f612e6578616d706c652f" /* https://a.example/ */
+                                 "02"
+                                 "000a00000109"
+                                 "01"
+                                 "00000000000000000000000000000001"
+                                 "07"
+                                 "00" BLOB_HASH_HEX,
+                                 want, sizeof want);
+    CHECK_EQ_STR(out, want);
+    struct iroh_blob_ticket back;
+    CHECK_EQ_INT(iroh_blob_ticket_decode(out, strlen(out), &back), IROH_OK);
+    CHECK_EQ_INT(back.addr.relay_count, 1);
+    CHECK_EQ_STR(back.addr.relays[0], "https://a.example/");
+    CHECK_EQ_INT(back.addr.ip_count, 2);
+    CHECK_EQ_INT(back.addr.ips[0].family, IROH_IP_V4);
+
+    /* Addresses in any order and repeated decode to the canonical set; a relay is
+     * canonicalised; trailing bytes are ignored. */
+    blob_ticket_from_payload_hex("00" UPSTREAM_ID "011148545450533a2f2f412e4558414d504c45"
+                                 "03"
+                                 "01"
+                                 "00000000000000000000000000000001"
+                                 "07"
+                                 "000a00000109"
+                                 "000a00000109"
+                                 "00" BLOB_HASH_HEX "ffff",
+                                 want, sizeof want);
+    CHECK_EQ_INT(iroh_blob_ticket_decode(want, strlen(want), &back), IROH_OK);
+    CHECK_EQ_STR(back.addr.relays[0], "https://a.example/");
+    CHECK_EQ_INT(back.addr.ip_count, 2);
+    CHECK_EQ_INT(iroh_socket_addr_compare(&back.addr.ips[0], &v4), 0);
+    /* Upper-case base32 is accepted, the prefix must be exact. */
+    char upper[sizeof UPSTREAM_BLOB_TICKET];
+    for (size_t i = 0; i < sizeof upper; i++)
+        upper[i] = (char)(i < 4 ? UPSTREAM_BLOB_TICKET[i] : toupper(UPSTREAM_BLOB_TICKET[i]));
+    CHECK_EQ_INT(iroh_blob_ticket_decode(upper, strlen(upper), &back), IROH_OK);
+    upper[0] = 'B';
+    CHECK_EQ_INT(iroh_blob_ticket_decode(upper, strlen(upper), &back), IROH_EINVAL);
+}
+
+static void test_blob_ticket_rejects(void)
+{
+    struct iroh_blob_ticket back;
+    char text[IROH_BLOB_TICKET_MAX_LEN + 2];
+    static const char *payloads[] = {
+        "01" UPSTREAM_ID "000000" BLOB_HASH_HEX, /* variant 1 */
+        "00" UPSTREAM_ID "000002" BLOB_HASH_HEX, /* format 2 */
+        "00" UPSTREAM_ID "020000" BLOB_HASH_HEX, /* Option tag 2 */
+        "00" UPSTREAM_ID "000000"
+        "0b84d358",                                        /* hash cut short */
+        "00" UPSTREAM_ID "0001020000000001" BLOB_HASH_HEX, /* SocketAddr variant 2 */
+        "00" UPSTREAM_ID "0103667470"
+        "0000" BLOB_HASH_HEX, /* relay "ftp" */
+        "00"
+        "0100000000000000000000000000000000000000000000000000000000000000"
+        "000000" BLOB_HASH_HEX, /* a small-order id */
+    };
+    for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
+        blob_ticket_from_payload_hex(payloads[i], text, sizeof text);
+        CHECK_EQ_INT(iroh_blob_ticket_decode(text, strlen(text), &back), IROH_EINVAL);
+    }
+    /* An endpoint ticket is not a blob ticket, nor the reverse. */
+    CHECK_EQ_INT(iroh_blob_ticket_decode(UPSTREAM_TICKET, strlen(UPSTREAM_TICKET), &back),
+                 IROH_EINVAL);
+    struct iroh_endpoint_addr addr;
+    CHECK_EQ_INT(decode_ticket(UPSTREAM_BLOB_TICKET, &addr), IROH_EINVAL);
+    /* Too long. */
+    memset(text, 'a', sizeof text);
+    memcpy(text, "blob", 4);
+    CHECK_EQ_INT(iroh_blob_ticket_decode(text, IROH_BLOB_TICKET_MAX_LEN + 1, &back), IROH_ETOOBIG);
+    /* A buffer too small, an unknown format. */
+    struct iroh_blob_ticket t = blob_ticket(NULL, NULL, IROH_BLOB_TICKET_RAW);
+    CHECK_EQ_INT(iroh_blob_ticket_encode(&t, text, strlen(UPSTREAM_BLOB_TICKET)), IROH_EBUFFER);
+    t.format = 2;
+    CHECK_EQ_INT(iroh_blob_ticket_encode(&t, text, sizeof text), IROH_EINVAL);
+}
+
+static void test_largest_blob_ticket(void)
+{
+    struct iroh_blob_ticket t = blob_ticket(NULL, NULL, IROH_BLOB_TICKET_HASH_SEQ);
+    char url[IROH_RELAY_URL_MAX + 1];
+    memset(url, 'a', IROH_RELAY_URL_MAX);
+    memcpy(url, "https://", 8);
+    url[IROH_RELAY_URL_MAX - 1] = '/';
+    CHECK_EQ_INT(iroh_endpoint_addr_add_relay(&t.addr, url, IROH_RELAY_URL_MAX), 1);
+    for (int i = 0; i < IROH_ADDR_MAX_IPS; i++) {
+        struct iroh_socket_addr ip = {.family = IROH_IP_V6, .port = 65535};
+        memset(ip.ip, 0xff, sizeof ip.ip);
+        ip.ip[0] = (uint8_t)i;
+        CHECK_EQ_INT(iroh_endpoint_addr_add_ip(&t.addr, &ip), 1);
+    }
+    char text[IROH_BLOB_TICKET_MAX_LEN + 1];
+    int n = iroh_blob_ticket_encode(&t, text, sizeof text);
+    CHECK(n > 1000 && n < 1100);
+    struct iroh_blob_ticket back;
+    CHECK_EQ_INT(iroh_blob_ticket_decode(text, (size_t)n, &back), IROH_OK);
+    CHECK(iroh_endpoint_addr_equal(&back.addr, &t.addr));
+}
+
 int main(void)
 {
     if (iroh_keys_init() != IROH_OK) return 1;
@@ -581,5 +756,9 @@ int main(void)
     RUN(test_encoder_canonicalises_hand_filled_addr);
     RUN(test_relay_url_canonicalize);
     RUN(test_socket_addr_text);
+    RUN(test_blob_ticket_vectors);
+    RUN(test_blob_ticket_addresses);
+    RUN(test_blob_ticket_rejects);
+    RUN(test_largest_blob_ticket);
     return TEST_SUMMARY();
 }
