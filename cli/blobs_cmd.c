@@ -155,12 +155,17 @@ static void draw_progress(iroh_client *client, const char *method, const char *p
     double done = (double)int_field(p, "done"), total = (double)int_field(p, "total");
     double now = now_s();
     if (!bar->drawn || now - bar->last >= BAR_INTERVAL || done >= total) {
-        char d[32], t[32], r[32];
+        char d[32], t[32], r[32], eta[32] = "";
+        double rate = done / (now - bar->start > 1e-3 ? now - bar->start : 1e-3);
         print_size(d, sizeof d, done);
         print_size(t, sizeof t, total);
-        print_size(r, sizeof r, done / (now - bar->start > 1e-3 ? now - bar->start : 1e-3));
-        fprintf(stderr, "\r%-9s %5.1f%%  %s / %s  %s/s\033[K", cli_field(p, "stage"),
-                total > 0 ? 100.0 * done / total : 100.0, d, t, r);
+        print_size(r, sizeof r, rate);
+        if (done < total && rate > 0) {
+            double left = (total - done) / rate;
+            snprintf(eta, sizeof eta, "  ETA %d:%02d", (int)(left / 60), (int)left % 60);
+        }
+        fprintf(stderr, "\r%-11s %5.1f%%  %s / %s  %s/s%s\033[K", cli_field(p, "stage"),
+                total > 0 ? 100.0 * done / total : 100.0, d, t, r, eta);
         fflush(stderr);
         bar->drawn = true;
         bar->last = now;
@@ -322,6 +327,84 @@ static int cmd_blobs_export(const struct options *opts, int argc, char **argv)
     free(path);
     if (overwrite) json_object_object_add(params, "overwrite", json_object_new_boolean(true));
     rc = call_with_progress(opts, "blobs.export", params, show_exported);
+    json_object_put(params);
+    return rc;
+}
+
+static void show_got(const struct options *opts, json_object *got)
+{
+    if (opts->json) {
+        cli_print_json(got);
+        return;
+    }
+    char total[32], fetched[32];
+    print_size(total, sizeof total, (double)int_field(got, "total_size"));
+    print_size(fetched, sizeof fetched, (double)int_field(got, "downloaded"));
+    printf("%s\n", cli_field(got, "hash"));
+    fprintf(stderr, "got %lld blob%s, %s (%s fetched, the rest was here)%s%s\n",
+            (long long)int_field(got, "blobs"), int_field(got, "blobs") == 1 ? "" : "s", total,
+            fetched,
+            bool_field(got, "collection") ? ", written under "
+            : int_field(got, "files")     ? ", written to "
+                                          : "",
+            int_field(got, "files") ? cli_field(got, "path") : "");
+}
+
+/* Takes every --provider TICKET (or --provider=TICKET) out of argv into providers. */
+static int take_providers(int *argc, char **argv, json_object *providers)
+{
+    int kept = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < *argc)
+                argv[kept++] = argv[i++];
+            break;
+        }
+        if (strncmp(argv[i], "--provider=", 11) == 0) {
+            json_object_array_add(providers, json_object_new_string(argv[i] + 11));
+        } else if (strcmp(argv[i], "--provider") == 0) {
+            if (i + 1 == *argc) return cli_usage_error("blobs get", "missing value for ", argv[i]);
+            json_object_array_add(providers, json_object_new_string(argv[++i]));
+        } else {
+            argv[kept++] = argv[i];
+        }
+    }
+    *argc = kept;
+    return EXIT_OK;
+}
+
+static int cmd_blobs_get(const struct options *opts, int argc, char **argv)
+{
+    const char *what = NULL, *out = NULL, *range = NULL, *tag = NULL;
+    bool hash_seq = false, overwrite = false, no_tag = false;
+    json_object *params = json_object_new_object(), *providers = json_object_new_array();
+    json_object_object_add(params, "providers", providers);
+    int rc = take_providers(&argc, argv, providers);
+    const struct flag flags[] = {{"--out", &out, NULL},           {"--range", &range, NULL},
+                                 {"--hash-seq", NULL, &hash_seq}, {"--overwrite", NULL, &overwrite},
+                                 {"--tag", &tag, NULL},           {"--no-tag", NULL, &no_tag}};
+    static const char *const names[] = {"TICKET", NULL};
+    if (rc == EXIT_OK) rc = parse_args("blobs get", argc, argv, flags, 6, names, &what);
+    bool is_ticket = rc == EXIT_OK && strncmp(what, "blob", 4) == 0;
+    if (rc == EXIT_OK && !is_ticket && json_object_array_length(providers) == 0)
+        rc = cli_usage_error("blobs get", "a hash needs --provider TICKET", NULL);
+    if (rc == EXIT_OK && tag && no_tag)
+        rc = cli_usage_error("blobs get", "--tag and --no-tag exclude each other", NULL);
+    char *path = rc == EXIT_OK && out ? absolute(out) : NULL;
+    if (rc == EXIT_OK && out && !path) rc = EXIT_RPC;
+    if (rc != EXIT_OK) {
+        json_object_put(params);
+        return rc;
+    }
+    json_object_object_add(params, is_ticket ? "ticket" : "hash", json_object_new_string(what));
+    if (hash_seq) json_object_object_add(params, "format", json_object_new_string("hash_seq"));
+    if (path) json_object_object_add(params, "out", json_object_new_string(path));
+    free(path);
+    if (range) json_object_object_add(params, "range", json_object_new_string(range));
+    if (overwrite) json_object_object_add(params, "overwrite", json_object_new_boolean(true));
+    if (tag) json_object_object_add(params, "tag", json_object_new_string(tag));
+    if (no_tag) json_object_object_add(params, "no_tag", json_object_new_boolean(true));
+    rc = call_with_progress(opts, "blobs.get", params, show_got);
     json_object_put(params);
     return rc;
 }
@@ -577,6 +660,26 @@ const struct command cli_blobs_commands[] = {
      "('..', absolute paths) are refused. On a terminal, a progress bar is drawn on stderr.\n"
      "With --json, prints the result of blobs.export.\n",
      cmd_blobs_export, NULL},
+    {"get", "TICKET|HASH [--provider TICKET]... [--out PATH] [--range BYTES] [options]",
+     "Download a blob or a collection from other nodes; print its hash.",
+     "\nFetches the blob a blob ticket names from its provider (blobs.get), verifying every\n"
+     "16 KiB as it arrives, and prints its hash. Instead of a ticket, give a HASH and at least\n"
+     "one --provider (an endpoint ticket, or a blob ticket whose address is used); with a\n"
+     "ticket, --provider adds providers. Several providers share the work, and when one fails\n"
+     "(does not have it, sends data that does not verify, cannot be reached) the others are\n"
+     "asked for what is missing. What irohd already holds is not fetched again: running the\n"
+     "same command after an interruption resumes it. A ticket of a collection (or --hash-seq)\n"
+     "fetches every blob it lists too.\n"
+     "  --out PATH       write the blob to the file PATH, or a collection under the directory\n"
+     "                   PATH (existing files are kept unless --overwrite)\n"
+     "  --range BYTES    only bytes START..END of a blob (END excluded, either may be left\n"
+     "                   out: 0..1024, 1048576..); with --out, those bytes are written\n"
+     "  --hash-seq       the HASH is a hash sequence: fetch the blobs it lists too\n"
+     "  --tag NAME       tag it NAME (default: an automatic auto-<time> tag); --no-tag: none\n"
+     "On a terminal, a progress bar (bytes, percent, rate, ETA) is drawn on stderr. With\n"
+     "--json, prints the result of blobs.get. Exits with 1 if no provider had it (not_found)\n"
+     "or all failed; the error says which provider did what.\n",
+     cmd_blobs_get, NULL},
     {"cat", "HASH", "Write a blob's bytes to stdout.",
      "\nStreams the blob through a pipe irohd passes (blobs.read with fd: true) to stdout, in\n"
      "64 KiB blocks whatever its size. Exits with 1 if the stream ends early (a referenced\n"

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "core/keys.h"
+#include "daemon/blobs_fetch.h"
 #include "daemon/blobs_service.h"
 #include "daemon/config.h"
 #include "daemon/datadir.h"
@@ -39,6 +40,7 @@ struct daemon {
     struct rpc_server *server;
     struct node_service *node;
     struct blobs_service *blobs_service;
+    struct blobs_fetch *blobs_fetch;
     struct endpoint_service *endpoint;
     uv_signal_t sigint, sigterm;
     uv_timer_t shutdown_timer;
@@ -62,6 +64,8 @@ static void on_shutdown_timer(uv_timer_t *timer)
     d->node = NULL;
     if (d->blobs_service) blobs_service_stop(d->blobs_service);
     d->blobs_service = NULL;
+    if (d->blobs_fetch) blobs_fetch_stop(d->blobs_fetch);
+    d->blobs_fetch = NULL;
     if (d->endpoint) endpoint_service_stop(d->endpoint);
     d->endpoint = NULL;
     rpc_server_stop(d->server, on_server_stopped, d);
@@ -188,6 +192,11 @@ static int start(struct daemon *d, int argc, char **argv, char *err, size_t errl
     }
     if ((rc = blobs_service_start(&d->loop, d->server, d->blobs, &d->blobs_service)) < 0) {
         snprintf(err, errlen, "cannot start the blobs service: %s", iroh_strerror(rc));
+        return rc;
+    }
+    if ((rc = blobs_fetch_start(&d->loop, d->server, endpoint_service_endpoint(d->endpoint),
+                                d->blobs, &d->blobs_fetch)) < 0) {
+        snprintf(err, errlen, "cannot start the downloader: %s", iroh_strerror(rc));
         return rc;
     }
     if ((rc = rpc_server_check_complete(d->server, err, errlen)) < 0) return rc;
