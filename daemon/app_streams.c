@@ -20,6 +20,8 @@ struct app_stream {
     bool attached;
     uv_poll_t poll;
     bool poll_open;
+    uv_check_t flush; /* active while the peer's bytes wait for the end of the loop iteration */
+    bool flush_open;
     int events; /* what poll watches now */
     /* The peer's bytes not yet written into the socket; their credit is still held. */
     uint8_t *in;
@@ -35,7 +37,7 @@ struct app_stream {
 
 static void maybe_free(struct app_stream *as)
 {
-    if (as->s || as->fd >= 0 || as->poll_open) return;
+    if (as->s || as->fd >= 0 || as->poll_open || as->flush_open) return;
     free(as->in);
     free(as);
 }
@@ -53,6 +55,13 @@ static void on_poll_closed(uv_handle_t *h)
     maybe_free(as);
 }
 
+static void on_flush_closed(uv_handle_t *h)
+{
+    struct app_stream *as = h->data;
+    as->flush_open = false;
+    maybe_free(as);
+}
+
 /* Gives back the credit of the bytes held for the app (they are about to be dropped, or their
  * stream is closing and could not take the credit later). */
 static void release_held(struct app_stream *as)
@@ -64,6 +73,7 @@ static void close_fd(struct app_stream *as)
 {
     if (as->fd < 0) return;
     if (as->poll_open) uv_close((uv_handle_t *)&as->poll, on_poll_closed);
+    if (as->flush_open) uv_close((uv_handle_t *)&as->flush, on_flush_closed);
     close(as->fd); /* after uv_close: the handle must not outlive the fd number */
     as->fd = -1;
     release_held(as);
@@ -216,6 +226,14 @@ static void on_poll(uv_poll_t *h, int status, int events)
 
 /* ---- the QUIC side --------------------------------------------------------------------------- */
 
+static void on_flush(uv_check_t *h)
+{
+    struct app_stream *as = h->data;
+    uv_check_stop(h);
+    flush_in(as);
+    update_poll(as);
+}
+
 static void on_data(struct quic_stream *s, const uint8_t *data, size_t len, bool fin, void *arg)
 {
     struct app_stream *as = arg;
@@ -225,26 +243,14 @@ static void on_data(struct quic_stream *s, const uint8_t *data, size_t len, bool
         quic_stream_consume(s, len);
         return;
     }
-    size_t done = 0;
-    if (as->attached && as->in_pos == as->in_len && len) {
-        bool broken;
-        done = deliver(as, data, len, &broken);
-        if (broken) {
-            quic_stream_consume(s, len - done);
-            app_stopped_reading(as);
-            update_poll(as);
-            return;
-        }
-    }
-    if (done < len && hold(as, data + done, len - done) < 0) {
-        quic_stream_consume(s, len - done);
+    if (len && hold(as, data, len) < 0) {
+        quic_stream_consume(s, len);
         quic_stream_reset(s, APP_STREAM_CODE_APP_GONE);
         return;
     }
-    if (as->attached) {
-        flush_in(as);
-        update_poll(as);
-    }
+    /* A send per packet (about 1.4 KB) would cost a system call and a wakeup of the app each:
+     * what this wakeup's datagrams bring goes to the socket at once, after them. */
+    if (as->attached) uv_check_start(&as->flush, on_flush);
 }
 
 static void on_drain(struct quic_stream *s, void *arg)
@@ -328,6 +334,9 @@ int app_stream_attach(struct app_stream *as, int *app_fd)
     }
     as->poll.data = as;
     as->poll_open = true;
+    uv_check_init(as->loop, &as->flush);
+    as->flush.data = as;
+    as->flush_open = true;
     as->attached = true;
     as->fd = sv[0];
     if (as->out_eof) shutdown(sv[0], SHUT_RD); /* the app's writes fail with EPIPE */
