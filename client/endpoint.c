@@ -186,34 +186,85 @@ int iroh_endpoint_connect_addrs(iroh_client *client, const char *id, const char 
 }
 
 static int stream_call(iroh_client *client, const char *method, uint64_t conn, int timeout_ms,
-                       int *fd)
+                       int *fd, uint64_t *stream)
 {
     iroh_response *r;
-    int rc = call(client, method, params_conn(conn), timeout_ms, NULL, &r);
+    json_object *res;
+    int rc = call(client, method, params_conn(conn), timeout_ms, &res, &r);
     if (rc < 0) return rc;
+    if (stream) *stream = (uint64_t)member_int(res, "stream");
+    json_object_put(res);
     *fd = iroh_response_take_fd(r, 0);
     iroh_response_free(r);
     return *fd >= 0 ? 0 : failed(IROH_EPROTO, "irohd passed no fd");
 }
 
+int iroh_conn_open_stream(iroh_client *client, uint64_t conn, int uni, int *fd, uint64_t *stream)
+{
+    return stream_call(client, uni ? "conn.open_uni" : "conn.open_bi", conn, -1, fd, stream);
+}
+
+int iroh_conn_accept_stream(iroh_client *client, uint64_t conn, int uni, int timeout_ms, int *fd,
+                            uint64_t *stream)
+{
+    return stream_call(client, uni ? "conn.accept_uni" : "conn.accept_bi", conn, timeout_ms, fd,
+                       stream);
+}
+
 int iroh_conn_open_bi(iroh_client *client, uint64_t conn, int *fd)
 {
-    return stream_call(client, "conn.open_bi", conn, -1, fd);
+    return iroh_conn_open_stream(client, conn, 0, fd, NULL);
 }
 
 int iroh_conn_accept_bi(iroh_client *client, uint64_t conn, int timeout_ms, int *fd)
 {
-    return stream_call(client, "conn.accept_bi", conn, timeout_ms, fd);
+    return iroh_conn_accept_stream(client, conn, 0, timeout_ms, fd, NULL);
 }
 
 int iroh_conn_open_uni(iroh_client *client, uint64_t conn, int *fd)
 {
-    return stream_call(client, "conn.open_uni", conn, -1, fd);
+    return iroh_conn_open_stream(client, conn, 1, fd, NULL);
 }
 
 int iroh_conn_accept_uni(iroh_client *client, uint64_t conn, int timeout_ms, int *fd)
 {
-    return stream_call(client, "conn.accept_uni", conn, timeout_ms, fd);
+    return iroh_conn_accept_stream(client, conn, 1, timeout_ms, fd, NULL);
+}
+
+static int stream_code_call(iroh_client *client, const char *method, uint64_t conn, uint64_t stream,
+                            uint64_t code)
+{
+    json_object *p = params_conn(conn);
+    json_object_object_add(p, "stream", json_object_new_int64((int64_t)stream));
+    json_object_object_add(p, "code", json_object_new_int64((int64_t)code));
+    return call(client, method, p, -1, NULL, NULL);
+}
+
+int iroh_conn_reset_stream(iroh_client *client, uint64_t conn, uint64_t stream, uint64_t code)
+{
+    return stream_code_call(client, "conn.reset_stream", conn, stream, code);
+}
+
+int iroh_conn_stop_stream(iroh_client *client, uint64_t conn, uint64_t stream, uint64_t code)
+{
+    return stream_code_call(client, "conn.stop_stream", conn, stream, code);
+}
+
+int iroh_stream_reset_parse(const char *method, const char *params_json, iroh_stream_reset *out)
+{
+    if (!method || strcmp(method, "conn.stream_reset") != 0 || !params_json) return IROH_EINVAL;
+    json_object *p = json_tokener_parse(params_json);
+    const char *direction = member_string(p, "direction");
+    int rc = IROH_EINVAL;
+    if (direction) {
+        out->conn = (uint64_t)member_int(p, "conn");
+        out->stream = (uint64_t)member_int(p, "stream");
+        out->code = (uint64_t)member_int(p, "code");
+        out->send = strcmp(direction, "send") == 0;
+        rc = 0;
+    }
+    json_object_put(p);
+    return rc;
 }
 
 struct accept_call {

@@ -290,10 +290,29 @@ static void on_close(struct quic_stream *s, int status, uint64_t app_error, void
     count_closed(counts);
 }
 
+/* The peer abandoned a direction (the app hears the code as conn.stream_reset). */
+static void on_reset(struct quic_stream *s, uint64_t app_error, bool stop, void *arg)
+{
+    (void)s;
+    (void)app_error;
+    struct app_stream *as = arg;
+    if (stop) { /* ours: the app's writes fail (EPIPE) */
+        as->out_eof = true;
+        if (as->fd >= 0) shutdown(as->fd, SHUT_RD);
+    } else { /* the peer's: what is held is dropped and the app reads EOF */
+        release_held(as);
+        as->in_len = as->in_pos = 0;
+        as->in_fin = true;
+        if (as->fd >= 0) shutdown(as->fd, SHUT_WR);
+    }
+    update_poll(as);
+}
+
 static const struct quic_stream_callbacks bridge_callbacks = {
     .on_data = on_data,
     .on_drain = on_drain,
     .on_close = on_close,
+    .on_reset = on_reset,
 };
 
 int app_stream_new(uv_loop_t *loop, struct quic_stream *s, struct app_stream_counts *counts,

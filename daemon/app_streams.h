@@ -1,7 +1,9 @@
 /* app_streams.h — the bridge between one QUIC stream and a Unix socketpair whose other end an
  * app holds (passed to it by conn.open_bi / conn.accept_bi): bytes both ways, the app's
- * shutdown(SHUT_WR) or close becomes our FIN, the peer's FIN becomes EOF on the app's end, a
- * stream reset by the peer (or a closed connection) before its FIN closes the socket, and an app
+ * shutdown(SHUT_WR) or close becomes our FIN, the peer's FIN becomes EOF on the app's end, so
+ * does the peer's reset of its direction (what irohd held of it is dropped), the peer's
+ * STOP_SENDING makes the app's writes fail (EPIPE), the stream closing after a reset (or a
+ * closed connection) before the peer's FIN closes the socket, and an app
  * that stops reading while the peer still sends gets a STOP_SENDING with
  * APP_STREAM_CODE_APP_GONE for the peer — what the app wrote before it closed or died is still
  * read from the socket and sent, then FIN.

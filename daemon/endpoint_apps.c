@@ -37,10 +37,16 @@ struct waiter {
     struct rpc_call *call;
 };
 
+/* A stream the peer opened, waiting for the app to accept it. */
+struct pending_stream {
+    struct app_stream *as;
+    int64_t id; /* its QUIC stream id */
+};
+
 /* Streams of one kind the peer opened and the app has not accepted, or accept calls waiting
  * for one (never both at once). */
 struct stream_queue {
-    struct app_stream *pending[PENDING_STREAMS_MAX];
+    struct pending_stream pending[PENDING_STREAMS_MAX];
     size_t n_pending;
     struct waiter *waiters, **waiters_tail;
 };
@@ -146,7 +152,7 @@ static void listener_release(struct endpoint_apps *apps, struct listener *l)
 
 /* ---- connections ----------------------------------------------------------------------------- */
 
-static void answer_stream(struct rpc_call *call, struct app_stream *as)
+static void answer_stream(struct rpc_call *call, struct app_stream *as, int64_t id)
 {
     int fd;
     int rc = app_stream_attach(as, &fd);
@@ -156,6 +162,7 @@ static void answer_stream(struct rpc_call *call, struct app_stream *as)
     }
     json_object *r = json_object_new_object();
     json_object_object_add(r, "fd", json_object_new_int(0));
+    json_object_object_add(r, "stream", json_object_new_int64(id));
     rpc_call_reply(call, r, &fd, 1);
 }
 
@@ -172,23 +179,23 @@ static void end_queues(struct app_conn *c, const char *why)
         }
         q->waiters_tail = &q->waiters;
         while (q->n_pending)
-            app_stream_discard(q->pending[--q->n_pending]);
+            app_stream_discard(q->pending[--q->n_pending].as);
     }
 }
 
-static struct app_stream *queue_pop(struct stream_queue *q)
+static struct pending_stream queue_pop(struct stream_queue *q)
 {
-    struct app_stream *as = q->pending[0];
-    memmove(&q->pending[0], &q->pending[1], --q->n_pending * sizeof as);
-    return as;
+    struct pending_stream p = q->pending[0];
+    memmove(&q->pending[0], &q->pending[1], --q->n_pending * sizeof p);
+    return p;
 }
 
 static void on_unclaimed(struct app_stream *as, void *arg)
 {
     struct stream_queue *q = arg;
     for (size_t i = 0; i < q->n_pending; i++) {
-        if (q->pending[i] != as) continue;
-        memmove(&q->pending[i], &q->pending[i + 1], (q->n_pending - i - 1) * sizeof as);
+        if (q->pending[i].as != as) continue;
+        memmove(&q->pending[i], &q->pending[i + 1], (q->n_pending - i - 1) * sizeof q->pending[0]);
         q->n_pending--;
         return;
     }
@@ -204,12 +211,12 @@ static void conn_on_stream(struct quic_conn *qc, struct quic_stream *s, void *ar
     if (app_stream_new(c->session->apps->loop, s, &c->counts, on_unclaimed, q, &as) < 0) return;
     struct waiter *w = q->waiters;
     if (!w) {
-        q->pending[q->n_pending++] = as;
+        q->pending[q->n_pending++] = (struct pending_stream){as, quic_stream_id(s)};
         return;
     }
     q->waiters = w->next;
     if (!q->waiters) q->waiters_tail = &q->waiters;
-    answer_stream(w->call, as);
+    answer_stream(w->call, as, quic_stream_id(s));
     free(w);
 }
 
@@ -251,10 +258,26 @@ static void conn_on_datagram(struct quic_conn *qc, const uint8_t *data, size_t l
     app_datagrams_received(((struct app_conn *)arg)->dgrams, data, len);
 }
 
+/* Tells the app that the peer reset or stopped a stream (conn.stream_reset). */
+static void conn_on_stream_reset(struct quic_conn *qc, struct quic_stream *s, uint64_t code,
+                                 bool stop, void *arg)
+{
+    (void)qc;
+    struct app_conn *c = arg;
+    if (!c->session) return;
+    json_object *n = json_object_new_object();
+    json_object_object_add(n, "conn", json_object_new_int64((int64_t)c->id));
+    json_object_object_add(n, "stream", json_object_new_int64(quic_stream_id(s)));
+    json_object_object_add(n, "code", json_object_new_int64((int64_t)code));
+    json_object_object_add(n, "direction", json_object_new_string(stop ? "send" : "receive"));
+    rpc_subscription_notify(c->session->sub, "conn.stream_reset", n);
+}
+
 static const struct quic_conn_callbacks app_conn_callbacks = {
     .on_stream = conn_on_stream,
     .on_close = conn_on_close,
     .on_datagram = conn_on_datagram,
+    .on_stream_reset = conn_on_stream_reset,
 };
 
 static struct app_conn *conn_new(struct apps_session *s, struct quic_conn *qc)
@@ -674,7 +697,7 @@ static void open_stream(struct rpc_call *call, json_object *params, void *ctx, i
                       NULL);
         return;
     }
-    answer_stream(call, as);
+    answer_stream(call, as, quic_stream_id(qs));
 }
 
 static void accept_stream(struct rpc_call *call, json_object *params, void *ctx, int kind)
@@ -683,7 +706,8 @@ static void accept_stream(struct rpc_call *call, json_object *params, void *ctx,
     if (!c) return;
     struct stream_queue *q = &c->queues[kind];
     if (q->n_pending) {
-        answer_stream(call, queue_pop(q));
+        struct pending_stream p = queue_pop(q);
+        answer_stream(call, p.as, p.id);
         return;
     }
     struct waiter *w = calloc(1, sizeof *w);
@@ -722,6 +746,46 @@ static void handle_close(struct rpc_call *call, json_object *params, void *ctx)
     if (!c) return;
     const char *reason = param_string(params, "reason");
     conn_close(c, (uint64_t)param_int(params, "code", 0), reason ? reason : "");
+    rpc_call_reply(call, json_object_new_boolean(1), NULL, 0);
+}
+
+/* The caller's open stream named by params.stream on c that has our direction (send) or the
+ * peer's (!send), or NULL after answering not_found / invalid_params. */
+static struct quic_stream *stream_param(struct app_conn *c, struct rpc_call *call,
+                                        json_object *params, bool send)
+{
+    int64_t id = param_int(params, "stream", -1);
+    struct quic_stream *s = quic_conn_find_stream(c->qc, id);
+    if (!s) {
+        rpc_call_fail(call, JSONRPC_NOT_FOUND, "no such open stream on this connection", NULL);
+        return NULL;
+    }
+    bool uni = id & 0x2, ours = ((id & 0x1) != 0) == quic_conn_is_server(c->qc);
+    if (uni && ours != send) {
+        rpc_call_fail(call, JSONRPC_INVALID_PARAMS,
+                      send ? "the peer opened this unidirectional stream: only it sends"
+                           : "this unidirectional stream only sends",
+                      NULL);
+        return NULL;
+    }
+    return s;
+}
+
+static void handle_reset_stream(struct rpc_call *call, json_object *params, void *ctx)
+{
+    struct app_conn *c = conn_param(ctx, call, params);
+    struct quic_stream *s = c ? stream_param(c, call, params, true) : NULL;
+    if (!s) return;
+    quic_stream_reset_write(s, (uint64_t)param_int(params, "code", 0));
+    rpc_call_reply(call, json_object_new_boolean(1), NULL, 0);
+}
+
+static void handle_stop_stream(struct rpc_call *call, json_object *params, void *ctx)
+{
+    struct app_conn *c = conn_param(ctx, call, params);
+    struct quic_stream *s = c ? stream_param(c, call, params, false) : NULL;
+    if (!s) return;
+    quic_stream_stop(s, (uint64_t)param_int(params, "code", 0));
     rpc_call_reply(call, json_object_new_boolean(1), NULL, 0);
 }
 
@@ -812,6 +876,8 @@ int endpoint_apps_start(uv_loop_t *loop, struct rpc_server *server, struct endpo
     rpc_server_register(server, "conn.close", handle_close, apps);
     rpc_server_register(server, "conn.info", handle_info, apps);
     rpc_server_register(server, "conn.datagrams", handle_datagrams, apps);
+    rpc_server_register(server, "conn.reset_stream", handle_reset_stream, apps);
+    rpc_server_register(server, "conn.stop_stream", handle_stop_stream, apps);
     rpc_server_register(server, "conn.send_datagram", handle_send_datagram, apps);
     *out = apps;
     return 0;

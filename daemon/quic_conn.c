@@ -53,9 +53,12 @@ struct quic_stream {
     struct chunk *head, *tail;
     uint64_t acked, sent, written; /* stream offsets */
     bool fin_requested, fin_sent, blocked, drain_wanted;
-    bool write_shut; /* the peer's STOP_SENDING made ngtcp2 reset our direction */
-    bool reset;      /* we reset or refused the stream */
-    bool read_shut;  /* we sent STOP_SENDING: the peer's bytes are dropped */
+    bool write_shut;  /* the peer's STOP_SENDING made ngtcp2 reset our direction */
+    bool reset;       /* we reset or refused the stream */
+    bool read_shut;   /* we sent STOP_SENDING: the peer's bytes are dropped */
+    bool write_reset; /* we reset our direction (quic_stream_reset_write) */
+    bool peer_reset;  /* the peer reset its direction with peer_reset_code */
+    uint64_t peer_reset_code;
     const struct quic_stream_callbacks *cb;
     void *arg;
 };
@@ -682,6 +685,15 @@ static int on_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64
     struct quic_stream *s = stream_user;
     if (!s) return 0;
     bool errored = flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET;
+    /* ngtcp2 0.12 tells nobody of a STOP_SENDING it received; its code is the stream's first
+     * code, so a code that is neither ours nor the peer's RESET_STREAM's came with one. */
+    bool ours = s->reset || s->read_shut || s->write_reset;
+    if (errored && !ours && !(s->peer_reset && s->peer_reset_code == app_error) && s->cb) {
+        if (s->cb->on_reset) s->cb->on_reset(s, app_error, true, s->arg);
+        struct quic_conn *qc = s->qc;
+        if (qc->cb && qc->cb->on_stream_reset)
+            qc->cb->on_stream_reset(qc, s, app_error, true, qc->arg);
+    }
     if (s->cb && s->cb->on_close)
         s->cb->on_close(s, errored ? IROH_ECLOSED : IROH_OK, errored ? app_error : 0, s->arg);
     free_stream(s);
@@ -697,6 +709,24 @@ static int on_extend_stream_data(ngtcp2_conn *conn, int64_t id, uint64_t max_dat
     (void)user;
     struct quic_stream *s = stream_user;
     if (s) s->blocked = false;
+    return 0;
+}
+
+static int on_stream_reset(ngtcp2_conn *conn, int64_t id, uint64_t final_size, uint64_t app_error,
+                           void *user, void *stream_user)
+{
+    (void)conn;
+    (void)id;
+    (void)final_size;
+    struct quic_conn *qc = user;
+    struct quic_stream *s = stream_user;
+    if (!s) return 0;
+    s->peer_reset = true;
+    s->peer_reset_code = app_error;
+    if (!s->cb) return 0;
+    if (s->cb->on_reset) s->cb->on_reset(s, app_error, false, s->arg);
+    if (qc->cb && qc->cb->on_stream_reset)
+        qc->cb->on_stream_reset(qc, s, app_error, false, qc->arg);
     return 0;
 }
 
@@ -750,6 +780,7 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server)
     cb->stream_close = on_stream_close;
     cb->extend_max_stream_data = on_extend_stream_data;
     cb->recv_datagram = on_recv_datagram;
+    cb->stream_reset = on_stream_reset;
     cb->lost_datagram = on_lost_datagram;
 }
 
@@ -1136,6 +1167,22 @@ void quic_stream_stop(struct quic_stream *s, uint64_t app_error)
     s->read_shut = true;
     ngtcp2_conn_shutdown_stream_read(qc->conn, s->id, app_error);
     kick(qc);
+}
+
+void quic_stream_reset_write(struct quic_stream *s, uint64_t app_error)
+{
+    struct quic_conn *qc = s->qc;
+    if (s->reset || s->write_shut || qc->state == ST_GONE) return;
+    s->write_shut = s->write_reset = true;
+    ngtcp2_conn_shutdown_stream_write(qc->conn, s->id, app_error);
+    kick(qc);
+}
+
+struct quic_stream *quic_conn_find_stream(struct quic_conn *qc, int64_t id)
+{
+    for (struct quic_stream *s = qc->streams; s; s = s->next)
+        if (s->id == id) return s;
+    return NULL;
 }
 
 int64_t quic_stream_id(const struct quic_stream *s)

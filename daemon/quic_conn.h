@@ -82,6 +82,10 @@ struct quic_conn_callbacks {
     /* A datagram of the peer (RFC 9221; unreliable, unordered). Without this callback
      * datagrams are dropped (and counted in datagrams_dropped). */
     void (*on_datagram)(struct quic_conn *qc, const uint8_t *data, size_t len, void *arg);
+    /* The peer abandoned a direction of stream s with code: its own (RESET_STREAM; stop is
+     * false) or ours (STOP_SENDING; stop is true; see quic_stream_callbacks.on_reset). */
+    void (*on_stream_reset)(struct quic_conn *qc, struct quic_stream *s, uint64_t code, bool stop,
+                            void *arg);
 };
 
 /* Counts of a connection, since it started. */
@@ -103,6 +107,12 @@ struct quic_stream_callbacks {
     /* The stream is gone: status IROH_OK when both sides finished cleanly, IROH_ECLOSED when it
      * was reset (app_error says why) or its connection closed. */
     void (*on_close)(struct quic_stream *s, int status, uint64_t app_error, void *arg);
+    /* The peer abandoned a direction with app_error: its own (RESET_STREAM: no more on_data),
+     * or, with stop, ours (STOP_SENDING: QUIC reset our direction with that code). ngtcp2
+     * 0.12 reports no received STOP_SENDING, so a stop is only known when the stream closes
+     * (just before on_close; writes fail from the first send after it arrived). Called before
+     * the connection's on_stream_reset. */
+    void (*on_reset)(struct quic_stream *s, uint64_t app_error, bool stop, void *arg);
 };
 
 /* Starts a dial to id at candidates[0..n) (all are tried at once; the first to answer wins)
@@ -172,6 +182,11 @@ void quic_stream_reset(struct quic_stream *s, uint64_t app_error);
 /* Abandons the peer's direction only (STOP_SENDING with app_error): what it sends from now on
  * is dropped and credited back; our direction goes on. */
 void quic_stream_stop(struct quic_stream *s, uint64_t app_error);
+/* Abandons our direction only (RESET_STREAM with app_error): what is queued is not sent, later
+ * writes fail; the peer's direction goes on. */
+void quic_stream_reset_write(struct quic_stream *s, uint64_t app_error);
+/* The open stream of qc with QUIC stream id, or NULL. */
+struct quic_stream *quic_conn_find_stream(struct quic_conn *qc, int64_t id);
 int64_t quic_stream_id(const struct quic_stream *s);
 struct quic_conn *quic_stream_conn(const struct quic_stream *s);
 

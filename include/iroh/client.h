@@ -146,6 +146,28 @@ int iroh_conn_accept_bi(iroh_client *client, uint64_t conn, int timeout_ms, int 
 int iroh_conn_open_uni(iroh_client *client, uint64_t conn, int *fd);
 int iroh_conn_accept_uni(iroh_client *client, uint64_t conn, int timeout_ms, int *fd);
 
+/* The same with the QUIC stream id in *stream (may be NULL), which names the stream for
+ * iroh_conn_reset_stream, iroh_conn_stop_stream and conn.stream_reset notifications; uni
+ * nonzero for a unidirectional stream. */
+int iroh_conn_open_stream(iroh_client *client, uint64_t conn, int uni, int *fd, uint64_t *stream);
+int iroh_conn_accept_stream(iroh_client *client, uint64_t conn, int uni, int timeout_ms, int *fd,
+                            uint64_t *stream);
+
+/* Abandons the app's sending direction of a stream with code (RESET_STREAM): unsent bytes are
+ * dropped, writes fail. */
+int iroh_conn_reset_stream(iroh_client *client, uint64_t conn, uint64_t stream, uint64_t code);
+/* Asks the peer to stop sending on a stream with code (STOP_SENDING). */
+int iroh_conn_stop_stream(iroh_client *client, uint64_t conn, uint64_t stream, uint64_t code);
+
+/* The peer abandoned a direction of a stream, parsed from a "conn.stream_reset" notification. */
+typedef struct iroh_stream_reset {
+    uint64_t conn, stream, code;
+    int send; /* 1: the peer stopped the app's direction (STOP_SENDING); 0: it reset its own */
+} iroh_stream_reset;
+/* Returns 0 and fills *out when method/params_json is a conn.stream_reset notification, else
+ * IROH_EINVAL. */
+int iroh_stream_reset_parse(const char *method, const char *params_json, iroh_stream_reset *out);
+
 /* Called with a stream fd (owned by the app) and status 0, or -1 and a negative status when
  * the connection closed or the call failed. */
 typedef void iroh_stream_cb(iroh_client *client, int status, uint64_t conn, int fd,

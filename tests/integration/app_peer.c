@@ -26,6 +26,18 @@
  *       number) on its datagram socket and one with conn.send_datagram, checks that one over
  *       the limit is refused, reads the echoes until 2 s pass without one, checks each echo's
  *       bytes, and prints "SENT ECHOED".
+ *   app_peer codes SOCKET TICKET ALPN N
+ *       dials a `codes` server (codes-serve below, or tests/interop/peer.mjs serve) and checks,
+ *       in order: N bytes sent on a unidirectional stream come back whole on one the server
+ *       opens; the server resets a stream with code 42 (conn.stream_reset receive 42, EOF)
+ *       and stops one with 43 (send 43, writes fail with EPIPE); this app resets a stream with
+ *       44 and stops one with 45, and the server reports seeing each code. Prints "ok".
+ *   app_peer codes-serve SOCKET ALPN
+ *       listens and serves the codes protocol on the first connection until it closes: echoes
+ *       one unidirectional stream on a new one; on each bidirectional stream reads a line:
+ *       "reset N" resets its sending direction with N, "stop N" stops the peer's with N,
+ *       "wait" answers "ok" and waits for the peer's reset (answers "reset N" on the stream)
+ *       or stop (writes "stopped N" on a new unidirectional stream).
  * Exit status 0 when everything went as described, 1 otherwise (with a message). */
 #include <errno.h>
 #include <iroh/client.h>
@@ -39,6 +51,8 @@
 #include <unistd.h>
 
 static uint64_t incoming_conn;
+static iroh_stream_reset resets[64]; /* conn.stream_reset notifications, in order */
+static size_t n_resets;
 
 static void on_notification(iroh_client *client, const char *method, const char *params_json,
                             void *userdata)
@@ -46,6 +60,9 @@ static void on_notification(iroh_client *client, const char *method, const char 
     (void)client, (void)userdata;
     iroh_incoming in;
     if (iroh_incoming_parse(method, params_json, &in) == 0) incoming_conn = in.conn;
+    if (n_resets < sizeof resets / sizeof resets[0] &&
+        iroh_stream_reset_parse(method, params_json, &resets[n_resets]) == 0)
+        n_resets++;
 }
 
 static int die(const char *what)
@@ -274,6 +291,175 @@ static int dgram(iroh_client *client, const char *ticket, const char *alpn, unsi
     return iroh_conn_close(client, conn, 0, "done") < 0 ? die("close") : 0;
 }
 
+/* Waits up to 10 s for a conn.stream_reset of stream; with any_direction the first of either
+ * direction, else the one of direction send. Returns the notification or NULL. */
+static const iroh_stream_reset *wait_reset(iroh_client *client, uint64_t stream, bool any_direction,
+                                           int send)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        for (size_t i = 0; i < n_resets; i++)
+            if (resets[i].stream == stream && (any_direction || resets[i].send == send))
+                return &resets[i];
+        struct pollfd p = {iroh_client_fd(client), POLLIN, 0};
+        if (poll(&p, 1, 100) > 0 && iroh_client_process(client) < 0) return NULL;
+    }
+    return NULL;
+}
+
+/* Reads one line (at most len - 1 bytes, without its newline) from a stream fd. */
+static bool read_line(int fd, char *line, size_t len)
+{
+    size_t n = 0;
+    while (n + 1 < len && readable(fd, 10000)) {
+        ssize_t got = read(fd, line + n, 1);
+        if (got <= 0) break;
+        if (line[n] == '\n') {
+            line[n] = 0;
+            return true;
+        }
+        n++;
+    }
+    line[n] = 0;
+    return false;
+}
+
+static bool write_text(int fd, const char *text)
+{
+    return send(fd, text, strlen(text), MSG_NOSIGNAL) == (ssize_t)strlen(text);
+}
+
+static int check(bool ok, const char *what)
+{
+    if (!ok) fprintf(stderr, "app_peer: codes: %s\n", what);
+    return ok ? 0 : 1;
+}
+
+/* Sends n patterned bytes on a new unidirectional stream and reads them back whole from the
+ * one the server opens. */
+static int uni_round_trip(iroh_client *client, uint64_t conn, size_t n)
+{
+    int out, in;
+    if (iroh_conn_open_stream(client, conn, 1, &out, NULL) < 0) return die("open_uni");
+    static uint8_t buf[65536];
+    for (size_t sent = 0; sent < n;) {
+        size_t piece = n - sent < sizeof buf ? n - sent : sizeof buf;
+        for (size_t i = 0; i < piece; i++)
+            buf[i] = (uint8_t)((sent + i) * 13 + (sent + i) / 251);
+        if (send(out, buf, piece, MSG_NOSIGNAL) != (ssize_t)piece) return check(false, "uni send");
+        sent += piece;
+    }
+    close(out);
+    if (iroh_conn_accept_stream(client, conn, 1, 30000, &in, NULL) < 0) return die("accept_uni");
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(in, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < r; i++, got++)
+            if (buf[i] != (uint8_t)(got * 13 + got / 251))
+                return check(false, "the unidirectional echo differs");
+    }
+    close(in);
+    if (got != n) fprintf(stderr, "app_peer: uni echo: %zu of %zu bytes\n", got, n);
+    return check(got == n, "the unidirectional echo is short");
+}
+
+static int codes(iroh_client *client, const char *ticket, const char *alpn, size_t n)
+{
+    uint64_t conn, s;
+    int fd, bad = 0;
+    char line[64];
+    iroh_client_on_notification(client, on_notification, NULL);
+    if (iroh_endpoint_connect(client, ticket, alpn, 10000, &conn) < 0) return die("connect");
+    if (uni_round_trip(client, conn, n)) return 1;
+
+    /* the server resets its direction with 42: EOF here, and the code */
+    if (iroh_conn_open_stream(client, conn, 0, &fd, &s) < 0) return die("open_bi");
+    write_text(fd, "reset 42\n");
+    const iroh_stream_reset *r = wait_reset(client, s, false, 0);
+    bad |= check(r && r->code == 42, "no conn.stream_reset receive 42");
+    bad |= check(readable(fd, 10000) && read(fd, line, sizeof line) == 0, "no EOF after a reset");
+    close(fd);
+
+    /* the server stops our direction with 43: writes fail, and the code */
+    if (iroh_conn_open_stream(client, conn, 0, &fd, &s) < 0) return die("open_bi");
+    write_text(fd, "stop 43\n");
+    r = wait_reset(client, s, false, 1);
+    bad |= check(r && r->code == 43, "no conn.stream_reset send 43");
+    errno = 0;
+    bad |= check(!write_text(fd, "more\n") && errno == EPIPE, "writing after a stop did not fail");
+    close(fd);
+
+    /* we reset ours with 44: the server answers what it saw */
+    if (iroh_conn_open_stream(client, conn, 0, &fd, &s) < 0) return die("open_bi");
+    write_text(fd, "wait\n");
+    bad |= check(read_line(fd, line, sizeof line) && strcmp(line, "ok") == 0, "no ok");
+    if (iroh_conn_reset_stream(client, conn, s, 44) < 0) return die("conn.reset_stream");
+    bad |= check(read_line(fd, line, sizeof line) && strcmp(line, "reset 44") == 0,
+                 "the server did not see reset 44");
+    close(fd);
+
+    /* we stop the server's with 45: it says so on a unidirectional stream */
+    if (iroh_conn_open_stream(client, conn, 0, &fd, &s) < 0) return die("open_bi");
+    write_text(fd, "wait\n");
+    bad |= check(read_line(fd, line, sizeof line) && strcmp(line, "ok") == 0, "no ok");
+    if (iroh_conn_stop_stream(client, conn, s, 45) < 0) return die("conn.stop_stream");
+    shutdown(fd, SHUT_WR); /* the stream closes, and irohd (ngtcp2 0.12) reports the stop */
+    int in;
+    if (iroh_conn_accept_stream(client, conn, 1, 30000, &in, NULL) < 0) return die("accept_uni");
+    bad |= check(read_line(in, line, sizeof line) && strcmp(line, "stopped 45") == 0,
+                 "the server did not see stop 45");
+    close(in);
+    close(fd);
+    if (bad) return 1;
+    printf("ok\n");
+    return iroh_conn_close(client, conn, 0, "done") < 0 ? die("close") : 0;
+}
+
+/* One bidirectional stream of codes-serve. */
+static int serve_codes_stream(iroh_client *client, uint64_t conn, int fd, uint64_t s)
+{
+    char line[64];
+    unsigned long long code;
+    if (!read_line(fd, line, sizeof line)) return check(false, "no command");
+    if (sscanf(line, "reset %llu", &code) == 1)
+        return iroh_conn_reset_stream(client, conn, s, code);
+    if (sscanf(line, "stop %llu", &code) == 1) return iroh_conn_stop_stream(client, conn, s, code);
+    if (strcmp(line, "wait") != 0 || !write_text(fd, "ok\n")) return check(false, line);
+    const iroh_stream_reset *r = wait_reset(client, s, true, 0);
+    if (!r) return check(false, "the peer neither reset nor stopped the stream");
+    char answer[64];
+    snprintf(answer, sizeof answer, "%s %llu\n", r->send ? "stopped" : "reset",
+             (unsigned long long)r->code);
+    if (!r->send) return check(write_text(fd, answer), "answering a reset");
+    int out;
+    if (iroh_conn_open_stream(client, conn, 1, &out, NULL) < 0) return die("open_uni");
+    bool ok = write_text(out, answer);
+    close(out);
+    return check(ok, "answering a stop");
+}
+
+static int codes_serve(iroh_client *client, const char *alpn)
+{
+    if (listen_and_wait(client, alpn) < 0) return 1;
+    int in, out, fd;
+    if (iroh_conn_accept_stream(client, incoming_conn, 1, 30000, &in, NULL) < 0)
+        return die("accept_uni");
+    if (iroh_conn_open_stream(client, incoming_conn, 1, &out, NULL) < 0) return die("open_uni");
+    static uint8_t buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        if (send(out, buf, (size_t)n, MSG_NOSIGNAL) != n) return check(false, "uni echo");
+    close(in);
+    close(out);
+    uint64_t s;
+    int rc;
+    while ((rc = iroh_conn_accept_stream(client, incoming_conn, 0, 30000, &fd, &s)) == 0) {
+        int bad = serve_codes_stream(client, incoming_conn, fd, s);
+        close(fd);
+        if (bad) return 1;
+    }
+    return closed(rc) ? 0 : die("accept_bi");
+}
+
 static int drop(iroh_client *client, const char *alpn)
 {
     if (listen_and_wait(client, alpn) < 0) return 1;
@@ -321,11 +507,13 @@ int main(int argc, char **argv)
     if (!((strcmp(mode, "sink") == 0 && args == 5) || (strcmp(mode, "push") == 0 && args == 6) ||
           (strcmp(mode, "drop") == 0 && argc == 4) || (strcmp(mode, "spray") == 0 && argc == 7) ||
           (strcmp(mode, "dgram-echo") == 0 && argc == 5) ||
-          (strcmp(mode, "dgram") == 0 && argc == 6))) {
+          (strcmp(mode, "dgram") == 0 && argc == 6) || (strcmp(mode, "codes") == 0 && argc == 6) ||
+          (strcmp(mode, "codes-serve") == 0 && argc == 4))) {
         fprintf(stderr, "usage: app_peer sink SOCKET ALPN HOLD_MS [uni|echo] | "
                         "push SOCKET TICKET ALPN N [uni|exit] | drop SOCKET ALPN | "
                         "spray SOCKET TICKET ALPN STREAMS N | dgram-echo SOCKET ALPN HOLD_MS | "
-                        "dgram SOCKET TICKET ALPN N\n");
+                        "dgram SOCKET TICKET ALPN N | codes SOCKET TICKET ALPN N | "
+                        "codes-serve SOCKET ALPN\n");
         return rc;
     }
     if ((rc = iroh_client_connect(argv[2], &client)) < 0) {
@@ -340,6 +528,10 @@ int main(int argc, char **argv)
         rc = drop(client, argv[3]);
     else if (strcmp(mode, "dgram-echo") == 0)
         rc = dgram_echo(client, argv[3], atoi(argv[4]));
+    else if (strcmp(mode, "codes") == 0)
+        rc = codes(client, argv[3], argv[4], strtoull(argv[5], NULL, 10));
+    else if (strcmp(mode, "codes-serve") == 0)
+        rc = codes_serve(client, argv[3]);
     else if (strcmp(mode, "dgram") == 0)
         rc = dgram(client, argv[3], argv[4], (unsigned)strtoul(argv[5], NULL, 10));
     else

@@ -8,7 +8,8 @@
 # listen` and `iroh connect` pipe a stream both ways (10 runs), and all 8 MiB an app wrote
 # arrive although it exits at once (6 runs); 8 MiB cross a unidirectional stream; 40
 # streams dropped unread do not eat the connection's window; datagrams both ways between apps
-# (checked bytes; drops counted when the receiving app does not read). Run by ctest
+# (checked bytes; drops counted when the receiving app does not read); streams reset and
+# stopped with codes both ways, seen by the other app (conn.stream_reset). Run by ctest
 # (integration.apps). Every wait is bounded; every process is killed on every path.
 set -u
 IROHD=$1
@@ -185,6 +186,15 @@ for case in "0 200" "1000 1000"; do
         [ "$dropped" -gt 0 ] && [ "$echoed" -gt 0 ] || fail "a socket that is not read drops: dropped $dropped, echoed $echoed"
     fi
 done
+
+# --- stream ids, resets and stops with codes both ways, a unidirectional round trip ---
+"$PEER" codes-serve "$dir/a/sock" test/codes/0 >"$dir/codes-serve.out" 2>"$dir/codes-serve.err" &
+codes_pid=$!
+first_line "$dir/codes-serve.out" >/dev/null
+got=$(timeout 60 "$PEER" codes "$dir/b/sock" "$ticket_a" test/codes/0 3000000 2>"$dir/codes.err")
+[ "$got" = ok ] || fail "reset/stop codes: $(cat "$dir/codes.err")"
+wait_gone "$codes_pid" 20 || fail "the codes server did not end"
+wait "$codes_pid" || fail "codes-serve: $(cat "$dir/codes-serve.err")"
 
 # --- a receiver that does not read: the sender stalls, memory stays bounded, all arrives ---
 "$PEER" sink "$dir/a/sock" test/sink/0 6000 >"$dir/sink.out" 2>"$dir/sink.err" &
