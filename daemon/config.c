@@ -24,7 +24,12 @@ static const char usage[] =
     "                     $XDG_RUNTIME_DIR/irohd/irohd.sock, else /tmp/irohd-UID/irohd.sock)\n"
     "  --bind ADDR        UDP address of the endpoint, IP:PORT or [IPv6]:PORT; repeatable\n"
     "                     (default 0.0.0.0:0 and [::]:0: every interface, random ports)\n"
-    "  --config FILE      JSON settings: {\"data_dir\", \"socket\", \"bind\", \"log_level\",\n"
+    "  --relay URL        relay server (http:// or https://) to stay connected to;\n"
+    "                     repeatable (at most 7); the one with the lowest latency is the\n"
+    "                     home relay that tickets name (default: none)\n"
+    "  --no-relay         use no relay at all, not even a remote's\n"
+    "  --config FILE      JSON settings: {\"data_dir\", \"socket\", \"bind\", \"relays\"\n"
+    "                     (a list of URLs, or false for no relay), \"log_level\",\n"
     "                     \"max_clients\", \"client_output_limit\", \"busy_poll_us\"};\n"
     "                     flags override it\n"
     "  --log-level LEVEL  error, warn, info (default), debug or trace\n"
@@ -32,7 +37,7 @@ static const char usage[] =
     "  --version          show the version\n";
 
 #define SETTING_KEYS                                                                               \
-    "data_dir, socket, bind, log_level, max_clients, client_output_limit, busy_poll_us"
+    "data_dir, socket, bind, relays, log_level, max_clients, client_output_limit, busy_poll_us"
 
 static int set_string(char *dst, size_t cap, const char *value, const char *what, char *err,
                       size_t errlen)
@@ -68,6 +73,47 @@ static int set_size(size_t *dst, json_object *v, const char *key, size_t min, ch
     return 0;
 }
 
+/* Appends a relay URL (checked to be one; the endpoint canonicalises it). */
+static int add_relay(struct config *c, const char *url, char *err, size_t errlen)
+{
+    char canonical[IROH_RELAY_URL_MAX + 1];
+    if (iroh_relay_url_canonicalize(url, strlen(url), canonical, sizeof canonical) < 0) {
+        snprintf(err, errlen, "relay \"%s\" is not an http:// or https:// URL", url);
+        return IROH_EINVAL;
+    }
+    if (c->n_relays == CONFIG_MAX_RELAYS) {
+        snprintf(err, errlen, "at most %d relays", CONFIG_MAX_RELAYS);
+        return IROH_EINVAL;
+    }
+    memcpy(c->relays[c->n_relays++], canonical, sizeof canonical);
+    return 0;
+}
+
+/* "relays": a list of URLs, or false for no relay at all. */
+static int set_relays(struct config *c, json_object *v, const char *path, char *err, size_t errlen)
+{
+    c->n_relays = 0;
+    c->no_relay = false;
+    if (json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)) {
+        c->no_relay = true;
+        return 0;
+    }
+    if (!json_object_is_type(v, json_type_array)) {
+        snprintf(err, errlen, "config %s: \"relays\" must be a list of URLs or false", path);
+        return IROH_EINVAL;
+    }
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        if (!json_object_is_type(e, json_type_string)) {
+            snprintf(err, errlen, "config %s: \"relays\" must hold strings", path);
+            return IROH_EINVAL;
+        }
+        int rc = add_relay(c, json_object_get_string(e), err, errlen);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
 static int load_file(struct config *c, const char *path, char *err, size_t errlen)
 {
     json_object *root = json_object_from_file(path);
@@ -89,6 +135,8 @@ static int load_file(struct config *c, const char *path, char *err, size_t errle
         if (wants_string && !s) {
             snprintf(err, errlen, "config %s: \"%s\" must be a string", path, key);
             rc = IROH_EINVAL;
+        } else if (strcmp(key, "relays") == 0) {
+            rc = set_relays(c, v, path, err, errlen);
         } else if (strcmp(key, "bind") == 0) {
             rc = set_string(c->bind, sizeof c->bind, s, "bind", err, errlen);
         } else if (strcmp(key, "data_dir") == 0) {
@@ -128,11 +176,22 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
     c->client_output_limit = 64u * 1024 * 1024;
     c->busy_poll_us = 50;
 
-    enum { OPT_DATA_DIR = 256, OPT_SOCKET, OPT_BIND, OPT_CONFIG, OPT_LOG_LEVEL, OPT_VERSION };
+    enum {
+        OPT_DATA_DIR = 256,
+        OPT_SOCKET,
+        OPT_BIND,
+        OPT_RELAY,
+        OPT_NO_RELAY,
+        OPT_CONFIG,
+        OPT_LOG_LEVEL,
+        OPT_VERSION
+    };
     static const struct option options[] = {
         {"data-dir", required_argument, NULL, OPT_DATA_DIR},
         {"socket", required_argument, NULL, OPT_SOCKET},
         {"bind", required_argument, NULL, OPT_BIND},
+        {"relay", required_argument, NULL, OPT_RELAY},
+        {"no-relay", no_argument, NULL, OPT_NO_RELAY},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"help", no_argument, NULL, 'h'},
@@ -143,6 +202,9 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
     const char *data_dir = NULL, *socket_path = NULL, *level = NULL, *config = NULL;
     char binds[sizeof c->bind] = ""; /* every --bind, comma-separated */
     size_t binds_len = 0;
+    const char *relays[CONFIG_MAX_RELAYS + 1];
+    size_t n_relays = 0;
+    bool no_relay = false;
     opterr = 0;
     optind = 1;
     for (int opt; (opt = getopt_long(argc, argv, ":h", options, NULL)) != -1;) {
@@ -159,6 +221,14 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
             binds_len += (size_t)n;
             break;
         }
+        case OPT_RELAY:
+            if (n_relays == CONFIG_MAX_RELAYS + 1) {
+                snprintf(err, errlen, "at most %d relays", CONFIG_MAX_RELAYS);
+                return IROH_EINVAL;
+            }
+            relays[n_relays++] = optarg;
+            break;
+        case OPT_NO_RELAY: no_relay = true; break;
         case OPT_CONFIG: config = optarg; break;
         case OPT_LOG_LEVEL: level = optarg; break;
         case 'h': fputs(usage, stdout); return 1;
@@ -185,6 +255,20 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
         return rc;
     if (level && (rc = set_level(c, level, err, errlen)) < 0) return rc;
     if (binds_len) memcpy(c->bind, binds, binds_len + 1);
+    if (no_relay && n_relays) {
+        snprintf(err, errlen, "--relay and --no-relay exclude each other");
+        return IROH_EINVAL;
+    }
+    if (n_relays) { /* flags replace the file's list */
+        c->n_relays = 0;
+        c->no_relay = false;
+        for (size_t i = 0; i < n_relays; i++)
+            if ((rc = add_relay(c, relays[i], err, errlen)) < 0) return rc;
+    }
+    if (no_relay) {
+        c->no_relay = true;
+        c->n_relays = 0;
+    }
 
     if (!*c->data_dir && datadir_default_path(c->data_dir, sizeof c->data_dir) < 0) {
         snprintf(err, errlen, "no data dir: set HOME or XDG_DATA_HOME, or pass --data-dir");

@@ -4,14 +4,21 @@
 #define IROHD_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "core/ticket.h"
 #include "daemon/log.h"
+
+#define CONFIG_MAX_RELAYS 7 /* relay URLs one may configure */
 
 struct config {
     char data_dir[PATH_MAX];
     char socket_path[PATH_MAX];
     char bind[1024]; /* the endpoint's UDP addresses, comma-separated; empty: its default */
+    char relays[CONFIG_MAX_RELAYS][IROH_RELAY_URL_MAX + 1]; /* relays to stay connected to */
+    size_t n_relays;
+    bool no_relay; /* no relay at all: --no-relay or "relays": false */
     enum log_level log_level;
     size_t max_clients;
     size_t client_output_limit;

@@ -18,6 +18,7 @@
 #include "core/disco.h"
 #include "core/peer_map.h"
 #include "core/quic_cid.h"
+#include "core/quic_path.h"
 #include "daemon/log.h"
 #include "daemon/quic_tls.h"
 
@@ -48,6 +49,13 @@ struct protocol {
     void *arg;
 };
 
+/* A relay connection: a configured one (kept) or one opened for a remote's relay. */
+struct relay_slot {
+    struct relay_client *rc; /* NULL: free */
+    bool configured;
+    uint64_t last_send; /* uv_now() of the last datagram sent through it */
+};
+
 /* A dial that has not reached its callback yet. */
 struct dial {
     struct dial *next;
@@ -60,8 +68,12 @@ struct endpoint {
     struct quic_host host; /* what connections call back into */
     uv_loop_t *loop;
     struct iroh_public_key id;
+    struct iroh_secret_key secret;  /* for the relays' handshakes */
     struct iroh_disco_secret disco; /* our identity for disco boxes */
     struct iroh_peer_map peers;     /* the path layer's remotes (core/peer_map.h) */
+    struct relay_slot relays[ENDPOINT_MAX_RELAYS];
+    int home;      /* index of the home relay in relays, -1 before one is connected */
+    bool no_relay; /* relays disabled */
     struct udp_socket sockets[ENDPOINT_MAX_SOCKETS];
     size_t n_sockets;    /* slots with an initialised handle */
     size_t handles_open; /* handles whose close has not completed */
@@ -174,10 +186,17 @@ static int send_gso(int fd, const struct sockaddr_storage *sa, socklen_t salen, 
     return sendmsg(fd, &msg, 0) < 0 ? errno : 0;
 }
 
+static void relay_send(struct endpoint *ep, const struct iroh_socket_addr *to, const uint8_t *data,
+                       size_t len, size_t segment);
+
 static void host_send(struct quic_host *host, const struct iroh_socket_addr *to,
                       const uint8_t *data, size_t len, size_t segment)
 {
     struct endpoint *ep = endpoint_of(host);
+    if (iroh_peer_map_is_relay_addr(to)) {
+        relay_send(ep, to, data, len, segment);
+        return;
+    }
     struct udp_socket *s = socket_for(ep, to->family);
     if (!s) return;
     int fd = s->fd;
@@ -449,6 +468,161 @@ static void on_readable(uv_poll_t *handle, int status, int events)
     }
 }
 
+/* ---- relay paths ----------------------------------------------------------------------------- */
+
+static const char *relay_url(const struct relay_slot *r)
+{
+    return relay_client_url(r->rc);
+}
+
+/* Keeps the home relay unless it is down or another configured one answers in under 2/3 of its
+ * latency (as iroh's net_report). */
+static void choose_home(struct endpoint *ep)
+{
+    int best = -1;
+    for (int i = 0; i < ENDPOINT_MAX_RELAYS; i++) {
+        struct relay_slot *r = &ep->relays[i];
+        if (!r->rc || !r->configured || !relay_client_connected(r->rc)) continue;
+        struct relay_client_info a, b;
+        relay_client_info(r->rc, &a);
+        if (best >= 0) relay_client_info(ep->relays[best].rc, &b);
+        if (best < 0 || (a.latency_ns && (!b.latency_ns || a.latency_ns < b.latency_ns))) best = i;
+    }
+    int home = ep->home;
+    if (home >= 0 && ep->relays[home].rc && relay_client_connected(ep->relays[home].rc) &&
+        best >= 0 && best != home) {
+        struct relay_client_info h, b;
+        relay_client_info(ep->relays[home].rc, &h);
+        relay_client_info(ep->relays[best].rc, &b);
+        if (!h.latency_ns || !b.latency_ns || b.latency_ns * 3 >= h.latency_ns * 2) best = home;
+    }
+    if (best < 0 && home >= 0) best = home; /* down: still our best guess until another is up */
+    if (best == ep->home) return;
+    ep->home = best;
+    log_info("endpoint", "home relay: %s", best >= 0 ? relay_url(&ep->relays[best]) : "none");
+}
+
+static void on_relay_change(struct relay_client *rc, void *arg)
+{
+    (void)rc;
+    choose_home(arg);
+}
+
+/* A datagram that came through a relay from src: it comes from src's relay path, and src is
+ * answered through this relay from now on. */
+static void on_relay_datagram(struct relay_client *rc, const struct iroh_public_key *src,
+                              const uint8_t *data, size_t len, void *arg)
+{
+    struct endpoint *ep = arg;
+    if (memcmp(src->bytes, ep->id.bytes, IROH_KEY_LEN) == 0 || ep->stopping) return;
+    struct iroh_peer *p = iroh_peer_map_add(&ep->peers, src, uv_hrtime());
+    snprintf(p->relay_url, sizeof p->relay_url, "%s", relay_client_url(rc));
+    struct iroh_socket_addr from = p->relay_addr;
+    dispatch(ep, &from, data, len);
+}
+
+static const struct relay_client_callbacks relay_callbacks = {
+    .on_datagram = on_relay_datagram,
+    .on_change = on_relay_change,
+};
+
+static struct relay_slot *find_relay(struct endpoint *ep, const char *url)
+{
+    for (size_t i = 0; i < ENDPOINT_MAX_RELAYS; i++)
+        if (ep->relays[i].rc && strcmp(relay_url(&ep->relays[i]), url) == 0) return &ep->relays[i];
+    return NULL;
+}
+
+/* Starts a relay connection in a free slot, or in place of the least recently used one that
+ * was opened for a remote. Returns the slot or NULL (no room, a bad URL). */
+static struct relay_slot *open_relay(struct endpoint *ep, const char *url, bool configured)
+{
+    struct relay_slot *slot = NULL;
+    for (size_t i = 0; i < ENDPOINT_MAX_RELAYS; i++) {
+        struct relay_slot *r = &ep->relays[i];
+        if (!r->rc) {
+            slot = r;
+            break;
+        }
+        if (!r->configured && (!slot || r->last_send < slot->last_send)) slot = r;
+    }
+    if (!slot) return NULL;
+    if (slot->rc) {
+        log_debug("endpoint", "closing relay %s to make room", relay_url(slot));
+        relay_client_close(slot->rc, NULL, NULL);
+        slot->rc = NULL;
+    }
+    if (relay_client_start(ep->loop, url, &ep->secret, &relay_callbacks, ep, &slot->rc) < 0)
+        return NULL;
+    slot->configured = configured;
+    slot->last_send = uv_now(ep->loop);
+    return slot;
+}
+
+/* What QUIC sends to a remote's relay path goes through the relay that reaches it (connected
+ * on demand); while that relay is not connected it is dropped. */
+static void relay_send(struct endpoint *ep, const struct iroh_socket_addr *to, const uint8_t *data,
+                       size_t len, size_t segment)
+{
+    struct iroh_peer *p = iroh_peer_map_by_relay_addr(&ep->peers, to);
+    if (!p || !*p->relay_url || ep->no_relay) return;
+    struct relay_slot *r = find_relay(ep, p->relay_url);
+    if (!r && !(r = open_relay(ep, p->relay_url, false))) return;
+    r->last_send = uv_now(ep->loop);
+    p->last_used = uv_hrtime();
+    relay_client_send(r->rc, &p->id, data, len, segment);
+}
+
+static void close_relays(struct endpoint *ep)
+{
+    for (size_t i = 0; i < ENDPOINT_MAX_RELAYS; i++) {
+        if (!ep->relays[i].rc) continue;
+        relay_client_close(ep->relays[i].rc, NULL, NULL);
+        ep->relays[i].rc = NULL;
+    }
+    ep->home = -1;
+}
+
+static int start_relays(struct endpoint *ep, const struct endpoint_options *o, char *err,
+                        size_t errlen)
+{
+    ep->home = -1;
+    ep->no_relay = o->no_relay;
+    if (o->no_relay) return 0;
+    if (o->n_relays >= ENDPOINT_MAX_RELAYS) {
+        snprintf(err, errlen, "at most %d relays", ENDPOINT_MAX_RELAYS - 1);
+        return IROH_EINVAL;
+    }
+    for (size_t i = 0; i < o->n_relays; i++) {
+        char canonical[IROH_RELAY_URL_MAX + 1];
+        if (iroh_relay_url_canonicalize(o->relays[i], strlen(o->relays[i]), canonical,
+                                        sizeof canonical) < 0) {
+            snprintf(err, errlen, "relay \"%s\" is not an http:// or https:// URL", o->relays[i]);
+            return IROH_EINVAL;
+        }
+        if (find_relay(ep, canonical)) continue;
+        if (!open_relay(ep, canonical, true)) {
+            snprintf(err, errlen, "cannot use relay %s", canonical);
+            return IROH_EINVAL;
+        }
+        log_info("endpoint", "relay %s", canonical);
+    }
+    return 0;
+}
+
+size_t endpoint_relays(const struct endpoint *ep, struct endpoint_relay_status *out, size_t cap)
+{
+    size_t n = 0;
+    for (int i = 0; i < ENDPOINT_MAX_RELAYS && n < cap; i++) {
+        const struct relay_slot *r = &ep->relays[i];
+        if (!r->rc) continue;
+        out[n] = (struct endpoint_relay_status){.home = i == ep->home, .configured = r->configured};
+        relay_client_info(r->rc, &out[n].info);
+        n++;
+    }
+    return n;
+}
+
 /* ---- life cycle ------------------------------------------------------------------------------ */
 
 static void on_socket_closed(uv_handle_t *h);
@@ -585,6 +759,7 @@ static void on_socket_closed(uv_handle_t *h)
 
 static void close_sockets(struct endpoint *ep)
 {
+    close_relays(ep);
     for (size_t i = 0; i < ep->n_sockets; i++)
         close_socket(&ep->sockets[i]);
     if (ep->handles_open == 0) endpoint_free(ep);
@@ -606,12 +781,15 @@ int endpoint_start(uv_loop_t *loop, const struct endpoint_options *options, stru
         .freed = host_freed,
     };
     randombytes_buf(ep->host.reset_secret, sizeof ep->host.reset_secret);
+    ep->secret = *options->secret;
     iroh_secret_key_public(options->secret, &ep->id);
     iroh_disco_secret_init(&ep->disco, options->secret);
+    ep->home = -1;
     int rc = iroh_cid_table_init(&ep->cids);
     if (rc == 0) rc = iroh_peer_map_init(&ep->peers, MAX_PEERS);
     if (rc == 0) rc = quic_tls_ctx_new(options->secret, &ep->host.tls, err, errlen);
     if (rc == 0) rc = bind_all(ep, options->bind, err, errlen);
+    if (rc == 0) rc = start_relays(ep, options, err, errlen);
     if (rc < 0) {
         if (rc == IROH_ENOMEM) snprintf(err, errlen, "out of memory");
         ep->stopping = true;
@@ -673,17 +851,25 @@ int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr,
 {
     if (ep->stopping) return IROH_ECLOSED;
     if (memcmp(addr->id.bytes, ep->id.bytes, IROH_KEY_LEN) == 0) return IROH_EINVAL;
-    struct iroh_socket_addr candidates[IROH_ADDR_MAX_IPS];
+    bool via_relay = !ep->no_relay && addr->relay_count > 0;
+    struct iroh_socket_addr candidates[IROH_PATH_MAX_CANDIDATES];
     size_t n = 0;
-    for (size_t i = 0; i < addr->ip_count; i++)
+    for (size_t i = 0; i < addr->ip_count && n < IROH_PATH_MAX_CANDIDATES - (size_t)via_relay; i++)
         if (socket_for(ep, addr->ips[i].family)) candidates[n++] = addr->ips[i];
-    if (n == 0) return IROH_ENOTFOUND;
+    if (n == 0 && !via_relay) return IROH_ENOTFOUND;
     struct dial *d = calloc(1, sizeof *d);
     if (!d) return IROH_ENOMEM;
-    /* Pings first (the Initial leaves from the loop): a 0.35 node learns our address from them */
     struct iroh_peer *peer = iroh_peer_map_add(&ep->peers, &addr->id, uv_hrtime());
+    /* Pings first (the Initial leaves from the loop): a 0.35 node learns our address from them */
     for (size_t i = 0; i < n; i++)
         disco_ping(ep, peer, &candidates[i]);
+    if (via_relay) {
+        /* the ticket's relay, unless a live relay connection already reaches the remote */
+        if (!*peer->relay_url || !find_relay(ep, peer->relay_url))
+            snprintf(peer->relay_url, sizeof peer->relay_url, "%s", addr->relays[0]);
+        if (!find_relay(ep, peer->relay_url)) open_relay(ep, peer->relay_url, false);
+        candidates[n++] = peer->relay_addr;
+    }
     struct quic_conn *qc;
     int rc = quic_conn_dial(&ep->host, &addr->id, candidates, n, alpn, &qc);
     if (rc == 0 && (rc = track(ep, qc)) < 0) quic_conn_close(qc, 0, "");
@@ -730,6 +916,10 @@ static void add_interface_addrs(struct iroh_endpoint_addr *out, const struct udp
 void endpoint_addr(const struct endpoint *ep, struct iroh_endpoint_addr *out)
 {
     iroh_endpoint_addr_init(out, &ep->id);
+    const struct relay_slot *home = ep->home >= 0 ? &ep->relays[ep->home] : NULL;
+    for (size_t i = 0; !home && i < ENDPOINT_MAX_RELAYS; i++)
+        if (ep->relays[i].rc && ep->relays[i].configured) home = &ep->relays[i];
+    if (home) iroh_endpoint_addr_add_relay(out, relay_url(home), strlen(relay_url(home)));
     for (size_t i = 0; i < ep->n_sockets; i++) {
         const struct udp_socket *s = &ep->sockets[i];
         if (!s->active) continue;

@@ -12,7 +12,16 @@
  *   daemon/endpoint_apps.c     connections and ALPNs owned by apps, conn.* (endpoint_apps.h)
  *   daemon/app_streams.c       a stream bridged to an app's socketpair fd (app_streams.h)
  *   core/quic_cid.c, core/quic_path.c, core/quic_tp.c, core/tls_rpk.c   the I/O-free parts
- * Only direct UDP paths so far: no relay, no hole punching, no address lookup.
+ *   daemon/relay_client.c      one connection to a relay server (relay_client.h)
+ *   core/disco.c, core/peer_map.c   disco packets; the remotes of the path layer
+ *
+ * The path layer below QUIC: direct UDP and relay paths. Datagrams on a socket are told apart
+ * as STUN (dropped), disco (iroh 0.35's Pings and Pongs: answered) or QUIC. A remote's relay
+ * path is an address of core/peer_map.h that QUIC's path map treats like any other; what is
+ * sent to it goes through the relay the remote is reached by, what arrives over a relay comes
+ * from it. The configured relays stay connected; the one with the lowest latency is the home
+ * relay our address names; a remote's relay that is not ours is connected on demand. Not yet:
+ * hole punching, address lookup, disco over relays.
  *
  * main.c starts and stops it; services (endpoint_service.c, later blobs, gossip, docs) call
  * the functions below from the loop thread. */
@@ -25,6 +34,7 @@
 #include "core/keys.h"
 #include "core/ticket.h"
 #include "daemon/quic_conn.h"
+#include "daemon/relay_client.h"
 
 /* The most protocols (ALPNs) one endpoint serves: GnuTLS's limit per session. */
 #define ENDPOINT_MAX_PROTOCOLS QUIC_TLS_MAX_ALPNS
@@ -32,6 +42,9 @@
 /* Open connections (both directions) beyond which new clients' Initials are dropped: each
  * handshake costs a connection and a TLS session until it completes or times out (10 s). */
 #define ENDPOINT_MAX_CONNECTIONS 4096
+/* Relay connections at once: the configured ones and those opened for remotes' relays (the
+ * least recently used of these is closed to make room). */
+#define ENDPOINT_MAX_RELAYS 8
 /* Used when the bind option is empty: every IPv4 and IPv6 address, a random port each. */
 #define ENDPOINT_DEFAULT_BIND "0.0.0.0:0,[::]:0"
 
@@ -42,9 +55,15 @@ struct endpoint_options {
     /* Comma-separated IP:PORT socket addresses to bind, at most ENDPOINT_MAX_SOCKETS; NULL or ""
      * means ENDPOINT_DEFAULT_BIND, where a family the host lacks is skipped. */
     const char *bind;
+    /* Relay URLs (http:// or https://) to stay connected to; the home relay is chosen among
+     * them. At most ENDPOINT_MAX_RELAYS - 1. */
+    const char *const *relays;
+    size_t n_relays;
+    bool no_relay; /* use no relay at all, not even a remote's */
 };
 
-/* Binds the sockets and starts receiving. Returns 0 and *out, or IROH_EINVAL (bad bind text),
+/* Binds the sockets, starts receiving and connecting to the relays. Returns 0 and *out, or
+ * IROH_EINVAL (bad bind text, a relay URL that is not http(s), too many relays),
  * IROH_EIO (bind failed, TLS setup failed), IROH_ENOMEM, with err saying why. */
 int endpoint_start(uv_loop_t *loop, const struct endpoint_options *options, struct endpoint **out,
                    char *err, size_t errlen);
@@ -72,17 +91,29 @@ int endpoint_unserve(struct endpoint *ep, const char *alpn);
  * endpoint stopped or the peer refused). */
 typedef void endpoint_connect_fn(struct quic_conn *qc, int status, const char *why, void *arg);
 
-/* Dials addr's direct IP addresses (all at once; the first to answer wins) offering alpn.
- * Returns 0 (fn follows from the loop), IROH_EINVAL (our own id, a bad ALPN), IROH_ENOTFOUND
- * (no IP address of a family we have a socket for: relays are not supported yet),
- * IROH_ECLOSED (stopping), IROH_ENOMEM, IROH_EIO. */
+/* Dials addr over its direct IP addresses and its first relay URL (all at once; the first to
+ * answer wins) offering alpn; each direct address gets a disco Ping first. Returns 0 (fn
+ * follows from the loop), IROH_EINVAL (our own id, a bad ALPN), IROH_ENOTFOUND (no IP address
+ * of a family we have a socket for and no relay URL we may use), IROH_ECLOSED (stopping),
+ * IROH_ENOMEM, IROH_EIO. */
 int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr, const char *alpn,
                      endpoint_connect_fn *fn, void *arg);
 
-/* This node's EndpointAddr: its id and the direct addresses peers can dial: for a wildcard
- * socket every interface address of its family with its port (loopback only when the family
- * has nothing else, IPv6 link-local never), else the bound address. */
+/* This node's EndpointAddr: its id, its home relay (before one is connected, the first
+ * configured relay) and the direct addresses peers can dial: for a wildcard socket every
+ * interface address of its family with its port (loopback only when the family has nothing
+ * else, IPv6 link-local never), else the bound address. */
 void endpoint_addr(const struct endpoint *ep, struct iroh_endpoint_addr *out);
+
+struct endpoint_relay_status {
+    struct relay_client_info info;
+    bool home;       /* the relay our address names */
+    bool configured; /* from the options (else opened for a remote) */
+};
+
+/* The relay connections. Returns how many were written to out[0..cap) (the strings stay valid
+ * until the loop runs again). */
+size_t endpoint_relays(const struct endpoint *ep, struct endpoint_relay_status *out, size_t cap);
 
 /* The addresses the sockets are bound to (wildcards as such). Returns how many were written to
  * out[0..cap). */

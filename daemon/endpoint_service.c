@@ -113,7 +113,7 @@ static void handle_echo(struct rpc_call *call, json_object *params, void *ctx)
     if (rc < 0) {
         free(ec);
         const char *why = rc == IROH_ENOTFOUND ? "the ticket has no IP address this node can "
-                                                 "reach (relays are not supported yet)"
+                                                 "reach and no relay it may use"
                           : rc == IROH_EINVAL  ? "cannot dial this node itself"
                                                : iroh_strerror(rc);
         rpc_call_fail(call, rpc_code_for_echo(rc), why, NULL);
@@ -149,7 +149,8 @@ static void handle_addr(struct rpc_call *call, json_object *params, void *ctx)
     json_object *r = json_object_new_object();
     json_object_object_add(r, "id", json_object_new_string(id));
     json_object_object_add(r, "addrs", addr_list(addr.ips, addr.ip_count));
-    json_object_object_add(r, "relay", NULL);
+    json_object_object_add(r, "relay",
+                           addr.relay_count ? json_object_new_string(addr.relays[0]) : NULL);
     json_object_object_add(r, "bound", addr_list(bound, n));
     rpc_call_reply(call, r, NULL, 0);
 }
@@ -174,14 +175,13 @@ static void handle_ticket(struct rpc_call *call, json_object *params, void *ctx)
 /* ---- life cycle ------------------------------------------------------------------------------ */
 
 int endpoint_service_start(uv_loop_t *loop, struct rpc_server *server,
-                           const struct iroh_secret_key *secret, const char *bind,
-                           struct endpoint_service **out, char *err, size_t errlen)
+                           const struct endpoint_options *options, struct endpoint_service **out,
+                           char *err, size_t errlen)
 {
     struct endpoint_service *es = calloc(1, sizeof *es);
     if (!es) return IROH_ENOMEM;
     es->loop = loop;
-    struct endpoint_options options = {.secret = secret, .bind = bind};
-    int rc = endpoint_start(loop, &options, &es->ep, err, errlen);
+    int rc = endpoint_start(loop, options, &es->ep, err, errlen);
     if (rc < 0) {
         free(es);
         return rc;

@@ -19,12 +19,11 @@
 
 struct endpoint_service;
 
-/* Starts the endpoint with secret on the bind list (see endpoint_options; NULL for the
- * default), serves the echo protocol and registers the methods on server. Returns 0 and *out,
- * or an IROH_E* code with err saying why. */
+/* Starts the endpoint with options (endpoint.h), serves the echo protocol and registers the
+ * methods on server. Returns 0 and *out, or an IROH_E* code with err saying why. */
 int endpoint_service_start(uv_loop_t *loop, struct rpc_server *server,
-                           const struct iroh_secret_key *secret, const char *bind,
-                           struct endpoint_service **out, char *err, size_t errlen);
+                           const struct endpoint_options *options, struct endpoint_service **out,
+                           char *err, size_t errlen);
 
 /* This node's EndpointAddr (id and direct addresses). */
 void endpoint_service_addr(const struct endpoint_service *es, struct iroh_endpoint_addr *out);

@@ -179,13 +179,20 @@ static int start(struct daemon *d, int argc, char **argv, char *err, size_t errl
     };
     if ((rc = rpc_server_start(&d->loop, &options, d->api, &d->server, err, errlen)) < 0) return rc;
     info.started_ns = uv_hrtime();
-    if ((rc = endpoint_service_start(&d->loop, d->server, &secret,
-                                     *d->config.bind ? d->config.bind : NULL, &d->endpoint, err,
+    const char *relays[CONFIG_MAX_RELAYS];
+    for (size_t i = 0; i < d->config.n_relays; i++)
+        relays[i] = d->config.relays[i];
+    struct endpoint_options endpoint_options = {
+        .secret = &secret,
+        .bind = *d->config.bind ? d->config.bind : NULL,
+        .relays = relays,
+        .n_relays = d->config.n_relays,
+        .no_relay = d->config.no_relay,
+    };
+    if ((rc = endpoint_service_start(&d->loop, d->server, &endpoint_options, &d->endpoint, err,
                                      errlen)) < 0)
         return rc;
-    struct iroh_endpoint_addr self;
-    endpoint_service_addr(d->endpoint, &self);
-    info.addr = &self;
+    info.endpoint = endpoint_service_endpoint(d->endpoint);
     if ((rc = node_service_start(d->server, &info, request_shutdown, d, &d->node)) < 0) {
         snprintf(err, errlen, "cannot start the node service: %s", iroh_strerror(rc));
         return rc;

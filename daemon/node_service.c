@@ -39,6 +39,44 @@ struct node_service {
 
 static void update_sink(struct node_service *ns);
 
+/* Makes ns->ticket this node's ticket now: the home relay and the addresses change. */
+static void refresh_ticket(struct node_service *ns)
+{
+    struct iroh_endpoint_addr addr;
+    if (ns->info.endpoint)
+        endpoint_addr(ns->info.endpoint, &addr);
+    else
+        iroh_endpoint_addr_init(&addr, &ns->info.id);
+    if (iroh_endpoint_ticket_encode(&addr, ns->ticket, sizeof ns->ticket) < 0) ns->ticket[0] = 0;
+}
+
+/* The relay connections: url, home, connected, latency_ms (once a relay Ping came back),
+ * since (Unix time of the last change), error (why the last attempt failed, if it did). */
+static json_object *relays_json(struct node_service *ns)
+{
+    json_object *list = json_object_new_array();
+    if (!ns->info.endpoint) return list;
+    struct endpoint_relay_status st[ENDPOINT_MAX_RELAYS];
+    size_t n = endpoint_relays(ns->info.endpoint, st, ENDPOINT_MAX_RELAYS);
+    uint64_t now_ns = uv_hrtime();
+    double now_unix = (double)time(NULL);
+    for (size_t i = 0; i < n; i++) {
+        json_object *r = json_object_new_object();
+        json_object_object_add(r, "url", json_object_new_string(st[i].info.url));
+        json_object_object_add(r, "home", json_object_new_boolean(st[i].home));
+        json_object_object_add(r, "connected", json_object_new_boolean(st[i].info.connected));
+        if (st[i].info.latency_ns)
+            json_object_object_add(r, "latency_ms",
+                                   json_object_new_double(st[i].info.latency_ns / 1e6));
+        double ago = (double)(now_ns - st[i].info.since_ns) / 1e9;
+        json_object_object_add(r, "since", json_object_new_int64((int64_t)(now_unix - ago)));
+        if (*st[i].info.error)
+            json_object_object_add(r, "error", json_object_new_string(st[i].info.error));
+        json_object_array_add(list, r);
+    }
+    return list;
+}
+
 static void handle_status(struct rpc_call *call, json_object *params, void *ctx)
 {
     struct node_service *ns = ctx;
@@ -55,7 +93,9 @@ static void handle_status(struct rpc_call *call, json_object *params, void *ctx)
     json_object_object_add(r, "pid", json_object_new_int(getpid()));
     json_object_object_add(r, "clients",
                            json_object_new_int64((int64_t)rpc_server_client_count(ns->server)));
+    refresh_ticket(ns);
     json_object_object_add(r, "ticket", json_object_new_string(ns->ticket));
+    json_object_object_add(r, "relays", relays_json(ns));
     rpc_call_reply(call, r, NULL, 0);
 }
 
@@ -223,16 +263,6 @@ int node_service_start(struct rpc_server *server, const struct node_info *info,
     ns->request_shutdown = request_shutdown;
     ns->shutdown_arg = arg;
     iroh_public_key_format_hex(&info->id, ns->id_hex, sizeof ns->id_hex);
-    struct iroh_endpoint_addr addr;
-    if (info->addr)
-        addr = *info->addr;
-    else
-        iroh_endpoint_addr_init(&addr, &info->id);
-    int rc = iroh_endpoint_ticket_encode(&addr, ns->ticket, sizeof ns->ticket);
-    if (rc < 0) {
-        free(ns);
-        return rc;
-    }
     rpc_server_register(server, "node.status", handle_status, ns);
     rpc_server_register(server, "node.shutdown", handle_shutdown, ns);
     rpc_server_register(server, "node.logs", handle_logs, ns);
@@ -240,8 +270,9 @@ int node_service_start(struct rpc_server *server, const struct node_info *info,
     return 0;
 }
 
-const char *node_service_ticket(const struct node_service *ns)
+const char *node_service_ticket(struct node_service *ns)
 {
+    refresh_ticket(ns);
     return ns->ticket;
 }
 
