@@ -1,0 +1,775 @@
+/* test_relay.c — iroh-relay (the real binary, IROH_RELAY_BIN) over real TCP on loopback:
+ * the HTTP pages and metrics, upgrade refusals, the handshake (challenge, bad signature, the
+ * TLS keying-material header), forwarding single and batch datagrams, pings, EndpointGone,
+ * duplicate ids (inactive connection, promotion), v1 health text, every access mode (allowlist,
+ * denylist, tokens in header and query, an HTTP callout that answers true, false or too late),
+ * the rate limit notice, and abuse: oversized and invalid WebSocket frames, unknown frame
+ * types, garbage HTTP, silent (half-open) connections, a flood of unauthenticated connections,
+ * a client that stops reading and one that stops answering pings — the offender is dropped and
+ * the relay keeps serving others. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/keys.h"
+#include "core/relay_proto.h"
+#include "core/websocket.h"
+#include "iroh/error.h"
+#include "tests/relay/relay_test_client.h"
+#include "tests/test.h"
+
+#define WAIT 10000 /* bound of every wait, ms */
+
+struct relay_proc {
+    pid_t pid;
+    uint16_t port, tls_port, metrics_port;
+    char dir[300];
+};
+
+static char base_dir[256];
+static int dir_counter;
+
+static void seed_of(int n, uint8_t seed[32])
+{
+    memset(seed, 0, 32);
+    seed[0] = (uint8_t)n;
+    seed[31] = 0x5a;
+}
+
+static void pk_hex(int n, char out[65])
+{
+    uint8_t seed[32];
+    struct iroh_secret_key sk;
+    struct iroh_public_key pk;
+    seed_of(n, seed);
+    memcpy(sk.seed, seed, 32);
+    iroh_secret_key_public(&sk, &pk);
+    iroh_public_key_format_hex(&pk, out, 65);
+}
+
+static uint16_t port_after(const char *log, const char *what)
+{
+    const char *p = strstr(log, what);
+    if (!p) return 0;
+    p = strstr(p, "listening on ");
+    if (!p) return 0;
+    const char *colon = strchr(p, '\n');
+    const char *end = colon ? colon : p + strlen(p);
+    while (end > p && end[-1] != ':')
+        end--;
+    return (uint16_t)atoi(end);
+}
+
+/* Starts iroh-relay with config text (may be "") and short timeouts (keep-alive pings every
+ * ping_ms + jitter) and waits for its listeners. */
+static bool relay_start_pinging(struct relay_proc *r, const char *config, bool tls, int ping_ms)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "%s/relay-%d", base_dir, ++dir_counter);
+    mkdir(r->dir, 0700);
+    char cfg_path[400], log_path[400];
+    snprintf(cfg_path, sizeof cfg_path, "%s/relay.toml", r->dir);
+    snprintf(log_path, sizeof log_path, "%s/relay.log", r->dir);
+    FILE *f = fopen(cfg_path, "w");
+    if (!f) return false;
+    fprintf(f,
+            "%s\n[timeouts]\nestablish_ms = 1500\nping_interval_ms = %d\npong_ms = 800\n"
+            "write_ms = 800\n",
+            config, ping_ms);
+    fclose(f);
+    r->pid = fork();
+    if (r->pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        execl(IROH_RELAY_BIN, "iroh-relay", "-c", cfg_path, "--http-bind", "127.0.0.1:0",
+              "--metrics-bind", "127.0.0.1:0", "--log-level", "debug", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < WAIT / 20; i++) {
+        char log[8192] = "";
+        FILE *lf = fopen(log_path, "r");
+        if (lf) {
+            size_t n = fread(log, 1, sizeof log - 1, lf);
+            log[n] = '\0';
+            fclose(lf);
+        }
+        r->metrics_port = port_after(log, "metrics (http)");
+        r->port = port_after(log, tls ? "captive portal check (http)" : "relay (http)");
+        r->tls_port = tls ? port_after(log, "relay (https)") : 0;
+        if (r->metrics_port && r->port && (!tls || r->tls_port)) return true;
+        int st;
+        if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
+            fprintf(stderr, "iroh-relay exited early:\n%s\n", log);
+            r->pid = 0;
+            return false;
+        }
+        usleep(20000);
+    }
+    return false;
+}
+
+/* The same with pings rare enough not to matter (clients that do not read are not dropped for
+ * missing pongs during a test). */
+static bool relay_start(struct relay_proc *r, const char *config, bool tls)
+{
+    return relay_start_pinging(r, config, tls, 60000);
+}
+
+/* Stops the relay with SIGTERM; it must exit 0 (it stayed healthy). */
+static void relay_stop(struct relay_proc *r)
+{
+    if (r->pid <= 0) return;
+    kill(r->pid, SIGTERM);
+    int st = 0;
+    for (int i = 0; i < WAIT / 10; i++) {
+        if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
+            CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+            r->pid = 0;
+            return;
+        }
+        usleep(10000);
+    }
+    kill(r->pid, SIGKILL);
+    waitpid(r->pid, &st, 0);
+    CHECK(!"iroh-relay did not stop on SIGTERM");
+    r->pid = 0;
+}
+
+/* The value of a metrics counter, or -1. */
+static long long metric(struct relay_proc *r, const char *name)
+{
+    static char out[65536];
+    if (rtc_http(r->metrics_port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out,
+                 WAIT) != 200)
+        return -1;
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = strstr(out, key);
+    return p ? atoll(p + strlen(key)) : -1;
+}
+
+static bool connect_n(struct rtc *c, struct relay_proc *r, int n)
+{
+    uint8_t seed[32];
+    seed_of(n, seed);
+    int rc = rtc_connect(c, r->port, seed, WAIT);
+    CHECK_EQ_INT(rc, IROH_OK);
+    return rc == IROH_OK;
+}
+
+static void send_datagram(struct rtc *from, const struct rtc *to, const char *text, bool batch)
+{
+    struct iroh_relay_frame f = {.type = batch ? IROH_RELAY_CLIENT_TO_RELAY_DATAGRAM_BATCH
+                                               : IROH_RELAY_CLIENT_TO_RELAY_DATAGRAM,
+                                 .ecn = 2,
+                                 .segment_size = batch ? 3 : 0,
+                                 .data = (const uint8_t *)text,
+                                 .data_len = strlen(text)};
+    memcpy(f.key, to->pk.bytes, IROH_KEY_LEN);
+    CHECK_EQ_INT(rtc_send(from, &f), IROH_OK);
+}
+
+/* Receives the next datagram (skipping other frames but EndpointGone/Status if want_type
+ * says so) and checks its source and text. */
+static void expect_datagram(struct rtc *to, const struct rtc *from, const char *text, bool batch)
+{
+    struct iroh_relay_frame f;
+    int rc = rtc_recv(to, &f, WAIT, false);
+    CHECK_EQ_INT(rc, IROH_OK);
+    if (rc < 0) return;
+    CHECK_EQ_INT(f.type, batch ? IROH_RELAY_RELAY_TO_CLIENT_DATAGRAM_BATCH
+                               : IROH_RELAY_RELAY_TO_CLIENT_DATAGRAM);
+    CHECK_EQ_MEM(f.key, from->pk.bytes, IROH_KEY_LEN);
+    CHECK_EQ_INT(f.ecn, 2);
+    CHECK_EQ_INT(f.segment_size, batch ? 3 : 0);
+    CHECK(f.data_len == strlen(text) && memcmp(f.data, text, f.data_len) == 0);
+}
+
+static void expect_frame(struct rtc *c, enum iroh_relay_frame_type type, struct iroh_relay_frame *f)
+{
+    int rc = rtc_recv(c, f, WAIT, false);
+    CHECK_EQ_INT(rc, IROH_OK);
+    if (rc == IROH_OK) CHECK_EQ_INT(f->type, type);
+}
+
+/* A ping/pong round trip: the relay still serves this client. */
+static void check_alive(struct rtc *c)
+{
+    struct iroh_relay_frame ping = {.type = IROH_RELAY_PING}, f;
+    memcpy(ping.ping, "alive!!!", 8);
+    CHECK_EQ_INT(rtc_send(c, &ping), IROH_OK);
+    for (int i = 0; i < 100; i++) {
+        int rc = rtc_recv(c, &f, WAIT, false);
+        CHECK_EQ_INT(rc, IROH_OK);
+        if (rc < 0) return;
+        if (f.type == IROH_RELAY_PONG) {
+            CHECK_EQ_MEM(f.ping, "alive!!!", 8);
+            return;
+        }
+    }
+    CHECK(!"no pong");
+}
+
+static void test_http_pages(void)
+{
+    struct relay_proc r;
+    if (!relay_start(&r, "", false)) {
+        CHECK(!"relay did not start");
+        return;
+    }
+    static char out[16384];
+    CHECK_EQ_INT(
+        rtc_http(r.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof out, WAIT), 200);
+    CHECK(strstr(out, "{\"status\":\"ok\"") != NULL);
+    CHECK(strstr(out, "Strict-Transport-Security: max-age=63072000; includeSubDomains") != NULL);
+    CHECK(strstr(out, "Content-Security-Policy: default-src 'none'") != NULL);
+    CHECK_EQ_INT(rtc_http(r.port, "GET /ping HTTP/1.1\r\n\r\n", out, sizeof out, WAIT), 200);
+    CHECK(strstr(out, "Access-Control-Allow-Origin: *") != NULL);
+    CHECK_EQ_INT(rtc_http(r.port,
+                          "GET /generate_204 HTTP/1.1\r\nX-Iroh-Challenge: ts_relay.x\r\n\r\n", out,
+                          sizeof out, WAIT),
+                 204);
+    CHECK(strstr(out, "X-Iroh-Response: response ts_relay.x\r\n") != NULL);
+    CHECK_EQ_INT(rtc_http(r.port, "GET /generate_204 HTTP/1.1\r\nX-Iroh-Challenge: a b\r\n\r\n",
+                          out, sizeof out, WAIT),
+                 204);
+    CHECK(strstr(out, "X-Iroh-Response") == NULL);
+    CHECK_EQ_INT(rtc_http(r.port, "GET /robots.txt HTTP/1.1\r\n\r\n", out, sizeof out, WAIT), 200);
+    CHECK(strstr(out, "User-agent: *\nDisallow: /\n") != NULL);
+    CHECK_EQ_INT(rtc_http(r.port, "GET / HTTP/1.1\r\n\r\n", out, sizeof out, WAIT), 200);
+    CHECK(strstr(out, "Iroh Relay") != NULL);
+    CHECK_EQ_INT(rtc_http(r.port, "GET /nothing HTTP/1.1\r\n\r\n", out, sizeof out, WAIT), 404);
+    CHECK_EQ_INT(rtc_http(r.port, "GET /derp HTTP/1.1\r\n\r\n", out, sizeof out, WAIT), 404);
+    /* Upgrade refusals (spec §1.2). */
+    CHECK_EQ_INT(
+        rtc_http(r.port,
+                 "GET /relay HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: a\r\n"
+                 "Sec-WebSocket-Version: 12\r\nSec-WebSocket-Protocol: iroh-relay-v2\r\n\r\n",
+                 out, sizeof out, WAIT),
+        400);
+    CHECK(strstr(out, "Sec-WebSocket-Version: 13\r\n") != NULL);
+    CHECK_EQ_INT(rtc_http(r.port,
+                          "GET /relay HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: a\r\n"
+                          "Sec-WebSocket-Version: 13\r\n\r\n",
+                          out, sizeof out, WAIT),
+                 400);
+    /* Garbage and an endless head are answered and closed. */
+    CHECK_EQ_INT(rtc_http(r.port, "\x16\x03\x01garbage\r\n\r\n", out, sizeof out, WAIT), 400);
+    static char big[20000];
+    memset(big, 'a', sizeof big - 1);
+    memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+    CHECK_EQ_INT(rtc_http(r.port, big, out, sizeof out, WAIT), 431);
+    /* The metrics listener. */
+    CHECK_EQ_INT(rtc_http(r.metrics_port, "GET /metrics HTTP/1.1\r\n\r\n", out, sizeof out, WAIT),
+                 200);
+    CHECK(strstr(out, "relayserver_http_connections_total ") != NULL);
+    CHECK(metric(&r, "relayserver_http_connections_total") >= 13);
+    relay_stop(&r);
+}
+
+static void test_forwarding(void)
+{
+    struct relay_proc r;
+    if (!relay_start(&r, "", false)) {
+        CHECK(!"relay did not start");
+        return;
+    }
+    struct rtc a, b;
+    if (!connect_n(&a, &r, 1) || !connect_n(&b, &r, 2)) return;
+    CHECK_EQ_INT(a.version, IROH_RELAY_V2);
+    send_datagram(&a, &b, "hello b", false);
+    expect_datagram(&b, &a, "hello b", false);
+    send_datagram(&b, &a, "abcdefgh", true);
+    expect_datagram(&a, &b, "abcdefgh", true);
+    /* To oneself works too (not special-cased). */
+    send_datagram(&a, &a, "me", false);
+    expect_datagram(&a, &a, "me", false);
+    /* A datagram to nobody is dropped silently; a 64 KiB one passes. */
+    struct rtc nobody;
+    uint8_t seed[32];
+    seed_of(99, seed);
+    memcpy(nobody.sk.seed, seed, 32);
+    iroh_secret_key_public(&nobody.sk, &nobody.pk);
+    send_datagram(&a, &nobody, "lost", false);
+    static char large[IROH_RELAY_MAX_PACKET_SIZE - 33 + 1];
+    memset(large, 'L', sizeof large - 1);
+    send_datagram(&a, &b, large, false);
+    expect_datagram(&b, &a, large, false);
+    check_alive(&a);
+    CHECK(metric(&r, "relayserver_send_packets_dropped_total") >= 1);
+    CHECK(metric(&r, "relayserver_clients") == 2);
+    /* A leaves: B, which A sent to, is told. */
+    rtc_close(&a);
+    struct iroh_relay_frame f;
+    expect_frame(&b, IROH_RELAY_ENDPOINT_GONE, &f);
+    uint8_t seed1[32];
+    struct iroh_secret_key sk1;
+    struct iroh_public_key pk1;
+    seed_of(1, seed1);
+    memcpy(sk1.seed, seed1, 32);
+    iroh_secret_key_public(&sk1, &pk1);
+    CHECK_EQ_MEM(f.key, pk1.bytes, 32);
+    check_alive(&b);
+    rtc_close(&b);
+    relay_stop(&r);
+}
+
+static void test_server_pings(void)
+{
+    struct relay_proc r;
+    if (!relay_start_pinging(&r, "", false, 600)) {
+        CHECK(!"relay did not start");
+        return;
+    }
+    struct rtc a, quiet;
+    if (!connect_n(&a, &r, 1) || !connect_n(&quiet, &r, 2)) return;
+    /* The relay pings (every 600 ms + jitter here); answering keeps the connection. */
+    struct iroh_relay_frame f;
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(rtc_recv(&a, &f, WAIT, true), IROH_OK);
+        CHECK_EQ_INT(f.type, IROH_RELAY_PING);
+        struct iroh_relay_frame pong = {.type = IROH_RELAY_PONG};
+        memcpy(pong.ping, f.ping, 8);
+        CHECK_EQ_INT(rtc_send(&a, &pong), IROH_OK);
+    }
+    /* A client that never answers (a half-open peer looks the same) is dropped. */
+    CHECK_EQ_INT(rtc_wait_closed(&quiet, WAIT), IROH_OK);
+    check_alive(&a);
+    rtc_close(&quiet);
+    rtc_close(&a);
+    relay_stop(&r);
+}
+
+static void test_duplicate_ids(void)
+{
+    struct relay_proc r;
+    if (!relay_start(&r, "", false)) {
+        CHECK(!"relay did not start");
+        return;
+    }
+    struct rtc a1, a2, b;
+    if (!connect_n(&a1, &r, 1) || !connect_n(&b, &r, 2) || !connect_n(&a2, &r, 1)) return;
+    struct iroh_relay_frame f;
+    expect_frame(&a1, IROH_RELAY_STATUS, &f);
+    CHECK_EQ_INT(f.status, IROH_RELAY_STATUS_SAME_ENDPOINT_ID_CONNECTED);
+    send_datagram(&b, &a2, "to the new one", false);
+    expect_datagram(&a2, &b, "to the new one", false);
+    /* The inactive one may still send. */
+    send_datagram(&a1, &b, "from the old one", false);
+    expect_datagram(&b, &a1, "from the old one", false);
+    /* The active one leaves: the inactive one is promoted and told. */
+    rtc_close(&a2);
+    expect_frame(&a1, IROH_RELAY_STATUS, &f);
+    CHECK_EQ_INT(f.status, IROH_RELAY_STATUS_HEALTHY);
+    send_datagram(&b, &a1, "to the old one", false);
+    expect_datagram(&a1, &b, "to the old one", false);
+    CHECK_EQ_INT(metric(&r, "relayserver_clients_inactive_added_total"), 1);
+    /* v1 clients hear about it as Health text. */
+    struct rtc v1a, v1b;
+    uint8_t seed[32];
+    seed_of(7, seed);
+    struct rtc_opts o = {.protocols = "iroh-relay-v1"};
+    CHECK_EQ_INT(rtc_open(&v1a, r.port, seed, &o, WAIT), IROH_OK);
+    CHECK_EQ_INT(v1a.version, IROH_RELAY_V1);
+    CHECK_EQ_INT(rtc_handshake(&v1a, WAIT, NULL, 0, NULL), IROH_OK);
+    CHECK_EQ_INT(rtc_connect(&v1b, r.port, seed, WAIT), IROH_OK);
+    expect_frame(&v1a, IROH_RELAY_HEALTH, &f);
+    CHECK(f.data_len > 0);
+    rtc_close(&v1a);
+    rtc_close(&v1b);
+    rtc_close(&a1);
+    rtc_close(&b);
+    relay_stop(&r);
+}
+
+/* One client of the given seed against relay r: the handshake result and reason. */
+static int try_client(struct relay_proc *r, int n, const struct rtc_opts *o, char *reason)
+{
+    struct rtc c;
+    uint8_t seed[32];
+    seed_of(n, seed);
+    reason[0] = '\0';
+    int rc = rtc_open(&c, r->port, seed, o, WAIT);
+    if (rc == IROH_OK) rc = rtc_handshake(&c, WAIT, reason, 128, NULL);
+    if (rc == IROH_OK) check_alive(&c);
+    if (rc == IROH_EPERM) CHECK_EQ_INT(rtc_wait_closed(&c, WAIT), IROH_OK);
+    rtc_close(&c);
+    return rc;
+}
+
+static void test_access_lists(void)
+{
+    char hex1[65], hex2[65], cfg[512], reason[128];
+    pk_hex(1, hex1);
+    pk_hex(2, hex2);
+    struct relay_proc r;
+    snprintf(cfg, sizeof cfg, "[access]\nallowlist = [\n  \"%s\", # one\n]\n", hex1);
+    if (relay_start(&r, cfg, false)) {
+        CHECK_EQ_INT(try_client(&r, 1, NULL, reason), IROH_OK);
+        CHECK_EQ_INT(try_client(&r, 2, NULL, reason), IROH_EPERM);
+        CHECK_EQ_STR(reason, "not authorized");
+        relay_stop(&r);
+    } else {
+        CHECK(!"relay did not start");
+    }
+    snprintf(cfg, sizeof cfg, "access.denylist = [\"%s\"]\n", hex2);
+    if (relay_start(&r, cfg, false)) {
+        CHECK_EQ_INT(try_client(&r, 1, NULL, reason), IROH_OK);
+        CHECK_EQ_INT(try_client(&r, 2, NULL, reason), IROH_EPERM);
+        CHECK_EQ_STR(reason, "not authorized");
+        CHECK_EQ_INT(metric(&r, "relayserver_auth_denied_total"), 1);
+        relay_stop(&r);
+    } else {
+        CHECK(!"relay did not start");
+    }
+    if (relay_start(&r, "[access]\nshared_token = [\"tok-a\", 'tok b']\n", false)) {
+        struct rtc_opts bearer = {.token = "tok-a"},
+                        query = {.query = "?token=tok%20b", .protocols = "iroh-relay-v2"};
+        struct rtc_opts wrong = {.token = "tok-c"};
+        CHECK_EQ_INT(try_client(&r, 1, &bearer, reason), IROH_OK);
+        CHECK_EQ_INT(try_client(&r, 1, &query, reason), IROH_OK);
+        CHECK_EQ_INT(try_client(&r, 1, &wrong, reason), IROH_EPERM);
+        CHECK_EQ_INT(try_client(&r, 1, NULL, reason), IROH_EPERM);
+        CHECK_EQ_STR(reason, "not authorized");
+        relay_stop(&r);
+    } else {
+        CHECK(!"relay did not start");
+    }
+}
+
+/* --- the HTTP callout: a small server on a thread -------------------------------------- */
+
+struct callout {
+    int listen_fd;
+    uint16_t port;
+    char allow_hex[65], slow_hex[65];
+    int requests;
+    bool bearer_seen;
+    volatile int stop;
+};
+
+static void *callout_thread(void *arg)
+{
+    struct callout *co = arg;
+    while (!co->stop) {
+        struct pollfd p = {.fd = co->listen_fd, .events = POLLIN};
+        if (poll(&p, 1, 100) <= 0) continue;
+        int fd = accept(co->listen_fd, NULL, NULL);
+        if (fd < 0) continue;
+        char req[4096] = "";
+        size_t len = 0;
+        while (len < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
+            struct pollfd q = {.fd = fd, .events = POLLIN};
+            if (poll(&q, 1, WAIT) <= 0) break;
+            ssize_t n = recv(fd, req + len, sizeof req - 1 - len, 0);
+            if (n <= 0) break;
+            len += (size_t)n;
+            req[len] = '\0';
+        }
+        co->requests++;
+        if (strstr(req, "POST /check HTTP/1.1\r\n") && strstr(req, "Authorization: Bearer sekrit"))
+            co->bearer_seen = true;
+        const char *answer = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfalse";
+        if (strstr(req, co->allow_hex)) answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ntrue";
+        if (strstr(req, co->slow_hex)) {
+            usleep(1500 * 1000); /* past the relay's 300 ms timeout */
+            answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ntrue";
+        }
+        send(fd, answer, strlen(answer), MSG_NOSIGNAL);
+        close(fd);
+    }
+    return NULL;
+}
+
+static void test_access_callout(void)
+{
+    struct callout co = {0};
+    co.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    CHECK(bind(co.listen_fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    CHECK(listen(co.listen_fd, 16) == 0);
+    getsockname(co.listen_fd, (struct sockaddr *)&sa, &sl);
+    co.port = ntohs(sa.sin_port);
+    pk_hex(1, co.allow_hex);
+    pk_hex(3, co.slow_hex);
+    pthread_t th;
+    pthread_create(&th, NULL, callout_thread, &co);
+    char cfg[512], reason[128];
+    snprintf(cfg, sizeof cfg,
+             "[access.http]\nurl = \"http://127.0.0.1:%u/check\"\nbearer_token = \"sekrit\"\n"
+             "timeout_ms = 300\n",
+             co.port);
+    struct relay_proc r;
+    if (relay_start(&r, cfg, false)) {
+        CHECK_EQ_INT(try_client(&r, 1, NULL, reason), IROH_OK);
+        CHECK_EQ_INT(try_client(&r, 2, NULL, reason), IROH_EPERM);
+        CHECK_EQ_STR(reason, "not authorized");
+        CHECK_EQ_INT(try_client(&r, 3, NULL, reason), IROH_EPERM); /* too late */
+        CHECK(co.bearer_seen);
+        CHECK(co.requests >= 3);
+        relay_stop(&r);
+    } else {
+        CHECK(!"relay did not start");
+    }
+    /* A callout URL where nobody listens denies. */
+    close(co.listen_fd);
+    co.stop = 1;
+    pthread_join(th, NULL);
+    snprintf(cfg, sizeof cfg, "[access.http]\nurl = \"http://127.0.0.1:%u/check\"\n", co.port);
+    if (relay_start(&r, cfg, false)) {
+        CHECK_EQ_INT(try_client(&r, 1, NULL, reason), IROH_EPERM);
+        relay_stop(&r);
+    }
+}
+
+static void test_bad_signature_and_frames(void)
+{
+    struct relay_proc r;
+    if (!relay_start(&r, "", false)) {
+        CHECK(!"relay did not start");
+        return;
+    }
+    uint8_t seed[32];
+    seed_of(1, seed);
+    struct rtc c;
+    struct iroh_relay_frame f;
+    /* A ClientAuth signed over the wrong challenge. */
+    CHECK_EQ_INT(rtc_open(&c, r.port, seed, NULL, WAIT), IROH_OK);
+    expect_frame(&c, IROH_RELAY_SERVER_CHALLENGE, &f);
+    f.challenge[0] ^= 1;
+    struct iroh_relay_frame auth;
+    iroh_relay_client_auth_make(&c.sk, f.challenge, &auth);
+    CHECK_EQ_INT(rtc_send(&c, &auth), IROH_OK);
+    expect_frame(&c, IROH_RELAY_SERVER_DENIES_AUTH, &f);
+    CHECK(f.data_len == 17 && memcmp(f.data, "signature invalid", 17) == 0);
+    CHECK_EQ_INT(rtc_wait_closed(&c, WAIT), IROH_OK);
+    rtc_close(&c);
+    /* Frames a client may not send, each on a fresh registered connection. */
+    const uint8_t bad_frames[][3] = {
+        {IROH_RELAY_SERVER_CONFIRMS_AUTH}, {IROH_RELAY_STATUS, 0}, {0x3f}, {IROH_RELAY_PING, 1, 2}};
+    const size_t lens[] = {1, 2, 1, 3};
+    for (size_t i = 0; i < 4; i++) {
+        CHECK_EQ_INT(rtc_connect(&c, r.port, seed, WAIT), IROH_OK);
+        CHECK_EQ_INT(rtc_send_ws(&c, 0x82, bad_frames[i], lens[i], true), IROH_OK);
+        CHECK_EQ_INT(rtc_wait_closed(&c, WAIT), IROH_OK);
+        rtc_close(&c);
+    }
+    /* WebSocket abuse: unmasked, RSV bits, an oversized frame, a huge declared length. */
+    const uint8_t ping[] = {IROH_RELAY_PING, 1, 2, 3, 4, 5, 6, 7, 8};
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ_INT(rtc_connect(&c, r.port, seed, WAIT), IROH_OK);
+        if (i == 0) CHECK_EQ_INT(rtc_send_ws(&c, 0x82, ping, sizeof ping, false), IROH_OK);
+        if (i == 1) CHECK_EQ_INT(rtc_send_ws(&c, 0xc2, ping, sizeof ping, true), IROH_OK);
+        if (i == 2) {
+            static uint8_t big[IROH_RELAY_MAX_PACKET_SIZE + 100];
+            big[0] = IROH_RELAY_CLIENT_TO_RELAY_DATAGRAM;
+            CHECK_EQ_INT(rtc_send_ws(&c, 0x82, big, sizeof big, true), IROH_OK);
+        }
+        if (i == 3) {
+            const uint8_t hdr[] = {0x82, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4};
+            CHECK_EQ_INT(rtc_send_raw(&c, hdr, sizeof hdr), IROH_OK);
+        }
+        CHECK_EQ_INT(rtc_wait_closed(&c, WAIT), IROH_OK);
+        rtc_close(&c);
+    }
+    /* Bytes pipelined before the 101 get the connection dropped (as upstream). */
+    struct rtc other;
+    CHECK_EQ_INT(rtc_connect(&other, r.port, seed, WAIT), IROH_OK);
+    check_alive(&other);
+    rtc_close(&other);
+    CHECK(metric(&r, "relayserver_http_connections_errored_total") >= 8);
+    relay_stop(&r);
+}
+
+static void test_floods_and_slow_clients(void)
+{
+    struct relay_proc r;
+    if (!relay_start(&r, "[limits.client]\nqueue_frames = 64\n", false)) {
+        CHECK(!"relay did not start");
+        return;
+    }
+    /* 200 connections that never finish: silent, half a head, upgraded but never authed. */
+    enum { FLOOD = 200 };
+    static struct rtc flood[FLOOD];
+    uint8_t seed[32];
+    for (int i = 0; i < FLOOD; i++) {
+        seed_of(100 + i % 50, seed);
+        if (i % 3 == 0) {
+            CHECK_EQ_INT(rtc_open(&flood[i], r.port, seed, NULL, WAIT), IROH_OK);
+        } else {
+            memset(&flood[i], 0, sizeof flood[i]);
+            struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(r.port)};
+            sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            flood[i].fd = socket(AF_INET, SOCK_STREAM, 0);
+            CHECK(connect(flood[i].fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+            if (i % 3 == 1) rtc_send_raw(&flood[i], "GET /relay HTTP/1.1\r\nHost", 25);
+        }
+    }
+    /* Meanwhile a real pair works. */
+    struct rtc a, b;
+    if (!connect_n(&a, &r, 1) || !connect_n(&b, &r, 2)) return;
+    send_datagram(&a, &b, "through the flood", false);
+    expect_datagram(&b, &a, "through the flood", false);
+    for (int i = 0; i < FLOOD; i++) {
+        CHECK_EQ_INT(rtc_wait_closed(&flood[i], WAIT), IROH_OK);
+        rtc_close(&flood[i]);
+    }
+    /* B stops reading while A floods it: datagrams beyond B's queue are dropped and B,
+     * which makes no progress, is dropped; A is unaffected. */
+    static char chunk[60000];
+    memset(chunk, 'x', sizeof chunk - 1);
+    int sent = 0;
+    for (; sent < 400; sent++) {
+        struct iroh_relay_frame f = {.type = IROH_RELAY_CLIENT_TO_RELAY_DATAGRAM,
+                                     .data = (const uint8_t *)chunk,
+                                     .data_len = sizeof chunk - 1};
+        memcpy(f.key, b.pk.bytes, 32);
+        if (rtc_send(&a, &f) < 0) break;
+        if (sent % 20 == 0) check_alive(&a);
+    }
+    CHECK_EQ_INT(sent, 400);
+    CHECK(metric(&r, "relayserver_send_packets_dropped_total") > 0);
+    /* B still reads nothing; the relay gives up on it (its writes make no progress). */
+    long long clients = -1;
+    for (int i = 0; i < WAIT / 50 && (clients = metric(&r, "relayserver_clients")) != 1; i++)
+        usleep(50000);
+    CHECK_EQ_INT(clients, 1);
+    CHECK_EQ_INT(rtc_wait_closed(&b, WAIT), IROH_OK);
+    check_alive(&a);
+    struct rtc c;
+    if (connect_n(&c, &r, 3)) {
+        send_datagram(&c, &a, "after the storm", false);
+        expect_datagram(&a, &c, "after the storm", false);
+        rtc_close(&c);
+    }
+    rtc_close(&a);
+    rtc_close(&b);
+    relay_stop(&r);
+}
+
+static void test_rate_limit(void)
+{
+    struct relay_proc r;
+    if (!relay_start(&r, "[limits.client.rx]\nbytes_per_second = 20000\nmax_burst_bytes = 4000\n",
+                     false)) {
+        CHECK(!"relay did not start");
+        return;
+    }
+    struct rtc a, b;
+    if (!connect_n(&a, &r, 1) || !connect_n(&b, &r, 2)) return;
+    static char chunk[2000];
+    memset(chunk, 'r', sizeof chunk - 1);
+    for (int i = 0; i < 5; i++)
+        send_datagram(&a, &b, chunk, false);
+    struct iroh_relay_frame f;
+    for (int i = 0; i < 100; i++) {
+        int rc = rtc_recv(&a, &f, WAIT, false);
+        CHECK_EQ_INT(rc, IROH_OK);
+        if (rc < 0 || f.type == IROH_RELAY_STATUS) break;
+    }
+    CHECK_EQ_INT(f.type, IROH_RELAY_STATUS);
+    CHECK_EQ_INT(f.status, IROH_RELAY_STATUS_RATE_LIMITED);
+    /* Everything still arrives, later. */
+    for (int i = 0; i < 5; i++)
+        expect_datagram(&b, &a, chunk, false);
+    CHECK_EQ_INT(metric(&r, "relayserver_conns_rx_ratelimited_total_total"), 1);
+    rtc_close(&a);
+    rtc_close(&b);
+    relay_stop(&r);
+}
+
+static void test_tls(void)
+{
+    char cmd[1200], cert[400], key[400];
+    snprintf(cert, sizeof cert, "%s/cert.pem", base_dir);
+    snprintf(key, sizeof key, "%s/key.pem", base_dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+             "-subj /CN=localhost -keyout %s -out %s >/dev/null 2>&1",
+             key, cert);
+    if (system(cmd) != 0) {
+        printf("SKIP test_tls: openssl cannot make a certificate\n");
+        return;
+    }
+    char cfg[1200];
+    snprintf(cfg, sizeof cfg,
+             "[tls]\nhttps_bind_addr = \"127.0.0.1:0\"\ncert_mode = \"Manual\"\n"
+             "manual_cert_path = \"%s\"\nmanual_key_path = \"%s\"\n",
+             cert, key);
+    struct relay_proc r;
+    if (!relay_start(&r, cfg, true)) {
+        CHECK(!"relay did not start");
+        return;
+    }
+    uint8_t seed_a[32], seed_b[32];
+    seed_of(1, seed_a);
+    seed_of(2, seed_b);
+    struct rtc a, b;
+    struct rtc_opts ekm = {.tls = true, .ekm = true}, plain_tls = {.tls = true};
+    bool challenged = true;
+    /* The keying-material header skips the challenge; without it there is one. */
+    CHECK_EQ_INT(rtc_open(&a, r.tls_port, seed_a, &ekm, WAIT), IROH_OK);
+    CHECK_EQ_INT(rtc_handshake(&a, WAIT, NULL, 0, &challenged), IROH_OK);
+    CHECK(!challenged);
+    CHECK_EQ_INT(rtc_open(&b, r.tls_port, seed_b, &plain_tls, WAIT), IROH_OK);
+    CHECK_EQ_INT(rtc_handshake(&b, WAIT, NULL, 0, &challenged), IROH_OK);
+    CHECK(challenged);
+    send_datagram(&a, &b, "over tls", false);
+    expect_datagram(&b, &a, "over tls", false);
+    send_datagram(&b, &a, "and back", true);
+    expect_datagram(&a, &b, "and back", true);
+    check_alive(&a);
+    /* The plain port only answers the captive portal check. */
+    static char out[8192];
+    CHECK_EQ_INT(rtc_http(r.port, "GET /generate_204 HTTP/1.1\r\n\r\n", out, sizeof out, WAIT),
+                 204);
+    CHECK_EQ_INT(rtc_http(r.port, "GET /relay HTTP/1.1\r\n\r\n", out, sizeof out, WAIT), 404);
+    rtc_close(&a);
+    rtc_close(&b);
+    relay_stop(&r);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    CHECK_EQ_INT(iroh_keys_init(), IROH_OK);
+    const char *tmp = getenv("IROH_TEST_TMP");
+    snprintf(base_dir, sizeof base_dir, "%s/relay-test-XXXXXX", tmp ? tmp : "/tmp");
+    if (!mkdtemp(base_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(test_http_pages);
+    RUN(test_forwarding);
+    RUN(test_server_pings);
+    RUN(test_duplicate_ids);
+    RUN(test_access_lists);
+    RUN(test_access_callout);
+    RUN(test_bad_signature_and_frames);
+    RUN(test_floods_and_slow_clients);
+    RUN(test_rate_limit);
+    RUN(test_tls);
+    int failed = TEST_SUMMARY();
+    if (!failed) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", base_dir);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base_dir);
+    } else {
+        fprintf(stderr, "relay logs kept in %s\n", base_dir);
+    }
+    return failed;
+}
