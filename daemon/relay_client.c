@@ -459,7 +459,7 @@ static void do_read(struct relay_client *rc)
         ssize_t n = stream_recv(rc, rc->in + rc->in_len, rc->in_cap - rc->in_len);
         if (n == IROH_EAGAIN) break;
         if (n <= 0) {
-            fail(rc, n == 0 ? "the relay closed the connection" : "read failed");
+            fail(rc, n == 0 ? "the relay closed the connection" : "read: %s", strerror(errno));
             return;
         }
         rc->in_len += (size_t)n;
@@ -527,7 +527,9 @@ static void on_poll(uv_poll_t *h, int status, int events)
     struct relay_client *rc = io->rc;
     if (rc->io != io) return;
     if (status < 0 && rc->state != ST_CONNECTING) {
-        fail(rc, "socket: %s", uv_strerror(status));
+        /* an error on the socket (a reset): reading it says which */
+        if (rc->state >= ST_UPGRADE) do_read(rc);
+        if (rc->io == io) fail(rc, "socket: %s", uv_strerror(status));
         return;
     }
     switch (rc->state) {

@@ -1,10 +1,20 @@
-/* test_paths.c — the endpoint's path layer below QUIC, against a hand-made peer on a plain UDP
- * socket that speaks disco as iroh 0.35 does (core/disco.h): a Ping is answered with a Pong
- * naming our address; a Ping sealed for another key, a tampered one and STUN get no answer;
- * dialing sends a disco Ping to the address before the QUIC Initial; a Pong to that Ping is
- * taken quietly. Real sockets on 127.0.0.1; every wait is bounded. */
+/* test_paths.c — the endpoint's path layer below QUIC.
+ *
+ * Disco, against a hand-made peer on a plain UDP socket that speaks it as iroh 0.35 does
+ * (core/disco.h): a Ping is answered with a Pong naming our address; a Ping sealed for another
+ * key, a tampered one and STUN get no answer; dialing sends a disco Ping to the address before
+ * the QUIC Initial; a Pong to that Ping is taken quietly.
+ *
+ * Relay paths, with the real iroh-relay (relay/, plain HTTP on a free loopback port): two
+ * endpoints that know each other only by id and relay URL echo 1 MiB through it (the
+ * connection's path is the relay path), the home relay and its latency show up, and after the
+ * relay is killed and started again on the same port both reconnect and echo again. Real
+ * sockets on 127.0.0.1; every wait is bounded. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <iroh/error.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -20,7 +30,9 @@
 #include "core/disco.h"
 #include "core/keys.h"
 #include "core/ticket.h"
+#include "core/peer_map.h"
 #include "daemon/endpoint.h"
+#include "daemon/endpoint_echo.h"
 #include "tests/test.h"
 
 static uv_loop_t loop;
@@ -208,12 +220,170 @@ static void test_dial_pings_first(void)
     CHECK_EQ_INT(status, IROH_ECLOSED);
 }
 
+/* ---- relay paths ----------------------------------------------------------------------------- */
+
+/* Runs the loop until done(arg) or timeout_ms pass. Returns done(arg). */
+static bool run_until(bool (*done)(void *arg), void *arg, unsigned timeout_ms)
+{
+    uint64_t until = uv_hrtime() + timeout_ms * 1000000ull;
+    while (!done(arg) && uv_hrtime() < until) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(2000);
+    }
+    return done(arg);
+}
+
+/* Starts iroh-relay --dev on 127.0.0.1:port (0: any) with its log in log_path; fills url.
+ * Returns its pid or -1. */
+static pid_t relay_start(unsigned port, const char *log_path, char *url, size_t cap)
+{
+    char bind[32];
+    snprintf(bind, sizeof bind, "127.0.0.1:%u", port);
+    unlink(log_path);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        execl(IROH_RELAY_PATH, "iroh-relay", "--dev", "--http-bind", bind, "--no-metrics",
+              (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500; i++) { /* its log names the port: "listening on 127.0.0.1:N" */
+        char text[4096] = "";
+        FILE *f = fopen(log_path, "r");
+        if (f) {
+            size_t n = fread(text, 1, sizeof text - 1, f);
+            text[n] = 0;
+            fclose(f);
+        }
+        const char *at = strstr(text, "listening on 127.0.0.1:");
+        if (at) {
+            snprintf(url, cap, "http://127.0.0.1:%u/", (unsigned)atoi(at + 23));
+            return pid;
+        }
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static void relay_kill(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static void relay_node_start(struct node *n, const char *url)
+{
+    struct iroh_secret_key sk;
+    iroh_secret_key_generate(&sk);
+    iroh_secret_key_public(&sk, &n->id);
+    const char *relays[1] = {url};
+    struct endpoint_options options = {
+        .secret = &sk, .bind = "127.0.0.1:0", .relays = relays, .n_relays = 1};
+    char err[256] = "";
+    int rc = endpoint_start(&loop, &options, &n->ep, err, sizeof err);
+    if (rc < 0) fprintf(stderr, "endpoint_start: %s\n", err);
+    CHECK_EQ_INT(rc, 0);
+}
+
+static bool home_connected(void *arg)
+{
+    struct endpoint_relay_status st[ENDPOINT_MAX_RELAYS];
+    size_t n = endpoint_relays(arg, st, ENDPOINT_MAX_RELAYS);
+    return n == 1 && st[0].home && st[0].info.connected && st[0].info.latency_ns > 0;
+}
+
+static bool home_down(void *arg)
+{
+    return !home_connected(arg);
+}
+
+struct echo_outcome {
+    bool done;
+    struct echo_result r;
+};
+
+static void on_echo(const struct echo_result *r, void *arg)
+{
+    struct echo_outcome *o = arg;
+    o->r = *r;
+    o->done = true;
+}
+
+static bool echo_done(void *arg)
+{
+    return ((struct echo_outcome *)arg)->done;
+}
+
+/* from echoes bytes with `to` knowing only its id and relay URL; checks the path is a relay
+ * path. */
+static void echo_via_relay(struct node *from, struct node *to, const char *url, size_t bytes)
+{
+    struct iroh_endpoint_addr addr;
+    iroh_endpoint_addr_init(&addr, &to->id);
+    CHECK_EQ_INT(iroh_endpoint_addr_add_relay(&addr, url, strlen(url)), 1);
+    struct echo_outcome o = {0};
+    struct echo_request req = {.addr = &addr, .bytes = bytes, .streams = 1, .timeout_ms = 20000};
+    struct echo_client *c;
+    CHECK_EQ_INT(echo_client_start(&loop, from->ep, &req, on_echo, &o, &c), 0);
+    CHECK(run_until(echo_done, &o, 30000));
+    if (o.r.status != 0) fprintf(stderr, "echo: %s: %s\n", iroh_strerror(o.r.status), o.r.why);
+    CHECK_EQ_INT(o.r.status, 0);
+    CHECK_EQ_INT(o.r.bytes, bytes);
+    CHECK_EQ_MEM(o.r.remote.bytes, to->id.bytes, IROH_KEY_LEN);
+    struct iroh_socket_addr path;
+    CHECK_EQ_INT(iroh_socket_addr_parse(o.r.path, strlen(o.r.path), &path), IROH_OK);
+    CHECK(iroh_peer_map_is_relay_addr(&path));
+}
+
+static void test_relay_only(void)
+{
+    char log_path[512], url[64];
+    const char *tmp = getenv("IROH_TEST_TMP");
+    snprintf(log_path, sizeof log_path, "%s/relay-%d.log", tmp ? tmp : "/tmp", (int)getpid());
+    pid_t relay = relay_start(0, log_path, url, sizeof url);
+    CHECK(relay > 0);
+    if (relay <= 0) return;
+    struct node a, b;
+    relay_node_start(&a, url);
+    relay_node_start(&b, url);
+    CHECK_EQ_INT(echo_serve(b.ep), 0);
+    CHECK(run_until(home_connected, a.ep, 10000));
+    CHECK(run_until(home_connected, b.ep, 10000));
+    struct iroh_endpoint_addr self;
+    endpoint_addr(a.ep, &self); /* the home relay is part of our address */
+    CHECK(self.relay_count == 1 && strcmp(self.relays[0], url) == 0);
+
+    echo_via_relay(&a, &b, url, 1 << 20);
+
+    /* the relay goes away and comes back on the same port: both reconnect */
+    relay_kill(relay);
+    CHECK(run_until(home_down, a.ep, 10000));
+    unsigned port = (unsigned)atoi(strrchr(url, ':') + 1);
+    char again[64];
+    relay = relay_start(port, log_path, again, sizeof again);
+    CHECK(relay > 0 && strcmp(again, url) == 0);
+    CHECK(run_until(home_connected, a.ep, 20000));
+    CHECK(run_until(home_connected, b.ep, 20000));
+    CHECK_EQ_INT(echo_serve(a.ep), 0);
+    echo_via_relay(&b, &a, url, 1 << 20); /* and the other way round */
+
+    node_stop(&a);
+    node_stop(&b);
+    if (relay > 0) relay_kill(relay);
+    unlink(log_path);
+}
+
 int main(void)
 {
     if (iroh_keys_init() != IROH_OK) return 1;
+    signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&loop);
     RUN(test_ping_gets_pong);
     RUN(test_dial_pings_first);
+    RUN(test_relay_only);
     uv_loop_close(&loop);
     return TEST_SUMMARY();
 }
