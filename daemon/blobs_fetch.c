@@ -66,10 +66,12 @@ struct part {
     uint64_t downloaded;      /* bytes stored by this download, every transfer */
 };
 
+#define RX_BUF_CAP (64 * 1024) /* received bytes are gathered in buffers of this size */
+
 struct rx_buf {
     struct rx_buf *next;
     size_t len;
-    uint8_t data[];
+    uint8_t data[RX_BUF_CAP];
 };
 
 enum transfer_phase { T_MISSING, T_WAIT_CONN, T_STREAM };
@@ -87,6 +89,7 @@ struct transfer {
     struct rx_buf *rx_head, *rx_tail;
     size_t rx_queued, held; /* queued (also in a job), credit held back */
     bool fin, stream_closed, timed_out;
+    bool conn_closed; /* the stream ended because its connection did */
     uint64_t last_rx_ns;
     /* job */
     uv_work_t work;
@@ -140,6 +143,7 @@ struct download {
     enum download_phase phase;
     struct part *parts;
     size_t nparts;
+    size_t first_open; /* parts before it are done */
     struct transfer *transfers;
     unsigned running;
     bool failing; /* stop starting transfers: the call fails with rc/why */
@@ -578,28 +582,33 @@ static void stream_on_data(struct quic_stream *s, const uint8_t *data, size_t le
 {
     struct transfer *t = arg;
     t->last_rx_ns = uv_hrtime();
-    if (len) {
-        struct rx_buf *b = malloc(sizeof *b + len);
-        if (!b) {
-            quic_stream_consume(s, len);
-            t->rc = IROH_ENOMEM;
-            quic_stream_reset(s, 0);
-            return;
+    for (size_t off = 0; off < len;) {
+        struct rx_buf *b = t->rx_tail;
+        if (!b || b->len == RX_BUF_CAP) {
+            if (!(b = malloc(sizeof *b))) {
+                quic_stream_consume(s, len - off);
+                t->rc = IROH_ENOMEM;
+                transfer_abandon(t);
+                return;
+            }
+            b->next = NULL;
+            b->len = 0;
+            if (t->rx_tail)
+                t->rx_tail->next = b;
+            else
+                t->rx_head = b;
+            t->rx_tail = b;
         }
-        b->next = NULL;
-        b->len = len;
-        memcpy(b->data, data, len);
-        if (t->rx_tail)
-            t->rx_tail->next = b;
-        else
-            t->rx_head = b;
-        t->rx_tail = b;
-        t->rx_queued += len;
-        if (t->rx_queued <= RX_HOLD_LIMIT)
-            quic_stream_consume(s, len);
-        else
-            t->held += len; /* given back when the jobs catch up */
+        size_t n = len - off < RX_BUF_CAP - b->len ? len - off : RX_BUF_CAP - b->len;
+        memcpy(b->data + b->len, data + off, n);
+        b->len += n;
+        off += n;
     }
+    t->rx_queued += len;
+    if (t->rx_queued <= RX_HOLD_LIMIT)
+        quic_stream_consume(s, len);
+    else
+        t->held += len; /* given back when the jobs catch up */
     if (fin) t->fin = true;
     transfer_kick(t);
 }
@@ -607,9 +616,7 @@ static void stream_on_data(struct quic_stream *s, const uint8_t *data, size_t le
 static void stream_on_close(struct quic_stream *s, int status, uint64_t app_error, void *arg)
 {
     struct transfer *t = arg;
-    (void)s;
-    (void)status;
-    (void)app_error;
+    t->conn_closed = status != IROH_OK && app_error == 0 && *quic_conn_error(quic_stream_conn(s));
     t->s = NULL;
     t->stream_closed = true;
     transfer_kick(t);
@@ -763,6 +770,7 @@ static void conclude(struct transfer *t)
     p->downloaded += t->stored;
     char hs[13], ps[13];
     int rc = t->timed_out ? IROH_ETIMEDOUT : t->rc;
+    if (rc == IROH_ENOTFOUND && t->conn_closed) rc = IROH_ECLOSED; /* not the provider's word */
     if (t->store_rc < 0 && t->store_rc != IROH_ECORRUPT) {
         /* Our side failed (disk, memory): no provider can help. */
         download_fail(d, t->store_rc, "cannot store blob %s: %s", hash_short(p->hash, hs),
@@ -841,11 +849,13 @@ static struct provider *pick_provider(struct download *d, size_t i)
 static void schedule(struct download *d)
 {
     if (d->phase == D_DONE || d->working) return;
-    bool all_done = true;
-    for (size_t i = 0; i < d->nparts && !d->failing; i++) {
+    while (d->first_open < d->nparts && d->parts[d->first_open].state == PART_DONE)
+        d->first_open++;
+    bool all_done = d->first_open == d->nparts;
+    for (size_t i = d->first_open; i < d->nparts && !d->failing && d->running < FETCH_MAX_PARALLEL;
+         i++) {
         struct part *p = &d->parts[i];
-        if (p->state != PART_DONE) all_done = false;
-        if (p->state != PART_PENDING || d->running >= FETCH_MAX_PARALLEL) continue;
+        if (p->state != PART_PENDING) continue;
         struct provider *prov = pick_provider(d, i);
         if (prov) {
             transfer_start(d, p, prov);
