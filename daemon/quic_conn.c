@@ -685,6 +685,9 @@ static int on_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64
     struct quic_stream *s = stream_user;
     if (!s) return 0;
     bool errored = flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET;
+    if (errored)
+        log_debug("quic", "%s: stream %lld closed with code %llu", s->qc->name, (long long)id,
+                  (unsigned long long)app_error);
     /* ngtcp2 0.12 tells nobody of a STOP_SENDING it received; its code is the stream's first
      * code, so a code that is neither ours nor the peer's RESET_STREAM's came with one. */
     bool ours = s->reset || s->read_shut || s->write_reset;
@@ -716,10 +719,11 @@ static int on_stream_reset(ngtcp2_conn *conn, int64_t id, uint64_t final_size, u
                            void *user, void *stream_user)
 {
     (void)conn;
-    (void)id;
     (void)final_size;
     struct quic_conn *qc = user;
     struct quic_stream *s = stream_user;
+    log_debug("quic", "%s: the peer reset stream %lld: code %llu", qc->name, (long long)id,
+              (unsigned long long)app_error);
     if (!s) return 0;
     s->peer_reset = true;
     s->peer_reset_code = app_error;

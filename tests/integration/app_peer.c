@@ -36,8 +36,8 @@
  *       listens and serves the codes protocol on the first connection until it closes: echoes
  *       one unidirectional stream on a new one; on each bidirectional stream reads a line:
  *       "reset N" resets its sending direction with N, "stop N" stops the peer's with N,
- *       "wait" answers "ok" and waits for the peer's reset (answers "reset N" on the stream)
- *       or stop (writes "stopped N" on a new unidirectional stream).
+ *       "wait-reset" / "wait-stop" answer "ok" and wait for the peer's reset (answers
+ *       "reset N" on the stream) or stop (writes "stopped N" on a new unidirectional stream).
  * Exit status 0 when everything went as described, 1 otherwise (with a message). */
 #include <errno.h>
 #include <iroh/client.h>
@@ -390,16 +390,19 @@ static int codes(iroh_client *client, const char *ticket, const char *alpn, size
 
     /* we reset ours with 44: the server answers what it saw */
     if (iroh_conn_open_stream(client, conn, 0, &fd, &s) < 0) return die("open_bi");
-    write_text(fd, "wait\n");
+    write_text(fd, "wait-reset\n");
     bad |= check(read_line(fd, line, sizeof line) && strcmp(line, "ok") == 0, "no ok");
     if (iroh_conn_reset_stream(client, conn, s, 44) < 0) return die("conn.reset_stream");
-    bad |= check(read_line(fd, line, sizeof line) && strcmp(line, "reset 44") == 0,
-                 "the server did not see reset 44");
+    bool got = read_line(fd, line, sizeof line);
+    if (!got || strcmp(line, "reset 44") != 0)
+        fprintf(stderr, "app_peer: codes: the server answered \"%s\"%s\n", line,
+                got ? "" : " (and then nothing within 10 s, or EOF)");
+    bad |= check(got && strcmp(line, "reset 44") == 0, "the server did not see reset 44");
     close(fd);
 
     /* we stop the server's with 45: it says so on a unidirectional stream */
     if (iroh_conn_open_stream(client, conn, 0, &fd, &s) < 0) return die("open_bi");
-    write_text(fd, "wait\n");
+    write_text(fd, "wait-stop\n");
     bad |= check(read_line(fd, line, sizeof line) && strcmp(line, "ok") == 0, "no ok");
     if (iroh_conn_stop_stream(client, conn, s, 45) < 0) return die("conn.stop_stream");
     shutdown(fd, SHUT_WR); /* the stream closes, and irohd (ngtcp2 0.12) reports the stop */
@@ -423,7 +426,9 @@ static int serve_codes_stream(iroh_client *client, uint64_t conn, int fd, uint64
     if (sscanf(line, "reset %llu", &code) == 1)
         return iroh_conn_reset_stream(client, conn, s, code);
     if (sscanf(line, "stop %llu", &code) == 1) return iroh_conn_stop_stream(client, conn, s, code);
-    if (strcmp(line, "wait") != 0 || !write_text(fd, "ok\n")) return check(false, line);
+    if ((strcmp(line, "wait-reset") != 0 && strcmp(line, "wait-stop") != 0) ||
+        !write_text(fd, "ok\n"))
+        return check(false, line);
     const iroh_stream_reset *r = wait_reset(client, s, true, 0);
     if (!r) return check(false, "the peer neither reset nor stopped the stream");
     char answer[64];

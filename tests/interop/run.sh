@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh IROHD IROH ECHO — irohd against the real iroh 1.x (the @number0/iroh bindings pinned in
+# run.sh IROHD IROH ECHO APP_PEER — irohd against the real iroh 1.x (the @number0/iroh bindings pinned in
 # package.json / package-lock.json), over QUIC on loopback inside a network namespace of its
 # own that has nothing but lo (iroh's port mapper multicasts UPnP discovery whenever a default
 # route exists, so iroh never runs outside such a namespace).
@@ -10,6 +10,13 @@
 #   3. refused handshakes (a wrong id, an unserved ALPN) end promptly.
 #   4. iroh's client dials iroh-example-echo (ECHO: an app behind irohd, endpoint.listen).
 #   5. iroh-example-echo behind irohd dials iroh's echo server: 4 streams at once.
+#   6. datagrams (RFC 9221) both ways: an app behind irohd (APP_PEER dgram) sends 200 to
+#      iroh's server, which sends them back; iroh's client sends 200 to an app behind irohd
+#      (APP_PEER dgram-echo), which sends them back. Each sender checks every echo's bytes.
+#   7. streams with codes against iroh (APP_PEER codes, peer.mjs serve's codes protocol): 3 MB
+#      on a unidirectional stream to iroh, which sends them back on one it opens (checked);
+#      iroh resets a stream with 42 and stops one with 43 and the app sees both codes; the app
+#      resets with 44 and stops with 45 and iroh reports both.
 # Both sides check every byte and the peer's id. Run by ctest as interop.echo; needs root (ip
 # netns). Without node >= 20.3 or npm it prints why it skips and exits 0. It installs the node
 # modules with `npm ci` when they are missing. INTEROP_BYTES overrides the 1 MiB. Every process
@@ -18,6 +25,7 @@ set -u
 IROHD=$1
 IROH=$2
 ECHO=$3
+PEER=$4
 here=$(cd "$(dirname "$0")" && pwd)
 bytes=${INTEROP_BYTES:-1048576}
 
@@ -179,6 +187,39 @@ if in_ns timeout 60 "$ECHO" --socket "$sock" --streams 4 connect "$ticket" <"$di
 else
     fail "app -> iroh echo failed: $(cat "$dir/app-connect.err")"
 fi
+
+echo "== 6. datagrams both ways"
+out=$(in_ns timeout 60 "$PEER" dgram "$sock" "$ticket" iroh-example/echo/0 200 2>"$dir/dgram.err")
+echo "app behind irohd -> iroh -> back: sent, echoed: $out"
+read -r sent echoed <<<"$out"
+[ -n "$echoed" ] && [ "$((echoed * 10))" -ge "$((${sent:-1} * 9))" ] ||
+    fail "datagrams to iroh and back: $out $(cat "$dir/dgram.err")"
+wait_for 15 grep -q '"datagrams":[1-9]' "$dir/serve.out" || fail "iroh's server saw no datagrams"
+grep '"datagrams":[1-9]' "$dir/serve.out" | head -1 | sed 's/^/iroh server: /'
+ip netns exec "$ns" "$PEER" dgram-echo "$sock" irohd-test/dgram/0 0 >"$dir/dgecho.out" \
+    2>"$dir/dgecho.err" &
+wait_for 10 test -s "$dir/dgecho.out" || fail "dgram-echo did not start: $(cat "$dir/dgecho.err")"
+out=$(in_ns node "$here/peer.mjs" dgram --ticket "$(head -1 "$dir/dgecho.out")" \
+    --alpn irohd-test/dgram/0 --count 200 2>>"$dir/dial.err")
+echo "iroh -> app behind irohd -> back: $out"
+[ "$(get "$out" ok)" = true ] && [ "$(($(get "$out" echoed) * 10))" -ge 1800 ] ||
+    fail "datagrams from iroh and back: $out $(tail -3 "$dir/dial.err")"
+wait_for 10 test "$(wc -l <"$dir/dgecho.out")" -ge 2 && echo "app: received dropped read: $(sed -n 2p "$dir/dgecho.out")"
+
+echo "== 7. unidirectional streams, resets and stops with codes against iroh"
+if out=$(in_ns timeout 60 "$PEER" codes "$sock" "$ticket" irohd-test/codes/0 3000000 \
+    2>"$dir/codes.err"); then
+    echo "app behind irohd: $out"
+else
+    fail "codes against iroh: $(cat "$dir/codes.err")"
+fi
+wait_for 15 grep -q '"alpn":"irohd-test/codes/0"' "$dir/serve.out" || fail "iroh's server did not report the codes connection"
+line=$(grep '"alpn":"irohd-test/codes/0"' "$dir/serve.out" | head -1)
+echo "iroh server: $line"
+[ "$(get "$line" uni)" = 3000000 ] || fail "iroh read $(get "$line" uni) of 3000000 unidirectional bytes"
+for code in '"reset 42"' '"stop 43"' '"saw reset 44"' '"saw stopped 45"'; do
+    printf '%s' "$line" | grep -q "$code" || fail "iroh's server did not report $code"
+done
 
 in_ns "$IROH" --socket "$sock" shutdown >/dev/null 2>&1 || fail "irohd shutdown"
 wait_for 10 sh -c "! kill -0 $(jobs -p | head -1) 2>/dev/null" || fail "irohd did not stop"
