@@ -182,7 +182,7 @@ int iroh_blobs_blob_reader_next(struct iroh_blobs_blob_reader *r, const void *in
     if (r->header_have < IROH_BLOBS_SIZE_HEADER_LEN) {
         size_t n = IROH_BLOBS_SIZE_HEADER_LEN - r->header_have;
         if (n > len) n = len;
-        memcpy(r->header + r->header_have, in, n);
+        if (n) memcpy(r->header + r->header_have, in, n);
         r->header_have += n;
         *consumed = n;
         if (r->header_have < IROH_BLOBS_SIZE_HEADER_LEN) return IROH_BAO_NEED_INPUT;

@@ -1,0 +1,86 @@
+/* blobs_provider.h — serves the blob store to peers over ALPN "/iroh-bytes/4" on irohd's
+ * endpoint, as an iroh-blobs provider (spec/blobs.md §6–§8; core/blobs_proto.h):
+ *   - Get: the root blob and, when asked, children of the hash sequence in it; GetMany; each
+ *     blob as size (u64 LE) ‖ bao body with 16 KiB chunk groups for the requested ranges;
+ *     partial blobs are served as far as their verified groups go.
+ *   - Observe: the blob's bitfield of verified chunks, then its changes (old XOR new), checked
+ *     every BLOBS_PROVIDER_OBSERVE_MS while the blob is incomplete; the stream is finished once
+ *     it is complete.
+ *   - Push: refused with IROH_BLOBS_ERR_PERMISSION unless the peer's id is in the allow-list;
+ *     an allowed peer's pushed blobs are verified group by group and stored as partial entries
+ *     that complete when the last group arrives.
+ *   - Errors as upstream iroh-blobs: an unknown hash (or a missing part, or a root that is not
+ *     a complete hash sequence when children are asked for) resets our side of the stream with
+ *     IROH_BLOBS_ERR_INTERNAL, before any byte for the root; a request over a limit is reset
+ *     with IROH_BLOBS_ERR_LIMIT; an undecodable request gets a clean finish with no data and
+ *     STOP_SENDING 0, as a dropped stream of iroh's.
+ *   - Limits: concurrent requests per connection and in total; a peer's further streams are
+ *     reset with IROH_BLOBS_ERR_LIMIT while it is at its limit.
+ * Store reads (and Push writes) run on the libuv thread pool, one step per request at a time,
+ * each step producing up to BLOBS_PROVIDER_BATCH bytes; a stream is written only while its
+ * unacknowledged data is under QUIC_STREAM_HIGH_WATER, so a slow peer holds one batch.
+ *
+ * TEST ONLY: when the environment variable IROHD_TEST_CORRUPT_PROVIDER=N (N ≥ 1) is set at
+ * start, the Nth data leaf (chunk group, or chunk of a partly requested group) this provider
+ * sends has one byte flipped, once — so tests can check that a getter cuts off a corrupt
+ * provider. A warning is logged at start. Never set it outside tests.
+ *
+ * Used by main.c (start/stop), blobs_provider_service.c (stats) and the provider's tests.
+ * Loop thread only. */
+#ifndef IROHD_BLOBS_PROVIDER_H
+#define IROHD_BLOBS_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/keys.h"
+#include "daemon/endpoint.h"
+#include "storage/blob_store.h"
+
+#define BLOBS_PROVIDER_MAX_PUSH_ALLOW 16
+#define BLOBS_PROVIDER_DEFAULT_MAX_REQUESTS 512     /* in total */
+#define BLOBS_PROVIDER_DEFAULT_MAX_CONN_REQUESTS 64 /* per connection */
+#define BLOBS_PROVIDER_BATCH (256 * 1024)           /* response bytes per pool step */
+#define BLOBS_PROVIDER_OBSERVE_MS 500
+
+struct blobs_provider;
+
+struct blobs_provider_options {
+    /* Peers allowed to Push (copied; at most BLOBS_PROVIDER_MAX_PUSH_ALLOW). */
+    const struct iroh_public_key *push_allow;
+    size_t push_allow_count;
+    unsigned max_requests;      /* 0: BLOBS_PROVIDER_DEFAULT_MAX_REQUESTS */
+    unsigned max_conn_requests; /* 0: BLOBS_PROVIDER_DEFAULT_MAX_CONN_REQUESTS */
+};
+
+/* Counts since start (active ones: now). */
+struct blobs_provider_stats {
+    uint64_t connections;      /* accepted */
+    uint64_t connections_open; /* now */
+    uint64_t requests;         /* decoded, of any type */
+    uint64_t get, get_many, observe, push;
+    uint64_t active;             /* requests being served now */
+    uint64_t refused_limit;      /* streams reset with IROH_BLOBS_ERR_LIMIT */
+    uint64_t refused_permission; /* pushes refused */
+    uint64_t invalid;            /* undecodable requests */
+    uint64_t not_found;          /* requests ended with IROH_BLOBS_ERR_INTERNAL */
+    uint64_t blobs_sent;         /* blob responses sent whole */
+    uint64_t blobs_received;     /* blobs received whole by Push */
+    uint64_t bytes_sent;         /* response bytes written to streams */
+    uint64_t bytes_received;     /* Push data bytes verified and stored */
+};
+
+/* Serves ALPN /iroh-bytes/4 on ep from store (both borrowed: the store must stay open until
+ * the loop has finished, ep until blobs_provider_stop). Returns 0 and *out, IROH_EINVAL (more
+ * than BLOBS_PROVIDER_MAX_PUSH_ALLOW ids), IROH_ENOMEM, or endpoint_serve's error. */
+int blobs_provider_start(uv_loop_t *loop, struct endpoint *ep, struct blob_store *store,
+                         const struct blobs_provider_options *options, struct blobs_provider **out);
+
+void blobs_provider_stats(const struct blobs_provider *p, struct blobs_provider_stats *out);
+
+/* Stops serving the ALPN, closes the provider's connections (code 0) and frees the provider
+ * once the last pool step has come back. Call before the endpoint stops. */
+void blobs_provider_stop(struct blobs_provider *p);
+
+#endif
