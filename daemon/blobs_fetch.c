@@ -442,13 +442,14 @@ static void decode(struct transfer *t)
 {
     /* Every buffer is fed until the reader wants more; the empty input after the last one lets
      * it report the end of a body whose last item ended the input. */
+    static const uint8_t nothing[1];
     struct rx_buf *b = t->taking;
     size_t off = 0;
     while (!t->decode_done && t->rc == 0) {
         size_t len = b ? b->len - off : 0, used = 0;
         struct iroh_bao_item item;
         int r =
-            iroh_blobs_blob_reader_next(&t->reader, b ? b->data + off : NULL, len, &used, &item);
+            iroh_blobs_blob_reader_next(&t->reader, b ? b->data + off : nothing, len, &used, &item);
         off += used;
         if (r == IROH_BLOBS_SIZE) {
             t->size = t->reader.size;
