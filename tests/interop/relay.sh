@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# relay.sh IROH_RELAY — irohd's iroh-relay carrying traffic of the real iroh 1.x (the
+# @number0/iroh bindings pinned in package.json), with relay-peer.mjs as the iroh side.
+#
+# Three network namespaces of our own, none with a default route: R runs iroh-relay on
+# 10.9.0.1:3340; A (10.9.0.2) and B (10.9.0.3) each have a veth link to R only, and R does not
+# forward. So A and B reach the relay over TCP but can never reach each other directly: every
+# packet between them goes through iroh-relay (checked: the connections have relay paths only,
+# and the relay counted the datagrams it forwarded).
+#
+#   1. access "everyone": iroh in A serves an echo protocol, iroh in B dials it with an address
+#      that holds only the relay URL and echoes 2 MiB; both sides check the bytes.
+#   2. shared token: both endpoints set RelayConfig.authToken and echo again; an endpoint without
+#      the token never gets online and iroh reports "The relay denied our authentication (not
+#      authorized)".
+#   3. allowlist and denylist of endpoint ids: the listed (resp. unlisted) endpoint gets online,
+#      the other is refused with the same message.
+# Run by ctest as interop.relay; needs root (ip netns). Without node >= 20.3 or npm it prints
+# why it skips and exits 0. Every process it starts is killed and the namespaces deleted on
+# every path.
+set -u
+RELAY=$1
+here=$(cd "$(dirname "$0")" && pwd)
+
+skip() {
+    echo "SKIP interop.relay: $* — the interop test did not run"
+    exit 0
+}
+command -v node >/dev/null || skip "node is not installed (iroh's bindings need node >= 20.3)"
+command -v npm >/dev/null || skip "npm is not installed"
+node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+         process.exit(a > 20 || (a === 20 && b >= 3) ? 0 : 1)' ||
+    skip "node $(node --version) is older than 20.3, which iroh's bindings need"
+
+failures=0
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+die() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+[ "$(id -u)" = 0 ] || die "needs root to make network namespaces (ip netns)"
+command -v ip >/dev/null || die "needs the ip command (Debian package iproute2)"
+
+if [ ! -f "$here/node_modules/@number0/iroh/index.js" ]; then
+    (
+        flock 9
+        [ -f "$here/node_modules/@number0/iroh/index.js" ] ||
+            (cd "$here" && npm ci --no-audit --no-fund >&2)
+    ) 9>"${TMPDIR:-/tmp}/irohd-interop-npm.lock" || die "npm ci failed in $here"
+fi
+
+dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/interop-relay-XXXXXX")
+nsR="irohd-relay-r-$$"
+nsA="irohd-relay-a-$$"
+nsB="irohd-relay-b-$$"
+cleanup() {
+    local pids ns
+    pids="$(jobs -p)"
+    for ns in "$nsR" "$nsA" "$nsB"; do pids="$pids $(ip netns pids "$ns" 2>/dev/null)"; done
+    [ -n "${pids// /}" ] && kill -9 $pids 2>/dev/null
+    wait 2>/dev/null
+    for ns in "$nsR" "$nsA" "$nsB"; do ip netns del "$ns" 2>/dev/null; done
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# wait_for SECONDS CMD...: retries CMD every 100 ms.
+wait_for() {
+    local tries=$(($1 * 10))
+    shift
+    while [ "$tries" -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.1
+        tries=$((tries - 1))
+    done
+    return 1
+}
+get() {
+    node -e 'let v = JSON.parse(process.argv[1]); for (const k of process.argv[2].split("."))
+             v = v == null ? v : v[k]; process.stdout.write(v == null ? "" : String(v))' "$1" "$2"
+}
+
+# The namespaces: R holds 10.9.0.1 on both of its links and routes 10.9.0.2 to A and 10.9.0.3
+# to B; forwarding is off in a new namespace, so A and B cannot reach each other.
+for ns in "$nsR" "$nsA" "$nsB"; do
+    ip netns add "$ns" || die "ip netns add $ns failed"
+    ip -n "$ns" link set lo up || die "cannot bring lo up in $ns"
+done
+ip -n "$nsA" link add va type veth peer name vra netns "$nsR" || die "veth A-R"
+ip -n "$nsB" link add vb type veth peer name vrb netns "$nsR" || die "veth B-R"
+ip -n "$nsR" addr add 10.9.0.1/32 dev vra && ip -n "$nsR" addr add 10.9.0.1/32 dev vrb &&
+    ip -n "$nsR" link set vra up && ip -n "$nsR" link set vrb up &&
+    ip -n "$nsR" route add 10.9.0.2/32 dev vra && ip -n "$nsR" route add 10.9.0.3/32 dev vrb &&
+    ip -n "$nsA" addr add 10.9.0.2/32 dev va && ip -n "$nsA" link set va up &&
+    ip -n "$nsA" route add 10.9.0.1/32 dev va &&
+    ip -n "$nsB" addr add 10.9.0.3/32 dev vb && ip -n "$nsB" link set vb up &&
+    ip -n "$nsB" route add 10.9.0.1/32 dev vb || die "cannot set up the links"
+[ "$(ip netns exec "$nsR" cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || die "R forwards packets"
+
+url=http://10.9.0.1:3340
+relay_pid=
+# start_relay NAME ARGS...: (re)starts iroh-relay in R with ARGS; log in $dir/relay-NAME.log.
+start_relay() {
+    local name=$1
+    shift
+    stop_relay
+    ip netns exec "$nsR" "$RELAY" --dev --http-bind 10.9.0.1:3340 --metrics-bind 127.0.0.1:9090 \
+        --log-level debug "$@" 2>"$dir/relay-$name.log" &
+    relay_pid=$!
+    wait_for 10 grep -q "metrics (http) listening" "$dir/relay-$name.log" ||
+        die "iroh-relay did not start: $(cat "$dir/relay-$name.log")"
+    relay_log=$dir/relay-$name.log
+}
+stop_relay() {
+    [ -n "$relay_pid" ] || return 0
+    kill -TERM "$relay_pid"
+    wait "$relay_pid"
+    local st=$?
+    [ "$st" = 0 ] || fail "iroh-relay exited with $st on SIGTERM"
+    grep -E "ERROR|Sanitizer|runtime error" "$relay_log" && fail "errors in $relay_log"
+    relay_pid=
+}
+# metric NAME: a counter of the running relay.
+metric() {
+    ip netns exec "$nsR" node -e 'fetch("http://127.0.0.1:9090/metrics").then((r) => r.text())
+        .then((t) => { const m = t.match(new RegExp("\\n" + process.argv[1] + " (\\d+)"));
+                       process.stdout.write(m ? m[1] : "") })' "$1"
+}
+# peer NS ARGS...: relay-peer.mjs in a namespace.
+peer() {
+    local ns=$1
+    shift
+    ip netns exec "$ns" node "$here/relay-peer.mjs" "$@"
+}
+# refused NS ARGS...: an endpoint that the relay must refuse; iroh has to say so.
+refused() {
+    local ns=$1 name=$2
+    shift 2
+    # iroh's log goes to stdout with the result line.
+    peer "$ns" online --relay "$url" --timeout 5 --log Warn "$@" >"$dir/$name.err" 2>&1
+    out=$(grep '^{' "$dir/$name.err" | tail -1)
+    if [ "$(get "$out" ok)" = true ]; then
+        fail "$name: the relay let it in"
+    elif grep -q "relay denied our authentication (not authorized)" "$dir/$name.err"; then
+        echo "$name: iroh reports: $(grep -m1 -o 'The relay denied.*' "$dir/$name.err")"
+    else
+        fail "$name: iroh did not report the denial: $(tail -3 "$dir/$name.err")"
+    fi
+}
+admitted() {
+    local ns=$1 name=$2
+    shift 2
+    out=$(peer "$ns" online --relay "$url" --timeout 10 "$@" 2>"$dir/$name.err")
+    [ "$(get "$out" ok)" = true ] && echo "$name: online at $(get "$out" relay)" ||
+        fail "$name: not admitted: $out $(tail -3 "$dir/$name.err")"
+}
+# echo_through NAME ARGS...: A serves, B dials with the relay URL only; 2 MiB echoed.
+echo_through() {
+    local name=$1
+    shift
+    peer "$nsA" serve --relay "$url" --bind 0.0.0.0:0 --ready "$dir/$name.ready" "$@" \
+        >"$dir/$name.serve" 2>"$dir/$name.serve.err" &
+    local serve_pid=$!
+    if ! wait_for 30 test -s "$dir/$name.ready"; then
+        fail "$name: iroh in A did not get online: $(tail -3 "$dir/$name.serve.err")"
+        kill "$serve_pid"
+        return
+    fi
+    local id
+    id=$(get "$(cat "$dir/$name.ready")" id)
+    out=$(peer "$nsB" dial --relay "$url" --bind 0.0.0.0:0 --id "$id" --bytes 2097152 "$@" \
+        2>"$dir/$name.dial.err")
+    echo "$name: iroh in B: $out"
+    [ "$(get "$out" ok)" = true ] || fail "$name: echo through the relay failed: $(tail -3 "$dir/$name.dial.err")"
+    [ "$(get "$out" remote)" = "$id" ] || fail "$name: wrong remote id"
+    printf '%s' "$out" | grep -q '"relay":false' && fail "$name: a direct path exists (the namespaces leak)"
+    wait_for 15 test -s "$dir/$name.serve" || fail "$name: iroh in A did not report the connection"
+    echo "$name: iroh in A: $(head -1 "$dir/$name.serve")"
+    [ "$(get "$(head -1 "$dir/$name.serve")" echoed)" = 2097152 ] || fail "$name: A echoed too little"
+    local fwd
+    fwd=$(metric relayserver_send_packets_sent_total)
+    echo "$name: the relay forwarded ${fwd:-?} datagram frames"
+    [ "${fwd:-0}" -gt 100 ] || fail "$name: the relay forwarded only ${fwd:-0} frames"
+    kill "$serve_pid"
+    wait "$serve_pid" 2>/dev/null
+}
+
+echo "== iroh-relay and iroh ($(node -p 'require("'"$here"'/node_modules/@number0/iroh/package.json").version')" \
+    "bindings, node $(node --version)): relay in $nsR, endpoints in $nsA and $nsB"
+
+echo "== 1. access everyone: iroh <-> iroh through the relay only"
+start_relay everyone
+echo_through everyone
+
+echo "== 2. shared token (RelayConfig.authToken)"
+start_relay token --token sekrit-token
+echo_through token --token sekrit-token
+refused "$nsB" no-token
+refused "$nsB" wrong-token --token other
+[ "$(metric relayserver_auth_denied_total)" -ge 2 ] || fail "the relay did not count the refusals"
+
+echo "== 3. allowlist and denylist"
+secret_a=$(printf 'a%.0s' $(seq 64))
+secret_b=$(printf 'b%.0s' $(seq 64))
+idof() { node -e 'const iroh = require(process.argv[1]);
+    process.stdout.write(iroh.SecretKey.fromBytes(Array.from(Buffer.from(process.argv[2], "hex"))).public().toString())' \
+    "$here/node_modules/@number0/iroh/index.js" "$1"; }
+id_a=$(idof "$secret_a")
+id_b=$(idof "$secret_b")
+start_relay allowlist --allow "$id_a"
+admitted "$nsA" allowed --secret "$secret_a"
+refused "$nsB" not-allowed --secret "$secret_b"
+start_relay denylist --deny "$id_b"
+admitted "$nsA" not-denied --secret "$secret_a"
+refused "$nsB" denied --secret "$secret_b"
+stop_relay
+
+[ "$failures" = 0 ] && echo "interop.relay: all checks passed"
+exit $((failures > 0))
