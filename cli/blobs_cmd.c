@@ -545,6 +545,29 @@ static const char *const HASH_KEY[] = {"hash"};
 static const char *const NAME_ARG[] = {"NAME", NULL};
 static const char *const NAME_KEY[] = {"name"};
 
+static void show_shared(const struct options *opts, json_object *shared)
+{
+    if (opts->json)
+        cli_print_json(shared);
+    else
+        printf("%s\n", cli_field(shared, "ticket"));
+}
+
+static int cmd_blobs_share(const struct options *opts, int argc, char **argv)
+{
+    const char *pos[1];
+    bool collection = false;
+    const struct flag flags[] = {{"--collection", NULL, &collection}};
+    int rc = parse_args("blobs share", argc, argv, flags, 1, HASH_ARG, pos);
+    if (rc != EXIT_OK) return rc;
+    json_object *params = json_object_new_object();
+    json_object_object_add(params, "hash", json_object_new_string(pos[0]));
+    if (collection) json_object_object_add(params, "collection", json_object_new_boolean(true));
+    rc = cli_call_and_show(opts, "blobs.share", params_text(params), show_shared);
+    json_object_put(params);
+    return rc;
+}
+
 static int cmd_blobs_ls(const struct options *opts, int argc, char **argv)
 {
     return simple_call(opts, "blobs ls", argc, argv, NO_ARGS, NULL, "blobs.list", show_list);
@@ -680,6 +703,14 @@ const struct command cli_blobs_commands[] = {
      "--json, prints the result of blobs.get. Exits with 1 if no provider had it (not_found)\n"
      "or all failed; the error says which provider did what.\n",
      cmd_blobs_get, NULL},
+    {"share", "HASH [--collection]", "Print a blob ticket others can fetch the blob with.",
+     "\nPrints a blob ticket (blobs.share) naming the blob HASH and this node, with its home\n"
+     "relay and direct addresses: 'iroh blobs get TICKET' on another node (or any iroh-blobs\n"
+     "getter, such as iroh's own) fetches it from here while irohd runs. The blob must be\n"
+     "complete in the store. With --collection, HASH is a hash sequence (the hash 'iroh blobs\n"
+     "add DIR' prints) and the ticket fetches every blob it lists too. With --json, prints\n"
+     "ticket, hash and format.\n",
+     cmd_blobs_share, NULL},
     {"cat", "HASH", "Write a blob's bytes to stdout.",
      "\nStreams the blob through a pipe irohd passes (blobs.read with fd: true) to stdout, in\n"
      "64 KiB blocks whatever its size. Exits with 1 if the stream ends early (a referenced\n"

@@ -30,14 +30,18 @@ static const char usage[] =
     "  --no-relay         use no relay at all, not even a remote's\n"
     "  --config FILE      JSON settings: {\"data_dir\", \"socket\", \"bind\", \"relays\"\n"
     "                     (a list of URLs, or false for no relay), \"log_level\",\n"
-    "                     \"max_clients\", \"client_output_limit\", \"busy_poll_us\"};\n"
-    "                     flags override it\n"
+    "                     \"max_clients\", \"client_output_limit\", \"busy_poll_us\",\n"
+    "                     \"blobs_push_allow\" (endpoint ids that may push blobs to this\n"
+    "                     node; default none), \"blobs_max_requests\" (512),\n"
+    "                     \"blobs_max_conn_requests\" (64: blob requests served at once in\n"
+    "                     total and per connection)}; flags override it\n"
     "  --log-level LEVEL  error, warn, info (default), debug or trace\n"
     "  -h, --help         show this help\n"
     "  --version          show the version\n";
 
 #define SETTING_KEYS                                                                               \
-    "data_dir, socket, bind, relays, log_level, max_clients, client_output_limit, busy_poll_us"
+    "data_dir, socket, bind, relays, log_level, max_clients, client_output_limit, busy_poll_us, " \
+    "blobs_push_allow, blobs_max_requests, blobs_max_conn_requests"
 
 static int set_string(char *dst, size_t cap, const char *value, const char *what, char *err,
                       size_t errlen)
@@ -114,6 +118,29 @@ static int set_relays(struct config *c, json_object *v, const char *path, char *
     return 0;
 }
 
+/* "blobs_push_allow": a list of endpoint ids (hex or base32). */
+static int set_push_allow(struct config *c, json_object *v, const char *path, char *err,
+                          size_t errlen)
+{
+    c->n_blobs_push_allow = 0;
+    if (!json_object_is_type(v, json_type_array) ||
+        json_object_array_length(v) > CONFIG_MAX_PUSH_ALLOW) {
+        snprintf(err, errlen, "config %s: \"blobs_push_allow\" must be a list of at most %d ids",
+                 path, CONFIG_MAX_PUSH_ALLOW);
+        return IROH_EINVAL;
+    }
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+        const char *id = json_object_get_string(json_object_array_get_idx(v, i));
+        if (!id || iroh_public_key_parse(id, strlen(id), &c->blobs_push_allow[i]) < 0) {
+            snprintf(err, errlen, "config %s: \"blobs_push_allow\": \"%s\" is not an endpoint id",
+                     path, id ? id : "");
+            return IROH_EINVAL;
+        }
+        c->n_blobs_push_allow++;
+    }
+    return 0;
+}
+
 static int load_file(struct config *c, const char *path, char *err, size_t errlen)
 {
     json_object *root = json_object_from_file(path);
@@ -135,6 +162,12 @@ static int load_file(struct config *c, const char *path, char *err, size_t errle
         if (wants_string && !s) {
             snprintf(err, errlen, "config %s: \"%s\" must be a string", path, key);
             rc = IROH_EINVAL;
+        } else if (strcmp(key, "blobs_push_allow") == 0) {
+            rc = set_push_allow(c, v, path, err, errlen);
+        } else if (strcmp(key, "blobs_max_requests") == 0) {
+            rc = set_size(&c->blobs_max_requests, v, key, 1, err, errlen);
+        } else if (strcmp(key, "blobs_max_conn_requests") == 0) {
+            rc = set_size(&c->blobs_max_conn_requests, v, key, 1, err, errlen);
         } else if (strcmp(key, "relays") == 0) {
             rc = set_relays(c, v, path, err, errlen);
         } else if (strcmp(key, "bind") == 0) {

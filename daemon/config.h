@@ -10,7 +10,8 @@
 #include "core/ticket.h"
 #include "daemon/log.h"
 
-#define CONFIG_MAX_RELAYS 7 /* relay URLs one may configure */
+#define CONFIG_MAX_RELAYS 7      /* relay URLs one may configure */
+#define CONFIG_MAX_PUSH_ALLOW 16 /* endpoint ids that may push blobs */
 
 struct config {
     char data_dir[PATH_MAX];
@@ -23,6 +24,9 @@ struct config {
     size_t max_clients;
     size_t client_output_limit;
     unsigned busy_poll_us; /* how long the loop spins for more events before sleeping */
+    struct iroh_public_key blobs_push_allow[CONFIG_MAX_PUSH_ALLOW]; /* may push blobs to us */
+    size_t n_blobs_push_allow;
+    size_t blobs_max_requests, blobs_max_conn_requests; /* 0: the provider's defaults */
 };
 
 /* Fills c from argv (and the file --config names). Returns 0 to run, 1 when --help or

@@ -17,6 +17,8 @@
 
 #include "core/keys.h"
 #include "daemon/blobs_fetch.h"
+#include "daemon/blobs_provider.h"
+#include "daemon/blobs_share.h"
 #include "daemon/blobs_service.h"
 #include "daemon/config.h"
 #include "daemon/datadir.h"
@@ -41,6 +43,8 @@ struct daemon {
     struct node_service *node;
     struct blobs_service *blobs_service;
     struct blobs_fetch *blobs_fetch;
+    struct blobs_provider *blobs_provider;
+    struct blobs_share *blobs_share;
     struct endpoint_service *endpoint;
     uv_signal_t sigint, sigterm;
     uv_timer_t shutdown_timer;
@@ -66,6 +70,10 @@ static void on_shutdown_timer(uv_timer_t *timer)
     d->blobs_service = NULL;
     if (d->blobs_fetch) blobs_fetch_stop(d->blobs_fetch);
     d->blobs_fetch = NULL;
+    if (d->blobs_share) blobs_share_stop(d->blobs_share);
+    d->blobs_share = NULL;
+    if (d->blobs_provider) blobs_provider_stop(d->blobs_provider);
+    d->blobs_provider = NULL;
     if (d->endpoint) endpoint_service_stop(d->endpoint);
     d->endpoint = NULL;
     rpc_server_stop(d->server, on_server_stopped, d);
@@ -204,6 +212,19 @@ static int start(struct daemon *d, int argc, char **argv, char *err, size_t errl
     if ((rc = blobs_fetch_start(&d->loop, d->server, endpoint_service_endpoint(d->endpoint),
                                 d->blobs, &d->blobs_fetch)) < 0) {
         snprintf(err, errlen, "cannot start the downloader: %s", iroh_strerror(rc));
+        return rc;
+    }
+    struct blobs_provider_options provider = {
+        .push_allow = d->config.blobs_push_allow,
+        .push_allow_count = d->config.n_blobs_push_allow,
+        .max_requests = (unsigned)d->config.blobs_max_requests,
+        .max_conn_requests = (unsigned)d->config.blobs_max_conn_requests,
+    };
+    struct endpoint *ep = endpoint_service_endpoint(d->endpoint);
+    if ((rc = blobs_provider_start(&d->loop, ep, d->blobs, &provider, &d->blobs_provider)) < 0 ||
+        (rc = blobs_share_start(&d->loop, d->server, ep, d->blobs, d->blobs_provider,
+                                &d->blobs_share)) < 0) {
+        snprintf(err, errlen, "cannot start the blobs provider: %s", iroh_strerror(rc));
         return rc;
     }
     if ((rc = rpc_server_check_complete(d->server, err, errlen)) < 0) return rc;
