@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# relay_irohd.sh IROHD IROH RELAY — irohd's relay path against our relay server (RELAY, i.e.
+# iroh-relay --dev on 127.0.0.1:3340) and the real iroh 1.x endpoint (relay_irohd.mjs on the
+# @number0/iroh bindings of package.json), with relay-only addressing: nobody is given a
+# direct address. In a network namespace of its own that has nothing but lo.
+#
+#   1. irohd dials the real iroh by id + relay URL: endpoint.echo of 1 MiB; iroh sees only
+#      relay paths.
+#   2. the real iroh dials irohd by id + relay URL: 1 MiB echoed over relay paths only.
+#   3. irohd dials a second irohd by id + relay URL: 1 MiB.
+#   4. the relay is killed and started again: both irohd reconnect (node.status) and echo again.
+# Without node >= 20.3 or npm it prints why it skips and exits 0; needs root (ip netns). It
+# installs the node modules with `npm ci` when they are missing. Every process it starts is
+# killed and the namespace deleted on every path.
+set -u
+IROHD=$1
+IROH=$2
+RELAY=$3
+here=$(cd "$(dirname "$0")" && pwd)
+bytes=1048576
+url=http://127.0.0.1:3340/
+
+skip() {
+    echo "SKIP interop.relay_irohd: $* — the test did not run"
+    exit 0
+}
+command -v node >/dev/null || skip "node is not installed"
+command -v npm >/dev/null || skip "npm is not installed"
+node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+         process.exit(a > 20 || (a === 20 && b >= 3) ? 0 : 1)' ||
+    skip "node $(node --version) is older than 20.3"
+
+failures=0
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+die() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+[ "$(id -u)" = 0 ] || die "needs root to make a network namespace (ip netns)"
+
+if [ ! -f "$here/node_modules/@number0/iroh/index.js" ]; then
+    (
+        flock 9
+        [ -f "$here/node_modules/@number0/iroh/index.js" ] ||
+            (cd "$here" && npm ci --no-audit --no-fund >&2)
+    ) 9>"${TMPDIR:-/tmp}/irohd-interop-npm.lock" || die "npm ci failed in $here"
+fi
+
+dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/relay-irohd-XXXXXX")
+ns="irohd-relay-$$"
+cleanup() {
+    local pids
+    pids="$(jobs -p) $(ip netns pids "$ns" 2>/dev/null)"
+    [ -n "${pids// /}" ] && kill -9 $pids 2>/dev/null
+    wait 2>/dev/null
+    ip netns del "$ns" 2>/dev/null
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+ip netns add "$ns" || die "ip netns add $ns failed"
+in_ns() { ip netns exec "$ns" "$@"; }
+in_ns ip link set lo up || die "cannot bring lo up in $ns"
+
+get() {
+    node -e 'let v = JSON.parse(process.argv[1]); for (const k of process.argv[2].split("."))
+             v = v == null ? v : v[k]; process.stdout.write(v == null ? "" : String(v))' "$1" "$2"
+}
+wait_for() {
+    local tries=$(($1 * 10))
+    shift
+    while [ "$tries" -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.1
+        tries=$((tries - 1))
+    done
+    return 1
+}
+# rpc N METHOD [PARAMS]: iroh rpc against irohd N (a or b); JSON in $out, exit code in $rc.
+rpc() {
+    out=$(in_ns "$IROH" --socket "$dir/$1.sock" --json --timeout 90000 rpc "$2" ${3:+"$3"} 2>&1)
+    rc=$?
+}
+# home_up N: irohd N's home relay is connected.
+home_up() {
+    rpc "$1" node.status
+    [ "$rc" = 0 ] && [ "$(get "$out" relays.0.home)" = true ] &&
+        [ "$(get "$out" relays.0.connected)" = true ]
+}
+home_down() { ! home_up "$1"; }
+relay_start() {
+    # ip netns exec execs the relay, so $! is the relay itself (a shell function would fork)
+    ip netns exec "$ns" "$RELAY" --dev --http-bind 127.0.0.1:3340 --no-metrics \
+        >>"$dir/relay.log" 2>&1 &
+    relay_pid=$!
+    wait_for 10 in_ns bash -c "exec 3<>/dev/tcp/127.0.0.1/3340" 2>/dev/null ||
+        die "the relay did not start: $(cat "$dir/relay.log")"
+}
+# ticket ID: an endpoint ticket with ID and the relay URL only.
+ticket() {
+    get "$(in_ns node "$here/relay_irohd.mjs" ticket --id "$1" --relay "$url")" ticket
+}
+
+echo "== our relay, two irohd and the real iroh in network namespace $ns (loopback only)"
+relay_start
+for n in a b; do
+    in_ns "$IROHD" --data-dir "$dir/$n" --socket "$dir/$n.sock" --bind 127.0.0.1:0 \
+        --relay "$url" --log-level debug >"$dir/$n.out" 2>"$dir/$n.log" &
+done
+for n in a b; do
+    wait_for 10 home_up "$n" || die "irohd $n has no home relay: $out $(tail -5 "$dir/$n.log")"
+done
+rpc a endpoint.addr
+a_id=$(get "$out" id)
+[ "$(get "$out" relay)" = "$url" ] || fail "endpoint.addr names no home relay: $out"
+rpc b endpoint.addr
+b_id=$(get "$out" id)
+echo "irohd a $a_id, b $b_id, home relay $url"
+
+echo "== 1. irohd dials the real iroh by id and relay URL"
+in_ns node "$here/relay_irohd.mjs" serve --relay "$url" >"$dir/serve.out" 2>"$dir/serve.err" &
+wait_for 30 test -s "$dir/serve.out" || die "iroh did not come up: $(cat "$dir/serve.err")"
+ready=$(head -1 "$dir/serve.out")
+iroh_id=$(get "$ready" id)
+echo "iroh $iroh_id, home relay $(get "$ready" relay)"
+rpc a endpoint.echo "{\"ticket\":\"$(get "$ready" ticket)\",\"bytes\":$bytes,\"timeout_s\":30}"
+echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
+[ "$rc" = 0 ] && [ "$(get "$out" bytes)" = "$bytes" ] || fail "irohd -> iroh via the relay failed: $out"
+[ "$(get "$out" remote)" = "$iroh_id" ] || fail "irohd -> iroh: wrong remote id"
+wait_for 15 test "$(wc -l <"$dir/serve.out")" -ge 2 || fail "iroh did not report the connection"
+line=$(sed -n 2p "$dir/serve.out")
+echo "iroh: $line"
+[ "$(get "$line" remote)" = "$a_id" ] && [ "$(get "$line" echoed)" = "$bytes" ] &&
+    [ "$(get "$line" relay)" = true ] || fail "iroh saw another remote, too little or a direct path: $line"
+
+echo "== 2. the real iroh dials irohd by id and relay URL"
+out=$(in_ns timeout 60 node "$here/relay_irohd.mjs" dial --id "$a_id" --relay "$url" \
+    --bytes "$bytes" 2>"$dir/dial.err")
+echo "iroh client: $out"
+[ "$(get "$out" ok)" = true ] && [ "$(get "$out" bytes)" = "$bytes" ] ||
+    fail "iroh -> irohd via the relay failed: $out $(tail -3 "$dir/dial.err")"
+[ "$(get "$out" remote)" = "$a_id" ] && [ "$(get "$out" relay)" = true ] ||
+    fail "iroh -> irohd: wrong remote or a direct path: $out"
+
+echo "== 3. irohd dials irohd by id and relay URL"
+b_ticket=$(ticket "$b_id")
+rpc a endpoint.echo "{\"ticket\":\"$b_ticket\",\"bytes\":$bytes,\"timeout_s\":30}"
+echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
+[ "$rc" = 0 ] && [ "$(get "$out" bytes)" = "$bytes" ] && [ "$(get "$out" remote)" = "$b_id" ] ||
+    fail "irohd -> irohd via the relay failed: $out"
+
+echo "== 4. the relay restarts: both irohd reconnect and echo again"
+kill -9 "$relay_pid"
+wait "$relay_pid" 2>/dev/null
+wait_for 20 home_down a || fail "irohd a did not notice that the relay went away"
+relay_start
+for n in a b; do
+    wait_for 30 home_up "$n" || fail "irohd $n did not reconnect: $out"
+done
+rpc b endpoint.echo "{\"ticket\":\"$(ticket "$a_id")\",\"bytes\":$bytes,\"timeout_s\":30}"
+echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
+[ "$rc" = 0 ] && [ "$(get "$out" bytes)" = "$bytes" ] && [ "$(get "$out" remote)" = "$a_id" ] ||
+    fail "irohd b -> a via the restarted relay failed: $out"
+
+for n in a b; do rpc "$n" node.shutdown; done
+echo "== what irohd a saw"
+grep -E "relay: |home relay|quic: .*(connected|accepted)" "$dir/a.log" | grep -v "retrying in" |
+    sed 's/^[^ ]* //'
+grep -E "ERROR|Sanitizer|runtime error" "$dir/a.log" "$dir/b.log" && fail "sanitizer reports from irohd"
+
+[ "$failures" = 0 ] && echo "interop.relay_irohd: all checks passed"
+exit $((failures > 0))
