@@ -97,18 +97,16 @@ int rtc_send(struct rtc *c, const struct iroh_relay_frame *f)
 
 static int tls_start(struct rtc *c, int timeout_ms)
 {
-    gnutls_certificate_credentials_t cred;
-    gnutls_certificate_allocate_credentials(&cred);
+    gnutls_certificate_allocate_credentials(&c->cred);
     gnutls_init(&c->tls, GNUTLS_CLIENT);
     gnutls_set_default_priority(c->tls);
-    gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, cred);
+    gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->cred);
     gnutls_transport_set_int(c->tls, c->fd);
     gnutls_handshake_set_timeout(c->tls, (unsigned)timeout_ms);
     int rc;
     do {
         rc = gnutls_handshake(c->tls);
     } while (rc < 0 && !gnutls_error_is_fatal(rc));
-    /* The credentials must live as long as the session; a test process leaks them. */
     return rc < 0 ? IROH_EPROTO : IROH_OK;
 }
 
@@ -260,6 +258,7 @@ void rtc_close(struct rtc *c)
 {
     if (c->tls) {
         gnutls_deinit(c->tls);
+        gnutls_certificate_free_credentials(c->cred);
         c->tls = NULL;
     }
     if (c->fd >= 0) close(c->fd);

@@ -16,6 +16,7 @@
 struct rtc {
     int fd;
     gnutls_session_t tls; /* NULL for plain TCP */
+    gnutls_certificate_credentials_t cred;
     struct iroh_secret_key sk;
     struct iroh_public_key pk;
     int version; /* negotiated enum iroh_relay_version */
