@@ -171,13 +171,21 @@ static void flush_in(struct app_stream *as)
     if (!as->s) close_fd(as);
 }
 
-/* Reads what the app wrote into the stream until the socket is empty or the stream is full. */
+/* Reads what the app wrote into the stream (straight into its send buffer) until the socket
+ * is empty or the stream is full. */
 static void pump_out(struct app_stream *as)
 {
-    static uint8_t buf[READ_PIECE];
     for (int i = 0;
          i < READS_PER_WAKEUP && as->s && as->fd >= 0 && !as->out_eof && !as->out_blocked; i++) {
-        ssize_t n = read(as->fd, buf, sizeof buf);
+        uint8_t *buf;
+        size_t room;
+        if (quic_stream_reserve(as->s, READ_PIECE, &buf, &room) < 0) {
+            /* the peer stopped our direction (or no memory): what the app writes is dropped */
+            as->out_eof = true;
+            shutdown(as->fd, SHUT_RD);
+            return;
+        }
+        ssize_t n = read(as->fd, buf, room);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
         if (n < 0 && errno != ECONNRESET) {
@@ -189,14 +197,9 @@ static void pump_out(struct app_stream *as)
             quic_stream_finish(as->s);
             return;
         }
-        long buffered = quic_stream_write(as->s, buf, (size_t)n);
-        if (buffered >= 0) as->counts->sent += (size_t)n;
-        if (buffered < 0) { /* the peer stopped our direction: what the app writes is dropped */
-            as->out_eof = true;
-            shutdown(as->fd, SHUT_RD);
-            return;
-        }
-        if ((size_t)buffered >= QUIC_STREAM_HIGH_WATER) as->out_blocked = true;
+        as->counts->sent += (size_t)n;
+        if ((size_t)quic_stream_commit(as->s, (size_t)n) >= QUIC_STREAM_HIGH_WATER)
+            as->out_blocked = true;
     }
 }
 

@@ -1106,25 +1106,47 @@ void quic_stream_set_callbacks(struct quic_stream *s, const struct quic_stream_c
     s->arg = arg;
 }
 
+static bool write_closed(const struct quic_stream *s)
+{
+    const struct quic_conn *qc = s->qc;
+    return s->fin_requested || s->reset || s->write_shut || qc->close_pending ||
+           qc->state == ST_GONE;
+}
+
+/* The chunk new bytes go to: the tail while it has min_room bytes free, else a new one for at
+ * least want bytes. NULL without memory. */
+static struct chunk *tail_with_room(struct quic_stream *s, size_t min_room, size_t want)
+{
+    struct chunk *t = s->tail;
+    if (t && t->cap - t->len >= min_room) return t;
+    size_t cap = want > CHUNK_MIN ? want : CHUNK_MIN;
+    t = malloc(sizeof *t + cap);
+    if (!t) return NULL;
+    *t = (struct chunk){.off = s->written, .cap = cap};
+    if (s->tail)
+        s->tail->next = t;
+    else
+        s->head = t;
+    s->tail = t;
+    return t;
+}
+
+/* After bytes were queued: the drain mark, the kick; returns the bytes unacknowledged. */
+static long queued(struct quic_stream *s)
+{
+    uint64_t buffered = s->written - s->acked;
+    if (buffered >= QUIC_STREAM_HIGH_WATER) s->drain_wanted = true;
+    kick(s->qc);
+    return (long)buffered;
+}
+
 long quic_stream_write(struct quic_stream *s, const void *data, size_t len)
 {
-    struct quic_conn *qc = s->qc;
-    if (s->fin_requested || s->reset || s->write_shut || qc->close_pending || qc->state == ST_GONE)
-        return IROH_ECLOSED;
+    if (write_closed(s)) return IROH_ECLOSED;
     const uint8_t *p = data;
     while (len > 0) {
-        struct chunk *t = s->tail;
-        if (!t || t->len == t->cap) {
-            size_t cap = len > CHUNK_MIN ? len : CHUNK_MIN;
-            t = malloc(sizeof *t + cap);
-            if (!t) return IROH_ENOMEM;
-            *t = (struct chunk){.off = s->written, .cap = cap};
-            if (s->tail)
-                s->tail->next = t;
-            else
-                s->head = t;
-            s->tail = t;
-        }
+        struct chunk *t = tail_with_room(s, 1, len);
+        if (!t) return IROH_ENOMEM;
         size_t n = t->cap - t->len < len ? t->cap - t->len : len;
         memcpy(t->data + t->len, p, n);
         t->len += n;
@@ -1132,10 +1154,24 @@ long quic_stream_write(struct quic_stream *s, const void *data, size_t len)
         p += n;
         len -= n;
     }
-    uint64_t buffered = s->written - s->acked;
-    if (buffered >= QUIC_STREAM_HIGH_WATER) s->drain_wanted = true;
-    kick(qc);
-    return (long)buffered;
+    return queued(s);
+}
+
+int quic_stream_reserve(struct quic_stream *s, size_t want, uint8_t **buf, size_t *room)
+{
+    if (write_closed(s)) return IROH_ECLOSED;
+    struct chunk *t = tail_with_room(s, want < CHUNK_MIN ? want : CHUNK_MIN, want);
+    if (!t) return IROH_ENOMEM;
+    *buf = t->data + t->len;
+    *room = t->cap - t->len;
+    return 0;
+}
+
+long quic_stream_commit(struct quic_stream *s, size_t n)
+{
+    s->tail->len += n;
+    s->written += n;
+    return queued(s);
 }
 
 int quic_stream_finish(struct quic_stream *s)

@@ -173,6 +173,12 @@ void quic_stream_set_callbacks(struct quic_stream *s, const struct quic_stream_c
 /* Queues data[0..len) (copied). Returns the bytes now unacknowledged (compare with
  * QUIC_STREAM_HIGH_WATER to pace yourself), or IROH_ECLOSED after finish/reset, IROH_ENOMEM. */
 long quic_stream_write(struct quic_stream *s, const void *data, size_t len);
+/* The same without the copy, for bytes read from elsewhere (a socket): reserve returns 0 and
+ * room for 1..*room bytes at *buf (at least min(want, 16 KiB); IROH_ECLOSED or IROH_ENOMEM as
+ * above), valid until the next call on s; commit queues the first n of them and returns as
+ * quic_stream_write. Room not committed is used by the next write. */
+int quic_stream_reserve(struct quic_stream *s, size_t want, uint8_t **buf, size_t *room);
+long quic_stream_commit(struct quic_stream *s, size_t n);
 /* Ends our direction after the queued data. Returns 0 or IROH_ECLOSED. */
 int quic_stream_finish(struct quic_stream *s);
 /* Returns n received bytes' worth of flow-control credit to the peer. */
