@@ -371,7 +371,7 @@ static char *read_file(const char *path, char *err, size_t cap)
 int relay_config_load(struct relay_config *cfg, const char *path, char *err, size_t cap)
 {
     char *text = read_file(path, err, cap);
-    if (!text) return IROH_EIO;
+    if (!text) return errno == ENOENT ? IROH_ENOTFOUND : IROH_EIO;
     char table[256] = "", cert_dir[RELAY_PATH_LEN] = ".";
     int rc = IROH_OK, line = 1;
     const char *p = text;

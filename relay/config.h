@@ -57,7 +57,8 @@ struct relay_config {
 void relay_config_defaults(struct relay_config *cfg, bool dev);
 
 /* Reads a TOML config file into *cfg (on top of what is there). On failure writes a message
- * to err (err_cap bytes) and returns IROH_EINVAL or IROH_EIO. */
+ * to err (err_cap bytes) and returns IROH_EINVAL, IROH_EIO, or IROH_ENOTFOUND if the file does
+ * not exist (upstream then runs with the defaults). */
 int relay_config_load(struct relay_config *cfg, const char *path, char *err, size_t err_cap);
 
 /* Parses argv (after a first pass that found --dev and --config-path, see main.c), applies

@@ -46,6 +46,10 @@ int main(int argc, char **argv)
     char err[512];
     relay_config_defaults(&cfg, dev);
     int rc = config_path ? relay_config_load(&cfg, config_path, err, sizeof err) : IROH_OK;
+    if (rc == IROH_ENOTFOUND) { /* as upstream: no file, the defaults */
+        fprintf(stderr, "iroh-relay: %s: using the defaults\n", err);
+        rc = IROH_OK;
+    }
     if (rc == IROH_OK) rc = relay_config_parse_args(&cfg, argc, argv, err, sizeof err);
     if (rc == 1) {
         relay_config_free(&cfg);
