@@ -19,7 +19,8 @@ struct config {
     char bind[1024]; /* the endpoint's UDP addresses, comma-separated; empty: its default */
     char relays[CONFIG_MAX_RELAYS][IROH_RELAY_URL_MAX + 1]; /* relays to stay connected to */
     size_t n_relays;
-    bool no_relay; /* no relay at all: --no-relay or "relays": false */
+    bool no_relay;                /* no relay at all: --no-relay or "relays": false */
+    char relay_ca_file[PATH_MAX]; /* extra CAs for https relays; empty: the system's only */
     enum log_level log_level;
     size_t max_clients;
     size_t client_output_limit;

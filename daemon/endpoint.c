@@ -72,6 +72,7 @@ struct endpoint {
     struct iroh_disco_secret disco; /* our identity for disco boxes */
     struct iroh_peer_map peers;     /* the path layer's remotes (core/peer_map.h) */
     struct relay_slot relays[ENDPOINT_MAX_RELAYS];
+    gnutls_certificate_credentials_t relay_trust; /* CAs for https relays */
     int home;      /* index of the home relay in relays, -1 before one is connected */
     bool no_relay; /* relays disabled */
     struct udp_socket sockets[ENDPOINT_MAX_SOCKETS];
@@ -552,7 +553,8 @@ static struct relay_slot *open_relay(struct endpoint *ep, const char *url, bool 
         relay_client_close(slot->rc, NULL, NULL);
         slot->rc = NULL;
     }
-    if (relay_client_start(ep->loop, url, &ep->secret, &relay_callbacks, ep, &slot->rc) < 0)
+    if (relay_client_start(ep->loop, url, &ep->secret, ep->relay_trust, &relay_callbacks, ep,
+                           &slot->rc) < 0)
         return NULL;
     slot->configured = configured;
     slot->last_send = uv_now(ep->loop);
@@ -589,6 +591,15 @@ static int start_relays(struct endpoint *ep, const struct endpoint_options *o, c
     ep->home = -1;
     ep->no_relay = o->no_relay;
     if (o->no_relay) return 0;
+    /* read once here, not on the loop when a relay connects */
+    if (gnutls_certificate_allocate_credentials(&ep->relay_trust) < 0) return IROH_ENOMEM;
+    if (gnutls_certificate_set_x509_system_trust(ep->relay_trust) < 0)
+        log_warn("endpoint", "no system CAs: https relays need --relay-ca");
+    if (o->relay_ca_file && gnutls_certificate_set_x509_trust_file(
+                                ep->relay_trust, o->relay_ca_file, GNUTLS_X509_FMT_PEM) <= 0) {
+        snprintf(err, errlen, "no CA certificate in %s", o->relay_ca_file);
+        return IROH_EINVAL;
+    }
     if (o->n_relays >= ENDPOINT_MAX_RELAYS) {
         snprintf(err, errlen, "at most %d relays", ENDPOINT_MAX_RELAYS - 1);
         return IROH_EINVAL;
@@ -740,6 +751,7 @@ static void endpoint_free(struct endpoint *ep)
 {
     quic_tls_ctx_free(ep->host.tls);
     iroh_peer_map_free(&ep->peers);
+    if (ep->relay_trust) gnutls_certificate_free_credentials(ep->relay_trust);
     iroh_cid_table_free(&ep->cids);
     free(ep->conns);
     void (*done)(void *) = ep->stop_done;

@@ -59,7 +59,8 @@ struct endpoint_options {
      * them. At most ENDPOINT_MAX_RELAYS - 1. */
     const char *const *relays;
     size_t n_relays;
-    bool no_relay; /* use no relay at all, not even a remote's */
+    bool no_relay;             /* use no relay at all, not even a remote's */
+    const char *relay_ca_file; /* PEM CAs trusted for https relays besides the system's; NULL */
 };
 
 /* Binds the sockets, starts receiving and connecting to the relays. Returns 0 and *out, or

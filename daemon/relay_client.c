@@ -66,7 +66,7 @@ struct relay_client {
     bool resolving; /* gai is pending */
     struct conn_io *io;
     gnutls_session_t session;
-    gnutls_certificate_credentials_t creds;
+    gnutls_certificate_credentials_t trust; /* borrowed */
     bool tls_send_pending; /* gnutls_record_send must be called again (with NULL, 0) */
     char ws_key[IROH_WS_KEY_LEN + 1];
 
@@ -505,13 +505,9 @@ static void do_tls(struct relay_client *rc)
 
 static int start_tls(struct relay_client *rc)
 {
-    if (!rc->creds) {
-        if (gnutls_certificate_allocate_credentials(&rc->creds) < 0) return IROH_ENOMEM;
-        gnutls_certificate_set_x509_system_trust(rc->creds);
-    }
     if (gnutls_init(&rc->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0) return IROH_ENOMEM;
     if (gnutls_set_default_priority(rc->session) < 0 ||
-        gnutls_credentials_set(rc->session, GNUTLS_CRD_CERTIFICATE, rc->creds) < 0 ||
+        gnutls_credentials_set(rc->session, GNUTLS_CRD_CERTIFICATE, rc->trust) < 0 ||
         gnutls_server_name_set(rc->session, GNUTLS_NAME_DNS, rc->host, strlen(rc->host)) < 0)
         return IROH_EIO;
     gnutls_session_set_verify_cert(rc->session, rc->host, 0);
@@ -629,6 +625,7 @@ static void connect_now(struct relay_client *rc)
  */
 
 int relay_client_start(uv_loop_t *loop, const char *url, const struct iroh_secret_key *sk,
+                       gnutls_certificate_credentials_t trust,
                        const struct relay_client_callbacks *cb, void *arg,
                        struct relay_client **out)
 {
@@ -640,6 +637,7 @@ int relay_client_start(uv_loop_t *loop, const char *url, const struct iroh_secre
     }
     rc->loop = loop;
     rc->sk = *sk;
+    rc->trust = trust;
     rc->cb = cb;
     rc->arg = arg;
     rc->since_ns = uv_hrtime();
@@ -701,8 +699,6 @@ void relay_client_close(struct relay_client *rc, void (*done)(void *arg), void *
     rc->state = ST_CLOSED;
     rc->close_done = done;
     rc->close_arg = arg;
-    if (rc->creds) gnutls_certificate_free_credentials(rc->creds);
-    rc->creds = NULL;
     if (rc->resolving) {
         rc->handles++; /* on_resolved still comes (uv_cancel makes it come sooner) */
         uv_cancel((uv_req_t *)&rc->gai);

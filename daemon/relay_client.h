@@ -1,6 +1,7 @@
 /* relay_client.h — one connection of irohd's endpoint to an iroh relay server (spec
- * relay-and-discovery.md §1): TCP (TLS with GnuTLS for https URLs, the system's trust store
- * and the URL's host name), the HTTP/1.1 WebSocket upgrade to /relay, the challenge handshake,
+ * relay-and-discovery.md §1): TCP (TLS with GnuTLS for https URLs, verified against the
+ * caller's trusted CAs and the URL's host name), the HTTP/1.1 WebSocket upgrade to /relay,
+ * the challenge handshake,
  * then relay frames as binary WebSocket messages (core/relay_proto.h, core/websocket.h,
  * core/http1.h do the bytes).
  *
@@ -17,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <gnutls/gnutls.h>
 #include <uv.h>
 
 #include "core/keys.h"
@@ -41,8 +43,11 @@ struct relay_client_info {
 };
 
 /* Starts connecting to url (http:// or https://, canonicalised as core/ticket.h does) as the
- * identity sk (copied). Returns 0 and *out, IROH_EINVAL for a URL it cannot use, IROH_ENOMEM. */
+ * identity sk (copied). trust holds the CAs an https relay's certificate must chain to (it
+ * must outlive the client). Returns 0 and *out, IROH_EINVAL for a URL it cannot use,
+ * IROH_ENOMEM. */
 int relay_client_start(uv_loop_t *loop, const char *url, const struct iroh_secret_key *sk,
+                       gnutls_certificate_credentials_t trust,
                        const struct relay_client_callbacks *cb, void *arg,
                        struct relay_client **out);
 
