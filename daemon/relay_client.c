@@ -30,6 +30,7 @@
 #define HEAD_MAX 8192              /* the 101 answer's head */
 #define READS_PER_WAKEUP 16
 #define IN_CHUNK 65536
+#define MAX_ADDRS 4 /* resolved addresses tried one after the other */
 
 enum state {
     ST_WAITING,    /* for the timer: the next attempt */
@@ -63,7 +64,10 @@ struct relay_client {
     enum state state;
     uv_timer_t timer;
     uv_getaddrinfo_t gai;
-    bool resolving; /* gai is pending */
+    bool resolving;                           /* gai is pending */
+    struct sockaddr_storage addrs[MAX_ADDRS]; /* the host's addresses, tried in order */
+    socklen_t addr_lens[MAX_ADDRS];
+    size_t n_addrs, next_addr;
     struct conn_io *io;
     gnutls_session_t session;
     gnutls_certificate_credentials_t trust; /* borrowed */
@@ -89,6 +93,7 @@ struct relay_client {
 static void fail(struct relay_client *rc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void connect_now(struct relay_client *rc);
+static void try_connect(struct relay_client *rc);
 static void update_poll(struct relay_client *rc);
 
 /* ---- URL --------------------------------------------------------------------------------- */
@@ -534,7 +539,12 @@ static void on_poll(uv_poll_t *h, int status, int events)
         socklen_t len = sizeof err;
         getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err) {
-            fail(rc, "connect to %s port %s: %s", rc->host, rc->port, strerror(err));
+            if (rc->next_addr < rc->n_addrs) { /* the host's next address */
+                teardown(rc);
+                try_connect(rc);
+            } else {
+                fail(rc, "connect to %s port %s: %s", rc->host, rc->port, strerror(err));
+            }
             return;
         }
         int one = 1;
@@ -568,6 +578,42 @@ static void update_poll(struct relay_client *rc)
     uv_poll_start(&rc->io->poll, events, on_poll);
 }
 
+/* Connects to the next resolved address (a failed one moves on to the one after). */
+static void try_connect(struct relay_client *rc)
+{
+    int err = 0;
+    while (rc->next_addr < rc->n_addrs) {
+        size_t i = rc->next_addr++;
+        const struct sockaddr *sa = (const struct sockaddr *)&rc->addrs[i];
+        int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        if (connect(fd, sa, rc->addr_lens[i]) < 0 && errno != EINPROGRESS) {
+            err = errno;
+            close(fd);
+            continue;
+        }
+        struct conn_io *io = calloc(1, sizeof *io);
+        if (!io || uv_poll_init(rc->loop, &io->poll, fd) < 0) {
+            free(io);
+            close(fd);
+            fail(rc, "out of memory");
+            return;
+        }
+        io->fd = fd;
+        io->rc = rc;
+        io->poll.data = io;
+        rc->io = io;
+        rc->handles++;
+        rc->state = ST_CONNECTING;
+        update_poll(rc);
+        return;
+    }
+    fail(rc, "connect to %s port %s: %s", rc->host, rc->port, strerror(err));
+}
+
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     struct relay_client *rc = req->data;
@@ -577,41 +623,25 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         if (rc->state == ST_CLOSED) release(rc);
         return;
     }
-    if (status < 0 || !res) {
-        uv_freeaddrinfo(res);
+    rc->n_addrs = rc->next_addr = 0;
+    for (struct addrinfo *ai = res; ai && rc->n_addrs < MAX_ADDRS; ai = ai->ai_next) {
+        if (ai->ai_addrlen > sizeof rc->addrs[0]) continue;
+        memcpy(&rc->addrs[rc->n_addrs], ai->ai_addr, ai->ai_addrlen);
+        rc->addr_lens[rc->n_addrs++] = ai->ai_addrlen;
+    }
+    uv_freeaddrinfo(res);
+    if (status < 0 || rc->n_addrs == 0) {
         fail(rc, "cannot resolve %s: %s", rc->host, uv_strerror(status));
         return;
     }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int rv = fd < 0 ? -1 : connect(fd, res->ai_addr, res->ai_addrlen);
-    int err = errno;
-    uv_freeaddrinfo(res);
-    if (fd < 0 || (rv < 0 && err != EINPROGRESS)) {
-        if (fd >= 0) close(fd);
-        fail(rc, "connect to %s port %s: %s", rc->host, rc->port, strerror(err));
-        return;
-    }
-    struct conn_io *io = calloc(1, sizeof *io);
-    if (!io || uv_poll_init(rc->loop, &io->poll, fd) < 0) {
-        free(io);
-        close(fd);
-        fail(rc, "out of memory");
-        return;
-    }
-    io->fd = fd;
-    io->rc = rc;
-    io->poll.data = io;
-    rc->io = io;
-    rc->handles++;
-    rc->state = ST_CONNECTING;
-    update_poll(rc);
+    try_connect(rc);
 }
 
 static void connect_now(struct relay_client *rc)
 {
     rc->state = ST_RESOLVING;
     uv_timer_start(&rc->timer, on_timer, CONNECT_TIMEOUT_MS, 0);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
     rc->gai.data = rc;
     int rv = uv_getaddrinfo(rc->loop, &rc->gai, on_resolved, rc->host, rc->port, &hints);
     if (rv < 0) {
