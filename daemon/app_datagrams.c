@@ -26,8 +26,8 @@ struct app_datagrams {
     uv_poll_t poll;
     bool poll_open;
     bool freeing;
-    struct held *held, *held_tail;
-    size_t n_held;
+    struct held *held, *held_tail; /* the peer's datagrams waiting for the socket, in order */
+    size_t n_held, held_bytes;
     uint64_t dropped;
 };
 
@@ -39,7 +39,17 @@ static void held_clear(struct app_datagrams *ad)
         free(h);
     }
     ad->held_tail = NULL;
-    ad->n_held = 0;
+    ad->n_held = ad->held_bytes = 0;
+}
+
+static void held_pop(struct app_datagrams *ad)
+{
+    struct held *h = ad->held;
+    ad->held = h->next;
+    if (!ad->held) ad->held_tail = NULL;
+    ad->n_held--;
+    ad->held_bytes -= h->len;
+    free(h);
 }
 
 static void on_poll_closed(uv_handle_t *h)
@@ -69,17 +79,32 @@ static bool deliver(struct app_datagrams *ad, const uint8_t *data, size_t len)
     }
 }
 
+static void on_poll(uv_poll_t *handle, int status, int events);
+
+/* Watches the app's messages, and room in the socket while datagrams are held. */
+static void update_poll(struct app_datagrams *ad)
+{
+    if (ad->fd >= 0)
+        uv_poll_start(&ad->poll, UV_READABLE | UV_DISCONNECT | (ad->held ? UV_WRITABLE : 0),
+                      on_poll);
+}
+
+/* Moves held datagrams into the socket while it takes them. */
+static void flush_held(struct app_datagrams *ad)
+{
+    while (ad->held && ad->fd >= 0 && deliver(ad, ad->held->data, ad->held->len))
+        held_pop(ad);
+    update_poll(ad);
+}
+
 void app_datagrams_received(struct app_datagrams *ad, const uint8_t *data, size_t len)
 {
     if (len == 0) { /* an empty message would read as EOF */
         ad->dropped++;
         return;
     }
-    if (ad->fd >= 0) {
-        if (!deliver(ad, data, len)) ad->dropped++;
-        return;
-    }
-    if (ad->n_held == APP_DATAGRAMS_HELD) {
+    if (ad->fd >= 0 && !ad->held && deliver(ad, data, len)) return;
+    if (ad->n_held == APP_DATAGRAMS_HELD || ad->held_bytes + len > APP_DATAGRAMS_HELD_BYTES) {
         ad->dropped++;
         return;
     }
@@ -97,9 +122,11 @@ void app_datagrams_received(struct app_datagrams *ad, const uint8_t *data, size_
         ad->held = h;
     ad->held_tail = h;
     ad->n_held++;
+    ad->held_bytes += len;
+    if (ad->n_held == 1) update_poll(ad); /* wait for room */
 }
 
-/* Reads the app's messages and queues each as a datagram. */
+/* Reads the app's messages and queues each as a datagram; passes on held datagrams. */
 static void on_poll(uv_poll_t *handle, int status, int events)
 {
     struct app_datagrams *ad = handle->data;
@@ -108,6 +135,7 @@ static void on_poll(uv_poll_t *handle, int status, int events)
         close_fd(ad);
         return;
     }
+    if (events & UV_WRITABLE) flush_held(ad);
     for (int i = 0; i < READS_PER_WAKEUP && ad->fd >= 0; i++) {
         ssize_t n = recv(ad->fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
         if (n < 0 && errno == EINTR) continue;
@@ -149,10 +177,7 @@ int app_datagrams_attach(struct app_datagrams *ad, int *app_fd)
     ad->poll.data = ad;
     ad->poll_open = true;
     ad->fd = sv[0];
-    uv_poll_start(&ad->poll, UV_READABLE | UV_DISCONNECT, on_poll);
-    for (struct held *h = ad->held; h && ad->fd >= 0; h = h->next)
-        if (!deliver(ad, h->data, h->len)) ad->dropped++;
-    held_clear(ad);
+    flush_held(ad);
     *app_fd = sv[1];
     return 0;
 }

@@ -4,10 +4,10 @@
  * message for the app to read. The app reads 0 (EOF) once the connection is gone.
  *
  * Datagrams are unreliable, so nothing waits for a slow side and memory stays bounded:
- *   - the peer's datagrams go into the socket without blocking; when its buffer is full (the
- *     app does not read), they are dropped and counted; while the app has no socket (before
- *     it asked for one, or after it closed it), up to APP_DATAGRAMS_HELD of them are held for
- *     the next one;
+ *   - the peer's datagrams go into the socket without blocking; what it has no room for (the
+ *     app does not read fast enough), or arrives while the app has no socket (before it asked
+ *     for one, or after it closed it), is held, in order, up to APP_DATAGRAMS_HELD datagrams
+ *     and APP_DATAGRAMS_HELD_BYTES; beyond that they are dropped and counted;
  *   - what the app sends is read as soon as it arrives and queued by the connection
  *     (quic_conn_send_datagram: bounded, the oldest waiting gives way); a message larger than
  *     quic_conn_max_datagram, or an empty one, is dropped and counted.
@@ -21,8 +21,9 @@
 
 #include "daemon/quic_conn.h"
 
-/* The peer's datagrams held until the app asks for the socket. */
+/* The peer's datagrams held while the app's socket has no room (or there is none). */
 #define APP_DATAGRAMS_HELD 64
+#define APP_DATAGRAMS_HELD_BYTES (256 * 1024)
 
 struct app_datagrams;
 

@@ -373,6 +373,11 @@ static json_object *conn_describe(const struct app_conn *c)
         r, "datagrams_dropped",
         json_object_new_int64((int64_t)(st.datagrams_dropped + app_datagrams_dropped(c->dgrams))));
     json_object_object_add(r, "datagrams_lost", json_object_new_int64((int64_t)st.datagrams_lost));
+    json_object_object_add(r, "stream_packets_lost",
+                           json_object_new_int64((int64_t)st.stream_packets_lost));
+    json_object_object_add(r, "probe_timeouts", json_object_new_int64((int64_t)st.probe_timeouts));
+    json_object_object_add(r, "congestion_events",
+                           json_object_new_int64((int64_t)st.congestion_events));
     json_object_object_add(
         r, "direction",
         json_object_new_string(quic_conn_is_server(c->qc) ? "incoming" : "outgoing"));

@@ -142,6 +142,7 @@ static void finish(struct echo_client *c, int status, const char *fmt, ...)
     if (c->qc) {
         struct iroh_socket_addr path;
         r->rtt_ns = quic_conn_rtt_ns(c->qc);
+        quic_conn_stats(c->qc, &r->stats);
         if (quic_conn_path(c->qc, &path) == 0)
             iroh_socket_addr_format(&path, r->path, sizeof r->path);
         quic_conn_close(c->qc, status == 0 ? 0 : 1, status == 0 ? "done" : "failed");

@@ -71,6 +71,12 @@ static void on_echo_done(const struct echo_result *r, void *arg)
     json_object_object_add(res, "remote", json_object_new_string(id));
     json_object_object_add(res, "path", json_object_new_string(r->path));
     json_object_object_add(res, "rtt_ms", json_object_new_double((double)r->rtt_ns / 1e6));
+    json_object_object_add(res, "stream_packets_lost",
+                           json_object_new_int64((int64_t)r->stats.stream_packets_lost));
+    json_object_object_add(res, "probe_timeouts",
+                           json_object_new_int64((int64_t)r->stats.probe_timeouts));
+    json_object_object_add(res, "congestion_events",
+                           json_object_new_int64((int64_t)r->stats.congestion_events));
     log_info("endpoint", "echoed %zu bytes with %.10s via %s in %.1f ms", r->bytes, id, r->path,
              ms);
     rpc_call_reply(ec->call, res, NULL, 0);

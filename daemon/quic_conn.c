@@ -91,8 +91,9 @@ struct quic_conn {
     char why[200];
     struct quic_stream *streams, *streams_tail;
     struct dgram *dgram_head, *dgram_tail;
-    size_t dgram_bytes; /* queued, at most QUIC_DATAGRAM_QUEUE_BYTES */
-    struct quic_conn_stats stats;
+    size_t dgram_bytes;           /* queued, at most QUIC_DATAGRAM_QUEUE_BYTES */
+    struct quic_conn_stats stats; /* stream_packets_lost counts closed streams only */
+    ngtcp2_tstamp recovery_start; /* the congestion event last counted */
     const struct quic_conn_callbacks *cb;
     void *arg;
 };
@@ -515,9 +516,22 @@ static void arm_timer(struct quic_conn *qc)
 }
 
 /* Does what the callbacks of the finished entry point asked for: writes, or the close. */
+/* Counts a congestion event (loss or ECN) when ngtcp2 entered a new recovery period. */
+static void note_congestion(struct quic_conn *qc)
+{
+    ngtcp2_conn_stat st;
+    ngtcp2_conn_get_conn_stat(qc->conn, &st);
+    if (st.congestion_recovery_start_ts == UINT64_MAX ||
+        st.congestion_recovery_start_ts == qc->recovery_start)
+        return;
+    qc->recovery_start = st.congestion_recovery_start_ts;
+    qc->stats.congestion_events++;
+}
+
 static void settle(struct quic_conn *qc)
 {
     if (qc->state == ST_GONE) return;
+    note_congestion(qc);
     if (!qc->close_pending) {
         qc->busy++;
         write_packets(qc);
@@ -535,8 +549,14 @@ static void on_timer(uv_timer_t *t)
     struct quic_conn *qc = t->data;
     enter(qc);
     if (!qc->close_pending) {
+        /* Only the timer fires probes; an acknowledgement sets pto_count back to 0. */
+        ngtcp2_conn_stat before, after;
+        ngtcp2_conn_get_conn_stat(qc->conn, &before);
         int rv = ngtcp2_conn_handle_expiry(qc->conn, now_ns());
         if (rv != 0) fail_liberr(qc, rv, "timer");
+        ngtcp2_conn_get_conn_stat(qc->conn, &after);
+        if (after.pto_count > before.pto_count)
+            qc->stats.probe_timeouts += after.pto_count - before.pto_count;
     }
     leave(qc);
 }
@@ -685,6 +705,7 @@ static int on_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64
     struct quic_stream *s = stream_user;
     if (!s) return 0;
     bool errored = flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET;
+    s->qc->stats.stream_packets_lost += ngtcp2_conn_get_stream_loss_count(conn, id);
     if (errored)
         log_debug("quic", "%s: stream %lld closed with code %llu", s->qc->name, (long long)id,
                   (unsigned long long)app_error);
@@ -1059,6 +1080,10 @@ bool quic_conn_is_server(const struct quic_conn *qc)
 void quic_conn_stats(const struct quic_conn *qc, struct quic_conn_stats *out)
 {
     *out = qc->stats;
+    if (qc->state == ST_GONE) return;
+    for (const struct quic_stream *s = qc->streams; s; s = s->next)
+        if (s->id >= 0)
+            out->stream_packets_lost += ngtcp2_conn_get_stream_loss_count(qc->conn, s->id);
 }
 
 size_t quic_conn_max_datagram(const struct quic_conn *qc)

@@ -96,6 +96,15 @@ struct quic_conn_stats {
      * the peer's that nobody took (no on_datagram) */
     uint64_t datagrams_dropped;
     uint64_t datagrams_lost; /* sent in packets QUIC declared lost (may be spurious) */
+    /* What ngtcp2 0.12 lets us count of losses (it keeps no total of lost packets): packets
+     * declared lost that carried STREAM frames, summed over the streams (ngtcp2's per-stream
+     * count; a packet with frames of k streams counts k times; may include spurious losses);
+     * probe timeouts that fired (PTO: nothing was acknowledged in time); congestion events
+     * (recovery periods entered on loss or ECN). Packets without stream data (ACKs, control
+     * frames) are in none of them. */
+    uint64_t stream_packets_lost;
+    uint64_t probe_timeouts;
+    uint64_t congestion_events;
 };
 
 struct quic_stream_callbacks {

@@ -19,8 +19,8 @@
 //       "codes". (One wait per command: the bindings lock a stream half while a call on it is
 //       pending, so a pending stopped() would block the answer to a reset.)
 //   node peer.mjs dgram --ticket T [--count N] [--alpn A] [--timeout S]
-//       Connects, sends N datagrams (numbered, random bytes, 4..1100 bytes), reads
-//       echoes until 2 s pass without one, checks each echo's bytes, prints {"ok","sent",
+//       Connects, sends N datagrams (numbered, random bytes, 4..1100 bytes), reads echoes until
+//       2 s pass without one or the peer closes, checks each echo's bytes, prints {"ok","sent",
 //       "echoed","max","remote"}.
 //   node peer.mjs dial --ticket T [--bytes N] [--timeout S] [--alpn A]
 //       Connects to T, echoes N random bytes (default 1 MiB) over one bidirectional stream,
@@ -260,7 +260,8 @@ async function dgram(argv) {
   }
   let echoed = 0
   for (;;) {
-    const d = await Promise.race([conn.readDatagram(), new Promise((r) => setTimeout(() => r(null), 2000))])
+    const d = await Promise.race([conn.readDatagram().catch(() => null), // null: the peer closed
+      new Promise((r) => setTimeout(() => r(null), 2000))])
     if (!d) break
     const i = Buffer.from(d.slice(0, 4)).readUInt32LE(0)
     const want = sent[i]
