@@ -31,6 +31,10 @@
 /* Remotes the path layer remembers (relay paths, disco keys and Pings); beyond it the least
  * recently used is forgotten. */
 #define MAX_PEERS 1024
+/* A relay connection opened for a remote closes after this long without a datagram sent
+ * through it (as iroh); the check runs every RELAY_SWEEP_MS. */
+#define RELAY_IDLE_MS 60000
+#define RELAY_SWEEP_MS 15000
 
 /* A UDP socket of our own (libuv's uv_udp_t has no GSO or GRO) watched with a uv_poll_t. */
 struct udp_socket {
@@ -73,8 +77,10 @@ struct endpoint {
     struct iroh_peer_map peers;     /* the path layer's remotes (core/peer_map.h) */
     struct relay_slot relays[ENDPOINT_MAX_RELAYS];
     gnutls_certificate_credentials_t relay_trust; /* CAs for https relays */
-    int home;      /* index of the home relay in relays, -1 before one is connected */
-    bool no_relay; /* relays disabled */
+    uv_timer_t relay_sweep; /* closes idle relay connections opened for remotes */
+    bool relay_sweep_on;    /* initialised, not yet closed */
+    int home;               /* index of the home relay in relays, -1 before one is connected */
+    bool no_relay;          /* relays disabled */
     struct udp_socket sockets[ENDPOINT_MAX_SOCKETS];
     size_t n_sockets;    /* slots with an initialised handle */
     size_t handles_open; /* handles whose close has not completed */
@@ -575,8 +581,29 @@ static void relay_send(struct endpoint *ep, const struct iroh_socket_addr *to, c
     relay_client_send(r->rc, &p->id, data, len, segment);
 }
 
+static void on_relay_sweep(uv_timer_t *t)
+{
+    struct endpoint *ep = t->data;
+    uint64_t now = uv_now(ep->loop);
+    for (int i = 0; i < ENDPOINT_MAX_RELAYS; i++) {
+        struct relay_slot *r = &ep->relays[i];
+        if (!r->rc || r->configured || now - r->last_send < RELAY_IDLE_MS) continue;
+        log_debug("endpoint", "closing relay %s: unused for %d s", relay_url(r),
+                  RELAY_IDLE_MS / 1000);
+        relay_client_close(r->rc, NULL, NULL);
+        r->rc = NULL;
+        if (ep->home == i) ep->home = -1;
+    }
+}
+
+static void on_handle_closed(uv_handle_t *h);
+
 static void close_relays(struct endpoint *ep)
 {
+    if (ep->relay_sweep_on) {
+        ep->relay_sweep_on = false;
+        uv_close((uv_handle_t *)&ep->relay_sweep, on_handle_closed);
+    }
     for (size_t i = 0; i < ENDPOINT_MAX_RELAYS; i++) {
         if (!ep->relays[i].rc) continue;
         relay_client_close(ep->relays[i].rc, NULL, NULL);
@@ -591,6 +618,12 @@ static int start_relays(struct endpoint *ep, const struct endpoint_options *o, c
     ep->home = -1;
     ep->no_relay = o->no_relay;
     if (o->no_relay) return 0;
+    uv_timer_init(ep->loop, &ep->relay_sweep);
+    ep->relay_sweep.data = ep;
+    ep->handles_open++;
+    ep->relay_sweep_on = true;
+    uv_timer_start(&ep->relay_sweep, on_relay_sweep, RELAY_SWEEP_MS, RELAY_SWEEP_MS);
+    uv_unref((uv_handle_t *)&ep->relay_sweep); /* housekeeping keeps no loop alive */
     /* read once here, not on the loop when a relay connects */
     if (gnutls_certificate_allocate_credentials(&ep->relay_trust) < 0) return IROH_ENOMEM;
     if (gnutls_certificate_set_x509_system_trust(ep->relay_trust) < 0)
@@ -759,6 +792,12 @@ static void endpoint_free(struct endpoint *ep)
     sodium_memzero(ep, sizeof *ep);
     free(ep);
     if (done) done(arg);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct endpoint *ep = h->data;
+    if (--ep->handles_open == 0 && ep->stopping) endpoint_free(ep);
 }
 
 static void on_socket_closed(uv_handle_t *h)

@@ -8,7 +8,8 @@
  * Relay paths, with the real iroh-relay (relay/, plain HTTP on a free loopback port): two
  * endpoints that know each other only by id and relay URL echo 1 MiB through it (the
  * connection's path is the relay path), the home relay and its latency show up, and after the
- * relay is killed and started again on the same port both reconnect and echo again. Real
+ * relay is killed and started again on the same port both reconnect and echo again. With two
+ * relays, the home relay moves to the other one when it dies, and our address follows. Real
  * sockets on 127.0.0.1; every wait is bounded. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -376,6 +377,77 @@ static void test_relay_only(void)
     unlink(log_path);
 }
 
+/* The home relay's URL, or "" while there is none. */
+static const char *home_url(struct endpoint *ep)
+{
+    static char url[IROH_RELAY_URL_MAX + 1];
+    struct endpoint_relay_status st[ENDPOINT_MAX_RELAYS];
+    size_t n = endpoint_relays(ep, st, ENDPOINT_MAX_RELAYS);
+    url[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        if (st[i].home) snprintf(url, sizeof url, "%s", st[i].info.url);
+    return url;
+}
+
+static bool both_connected(void *arg)
+{
+    struct endpoint_relay_status st[ENDPOINT_MAX_RELAYS];
+    size_t n = endpoint_relays(arg, st, ENDPOINT_MAX_RELAYS);
+    return n == 2 && st[0].info.connected && st[1].info.connected && *home_url(arg);
+}
+
+struct home_change {
+    struct endpoint *ep;
+    const char *from;
+};
+
+static bool home_moved(void *arg)
+{
+    struct home_change *c = arg;
+    return *home_url(c->ep) && strcmp(home_url(c->ep), c->from) != 0;
+}
+
+static void test_home_relay_fails_over(void)
+{
+    char log_x[512], log_y[512], url_x[64], url_y[64];
+    const char *tmp = getenv("IROH_TEST_TMP");
+    snprintf(log_x, sizeof log_x, "%s/relay-x-%d.log", tmp ? tmp : "/tmp", (int)getpid());
+    snprintf(log_y, sizeof log_y, "%s/relay-y-%d.log", tmp ? tmp : "/tmp", (int)getpid());
+    pid_t x = relay_start(0, log_x, url_x, sizeof url_x);
+    pid_t y = relay_start(0, log_y, url_y, sizeof url_y);
+    CHECK(x > 0 && y > 0);
+    if (x <= 0 || y <= 0) return;
+    struct node n;
+    struct iroh_secret_key sk;
+    iroh_secret_key_generate(&sk);
+    const char *relays[2] = {url_x, url_y};
+    struct endpoint_options options = {
+        .secret = &sk, .bind = "127.0.0.1:0", .relays = relays, .n_relays = 2};
+    char err[256] = "";
+    CHECK_EQ_INT(endpoint_start(&loop, &options, &n.ep, err, sizeof err), 0);
+    CHECK(run_until(both_connected, n.ep, 10000));
+
+    char first[IROH_RELAY_URL_MAX + 1];
+    snprintf(first, sizeof first, "%s", home_url(n.ep));
+    CHECK(strcmp(first, url_x) == 0 || strcmp(first, url_y) == 0);
+    struct iroh_endpoint_addr self;
+    endpoint_addr(n.ep, &self);
+    CHECK(self.relay_count == 1 && strcmp(self.relays[0], first) == 0);
+
+    bool x_was_home = strcmp(first, url_x) == 0;
+    relay_kill(x_was_home ? x : y);
+    struct home_change change = {n.ep, first};
+    CHECK(run_until(home_moved, &change, 10000));
+    CHECK_EQ_STR(home_url(n.ep), x_was_home ? url_y : url_x);
+    endpoint_addr(n.ep, &self);
+    CHECK(self.relay_count == 1 && strcmp(self.relays[0], home_url(n.ep)) == 0);
+
+    node_stop(&n);
+    relay_kill(x_was_home ? y : x);
+    unlink(log_x);
+    unlink(log_y);
+}
+
 int main(void)
 {
     if (iroh_keys_init() != IROH_OK) return 1;
@@ -384,6 +456,7 @@ int main(void)
     RUN(test_ping_gets_pong);
     RUN(test_dial_pings_first);
     RUN(test_relay_only);
+    RUN(test_home_relay_fails_over);
     uv_loop_close(&loop);
     return TEST_SUMMARY();
 }
