@@ -9,8 +9,9 @@
  * endpoints that know each other only by id and relay URL echo 1 MiB through it (the
  * connection's path is the relay path), the home relay and its latency show up, and after the
  * relay is killed and started again on the same port both reconnect and echo again. With two
- * relays, the home relay moves to the other one when it dies, and our address follows. Real
- * sockets on 127.0.0.1; every wait is bounded. */
+ * relays, the home relay moves to the other one when it dies, and our address follows; and a
+ * node whose home relay is X reaches one whose home relay is Y through Y (connected on demand,
+ * then listed beside X). Real sockets on 127.0.0.1; every wait is bounded. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -448,6 +449,47 @@ static void test_home_relay_fails_over(void)
     unlink(log_y);
 }
 
+static bool two_relays(void *arg)
+{
+    struct endpoint_relay_status st[ENDPOINT_MAX_RELAYS];
+    return endpoint_relays(arg, st, ENDPOINT_MAX_RELAYS) == 2;
+}
+
+static void test_remote_relay_on_demand(void)
+{
+    char log_x[512], log_y[512], url_x[64], url_y[64];
+    const char *tmp = getenv("IROH_TEST_TMP");
+    snprintf(log_x, sizeof log_x, "%s/relay-x-%d.log", tmp ? tmp : "/tmp", (int)getpid());
+    snprintf(log_y, sizeof log_y, "%s/relay-y-%d.log", tmp ? tmp : "/tmp", (int)getpid());
+    pid_t x = relay_start(0, log_x, url_x, sizeof url_x);
+    pid_t y = relay_start(0, log_y, url_y, sizeof url_y);
+    CHECK(x > 0 && y > 0);
+    if (x <= 0 || y <= 0) return;
+    struct node a, b;
+    relay_node_start(&a, url_x);
+    relay_node_start(&b, url_y);
+    CHECK_EQ_INT(echo_serve(b.ep), 0);
+    CHECK(run_until(home_connected, a.ep, 10000));
+    CHECK(run_until(home_connected, b.ep, 10000));
+
+    echo_via_relay(&a, &b, url_y, 1 << 18);
+    CHECK(two_relays(a.ep)); /* its home and b's relay */
+    struct endpoint_relay_status st[ENDPOINT_MAX_RELAYS];
+    size_t n = endpoint_relays(a.ep, st, ENDPOINT_MAX_RELAYS);
+    for (size_t i = 0; i < n; i++) {
+        bool is_y = strcmp(st[i].info.url, url_y) == 0;
+        CHECK(st[i].configured == !is_y && st[i].home == !is_y);
+    }
+    CHECK_EQ_STR(home_url(a.ep), url_x); /* a remote's relay never becomes home */
+
+    node_stop(&a);
+    node_stop(&b);
+    relay_kill(x);
+    relay_kill(y);
+    unlink(log_x);
+    unlink(log_y);
+}
+
 int main(void)
 {
     if (iroh_keys_init() != IROH_OK) return 1;
@@ -457,6 +499,7 @@ int main(void)
     RUN(test_dial_pings_first);
     RUN(test_relay_only);
     RUN(test_home_relay_fails_over);
+    RUN(test_remote_relay_on_demand);
     uv_loop_close(&loop);
     return TEST_SUMMARY();
 }
