@@ -25,6 +25,7 @@ void relay_config_defaults(struct relay_config *cfg, bool dev)
     cfg->access = RELAY_ACCESS_EVERYONE;
     cfg->callout_timeout_ms = 5000;
     cfg->queue_frames = 512;
+    cfg->queue_bytes = 512u << 10;
     cfg->establish_timeout_ms = 30000;
     cfg->ping_interval_ms = 15000;
     cfg->pong_timeout_ms = 5000;
@@ -326,6 +327,8 @@ static int apply(struct relay_config *cfg, const char *key, const struct toml_va
         return set_u32(&cfg->rx_max_burst_bytes, v, key, err, cap);
     if (key_is(key, "limits.client.queue_frames"))
         return set_u32(&cfg->queue_frames, v, key, err, cap);
+    if (key_is(key, "limits.client.queue_bytes"))
+        return set_u32(&cfg->queue_bytes, v, key, err, cap);
     if (key_is(key, "limits.max_connections"))
         return set_u32(&cfg->max_connections, v, key, err, cap);
     if (key_is(key, "timeouts.establish_ms"))

@@ -46,6 +46,7 @@ struct relay_config {
     /* Per-client send queue: datagram frames beyond this are dropped; control frames have
      * their own queue of the same depth. */
     uint32_t queue_frames;
+    uint32_t queue_bytes; /* and datagrams are dropped while this much is queued */
     /* Timeouts (ms): establishing (accept until registered), keep-alive pings (interval, plus
      * a random 1..5 s), the pong, and a write that makes no progress. */
     uint32_t establish_timeout_ms, ping_interval_ms, pong_timeout_ms, write_timeout_ms;

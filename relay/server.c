@@ -3,10 +3,12 @@
  * One struct conn per TCP connection, in one list swept every 100 ms for timeouts (establish,
  * write stall, keep-alive, pong, rate-limit refill): one timer for all, so an idle client costs
  * only its struct and kernel buffers. Reads land in one shared buffer and are processed at once;
- * only a partial frame is copied into the connection. Writes go straight to the socket
- * (uv_try_write); what the kernel does not take is queued per connection, and a client whose
- * queue makes no progress for write_timeout_ms is dropped. Datagram frames to a client whose
- * queue holds queue_frames datagrams are dropped (counted), as upstream.
+ * only a partial frame is copied into the connection. Forwarded datagrams are not copied
+ * either: while one read is processed they are collected per destination (pointing into the
+ * read buffer) and then written with one writev per destination. Writes go straight to the
+ * socket (uv_try_write); what the kernel does not take is queued per connection, and a client
+ * whose queue makes no progress for write_timeout_ms is dropped. Datagram frames to a client
+ * whose queue holds queue_frames datagrams or queue_bytes bytes are dropped (counted).
  *
  * States of a connection: HTTP (reading a request head) → 101 → CHALLENGE (ServerChallenge
  * sent, waiting for ClientAuth) or straight to the access check when the keying-material
@@ -33,6 +35,8 @@
 #define MAX_CARRY (IROH_WS_MAX_HEADER_LEN + MAX_WS_PAYLOAD)
 #define READ_BUF (256 * 1024)
 #define MAX_WRITE_BUFS 32
+#define MAX_PENDING 4096 /* forwarded frames collected before a flush */
+#define FLUSH_FRAMES 256 /* frames per writev */
 
 static const char RELAY_HEADERS[] =
     "Strict-Transport-Security: max-age=63072000; includeSubDomains\r\n"
@@ -61,7 +65,7 @@ struct listener {
 struct outbuf {
     struct outbuf *next;
     size_t len;
-    bool datagram;
+    uint32_t datagrams; /* datagram frames in it; 0 for a control frame */
     uint8_t data[];
 };
 
@@ -85,10 +89,14 @@ struct conn {
     struct outbuf *out_head, *out_tail;
     size_t out_bytes;
     uint32_t out_datagrams, out_control;
+    uint32_t pend_frames; /* forwarded frames collected for this connection, not yet written */
+    size_t pend_bytes;
+    int pend_head, pend_tail; /* indices into the server's pending records */
     uv_write_t wreq;
     size_t writing; /* outbufs in the current uv_write */
     uint64_t write_progress_at;
-    bool close_after_flush, send_is_datagram, reading;
+    bool close_after_flush, reading;
+    uint32_t send_datagrams; /* datagram frames in the bytes being sent now */
 
     enum iroh_relay_version version;
     uint8_t challenge[IROH_RELAY_CHALLENGE_LEN];
@@ -112,6 +120,16 @@ struct client {
     struct conn *conns; /* active first, then inactive ones, most recent first */
 };
 
+/* A forwarded frame waiting for the flush at the end of the read that brought it. */
+struct pending {
+    struct conn *dst;
+    int next;
+    uint8_t hdr[10]; /* its WebSocket header (unmasked: at most 10 bytes) */
+    uint8_t hdr_len;
+    const uint8_t *data;
+    size_t len;
+};
+
 struct relay_server {
     uv_loop_t *loop;
     const struct relay_config *cfg;
@@ -125,6 +143,10 @@ struct relay_server {
     uint64_t rng;
     bool stopping;
     int open_handles;
+    struct pending pend[MAX_PENDING];
+    int npend;
+    struct conn *pend_conns[MAX_PENDING];
+    int npend_conns;
     uint8_t read_buf[READ_BUF];
     uint8_t plain_buf[READ_BUF];
 };
@@ -167,8 +189,8 @@ static void on_written(uv_write_t *w, int status)
         c->out_head = b->next;
         if (!c->out_head) c->out_tail = NULL;
         c->out_bytes -= b->len;
-        if (b->datagram)
-            c->out_datagrams--;
+        if (b->datagrams)
+            c->out_datagrams -= b->datagrams;
         else
             c->out_control--;
         free(b);
@@ -208,7 +230,7 @@ static int write_raw(struct conn *c, const uint8_t *const *pieces, const size_t 
     for (size_t i = 0; i < n; i++)
         total += lens[i];
     if (!c->out_head) {
-        uv_buf_t bufs[4];
+        uv_buf_t bufs[2 * FLUSH_FRAMES];
         for (size_t i = 0; i < n; i++)
             bufs[i] = uv_buf_init((char *)pieces[i], (unsigned)lens[i]);
         int r = uv_try_write((uv_stream_t *)&c->tcp, bufs, (unsigned)n);
@@ -222,7 +244,7 @@ static int write_raw(struct conn *c, const uint8_t *const *pieces, const size_t 
     if (!b) return IROH_ENOMEM;
     b->next = NULL;
     b->len = total - done;
-    b->datagram = c->send_is_datagram;
+    b->datagrams = c->send_datagrams;
     size_t at = 0, skip = done;
     for (size_t i = 0; i < n; i++) {
         size_t from = skip < lens[i] ? skip : lens[i];
@@ -237,8 +259,8 @@ static int write_raw(struct conn *c, const uint8_t *const *pieces, const size_t 
     c->out_tail = b;
     c->out_bytes += b->len;
     c->srv->m.bytes_sent += b->len;
-    if (b->datagram)
-        c->out_datagrams++;
+    if (b->datagrams)
+        c->out_datagrams += b->datagrams;
     else
         c->out_control++;
     if (!c->writing) start_write(c);
@@ -255,9 +277,9 @@ static void send_pieces(struct conn *c, const uint8_t *const *pieces, const size
                         bool datagram)
 {
     if (c->state == S_CLOSING) return;
-    c->send_is_datagram = datagram;
+    c->send_datagrams = datagram;
     int rc = c->tls ? relay_tls_send(c->tls, pieces, lens, n) : write_raw(c, pieces, lens, n);
-    c->send_is_datagram = false;
+    c->send_datagrams = 0;
     if (rc < 0) conn_close(c, true);
 }
 
@@ -276,6 +298,71 @@ static void send_ws(struct conn *c, enum iroh_ws_opcode op, const uint8_t *paylo
     const uint8_t *pieces[2] = {hdr, payload};
     size_t lens[2] = {hlen, len};
     send_pieces(c, pieces, lens, len ? 2 : 1, datagram);
+}
+
+/* Collects a forwarded datagram frame (frame[0..len), in the buffer being processed) for dst;
+ * flush_pending() writes it. A TLS destination encrypts it at once instead. */
+static void flush_pending(struct relay_server *s);
+
+static void forward(struct conn *dst, const uint8_t *frame, size_t len)
+{
+    struct relay_server *s = dst->srv;
+    if (dst->tls) {
+        send_ws(dst, IROH_WS_BINARY, frame, len, true);
+        return;
+    }
+    if (s->npend == MAX_PENDING) flush_pending(s);
+    int idx = s->npend++;
+    struct pending *p = &s->pend[idx];
+    p->dst = dst;
+    p->next = -1;
+    p->hdr_len = (uint8_t)iroh_ws_encode_header(p->hdr, true, IROH_WS_BINARY, len, NULL);
+    p->data = frame;
+    p->len = len;
+    if (dst->pend_frames == 0) {
+        dst->pend_head = idx;
+        s->pend_conns[s->npend_conns++] = dst;
+    } else {
+        s->pend[dst->pend_tail].next = idx;
+    }
+    dst->pend_tail = idx;
+    dst->pend_frames++;
+    dst->pend_bytes += p->hdr_len + len;
+}
+
+/* Writes what was collected for c, FLUSH_FRAMES frames per writev. */
+static void flush_conn(struct conn *c)
+{
+    struct relay_server *s = c->srv;
+    int idx = c->pend_head;
+    uint32_t frames = c->pend_frames;
+    c->pend_frames = 0;
+    c->pend_bytes = 0;
+    while (frames > 0 && c->state != S_CLOSING) {
+        const uint8_t *pieces[2 * FLUSH_FRAMES];
+        size_t lens[2 * FLUSH_FRAMES], n = 0;
+        uint32_t batch = 0;
+        for (; idx >= 0 && batch < FLUSH_FRAMES; idx = s->pend[idx].next, batch++) {
+            pieces[n] = s->pend[idx].hdr;
+            lens[n++] = s->pend[idx].hdr_len;
+            pieces[n] = s->pend[idx].data;
+            lens[n++] = s->pend[idx].len;
+        }
+        frames -= batch;
+        c->send_datagrams = batch;
+        int rc = write_raw(c, pieces, lens, n);
+        c->send_datagrams = 0;
+        if (rc < 0) conn_close(c, true);
+    }
+}
+
+/* Writes everything collected; called before the buffer the frames point into changes. */
+static void flush_pending(struct relay_server *s)
+{
+    for (int i = 0; i < s->npend_conns; i++)
+        if (s->pend_conns[i]->pend_frames) flush_conn(s->pend_conns[i]);
+    s->npend = 0;
+    s->npend_conns = 0;
 }
 
 /* A control relay frame (not a datagram), dropped if the control queue is full. */
@@ -545,6 +632,7 @@ static void on_access_answer(void *ctx, bool allowed)
     /* Frames that arrived while we waited. */
     if (c->state == S_RELAY && c->in_len) {
         size_t used = process(c, c->in, c->in_len);
+        flush_pending(c->srv);
         if (c->state != S_CLOSING) {
             memmove(c->in, c->in + used, c->in_len - used);
             c->in_len -= used;
@@ -612,7 +700,8 @@ static void handle_datagram(struct conn *c, uint8_t *frame, size_t len,
     s->m.send_packets_recv++;
     struct client *e = keymap_get(&s->clients, f->key);
     struct conn *dst = e ? e->conns : NULL;
-    if (!dst || dst->out_datagrams >= s->cfg->queue_frames) {
+    if (!dst || dst->out_datagrams + dst->pend_frames >= s->cfg->queue_frames ||
+        dst->out_bytes + dst->pend_bytes >= s->cfg->queue_bytes) {
         s->m.send_packets_dropped++;
         return;
     }
@@ -625,7 +714,7 @@ static void handle_datagram(struct conn *c, uint8_t *frame, size_t len,
     }
     iroh_relay_datagram_to_recv(frame, len, c->key.bytes);
     s->m.send_packets_sent++;
-    send_ws(dst, IROH_WS_BINARY, frame, len, true);
+    forward(dst, frame, len);
 }
 
 /* One relay frame (a whole binary message). */
@@ -831,6 +920,7 @@ static int on_plain(void *ctx, uint8_t *data, size_t len)
         if (c->close_after_flush) return 0;
         if (c->in_len == 0) {
             size_t used = process(c, data, len);
+            flush_pending(c->srv);
             if (c->state == S_CLOSING) return -1;
             if (c->close_after_flush || used == len) return 0;
             data += used;
@@ -858,6 +948,7 @@ static int on_plain(void *ctx, uint8_t *data, size_t len)
         data += take;
         len -= take;
         size_t used = process(c, c->in, c->in_len);
+        flush_pending(c->srv);
         if (c->state == S_CLOSING) return -1;
         memmove(c->in, c->in + used, c->in_len - used);
         c->in_len -= used;
@@ -939,6 +1030,7 @@ static void conn_close(struct conn *c, bool errored)
     if (c->client) unregister_client(c);
     if (c->access) relay_access_cancel(c->access);
     c->access = NULL;
+    c->pend_frames = 0; /* flush_pending skips it */
     c->state = S_CLOSING;
     if (errored) s->m.http_connections_errored++;
     s->m.http_connections_closed++;

@@ -1,0 +1,329 @@
+/* relay_load.c — load on iroh-relay (IROH_RELAY_BIN, started here on loopback): N concurrent
+ * relay clients (default 1000) in pairs, each sending datagram frames to its partner.
+ *
+ *   relay_load [-n CLIENTS] [-s PAYLOAD_BYTES] [-t SECONDS] [-r RELAY_BINARY]
+ *
+ * 1. memory: the relay's RSS before and after N clients connected and authenticated (idle),
+ *    per client;
+ * 2. throughput: every client sends as fast as the relay takes it for SECONDS; aggregate
+ *    payload bytes delivered per second (a frame the relay drops because the receiver's queue
+ *    is full is not counted);
+ * 3. latency at half load: every client sends at the rate that makes half of (2)'s throughput;
+ *    each frame carries its send time, the receiver records the delay; p50/p99/max.
+ * One thread with epoll drives all clients (connections are set up with the blocking client
+ * of tests/relay); frames use a zero masking key, which RFC 6455 allows, so the generator does
+ * not spend its CPU on masking. The relay runs with pings off (the clients do not answer). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/keys.h"
+#include "core/relay_proto.h"
+#include "core/websocket.h"
+#include "iroh/error.h"
+#include "tests/relay/relay_test_client.h"
+
+struct client {
+    int fd;
+    struct iroh_public_key pk;
+    uint8_t *frame; /* the whole masked WebSocket frame to the partner */
+    size_t frame_len, sent;
+    uint8_t *rbuf;
+    size_t rlen;
+    uint64_t next_send_ns;
+};
+
+static struct client *clients;
+static int nclients = 1000;
+static size_t payload = 16384;
+static uint64_t received_bytes, received_frames;
+static uint64_t *samples;
+static size_t nsamples, max_samples = 4u << 20;
+static bool measure_latency;
+static uint64_t phase_start_ns; /* latency samples older than this are stale frames */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0) kib = atol(line + 6);
+    if (f) fclose(f);
+    return kib;
+}
+
+/* Starts the relay with pings off; its log goes to a temp file, read for the port. */
+/* CPU seconds (user + system) a process has used so far. */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long ut = 0, st = 0;
+    if (f) {
+        /* Fields 14 and 15 (utime, stime) follow the ")" that ends the command name. */
+        char buf[1024];
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        const char *p = strrchr(buf, ')');
+        if (p) sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+        fclose(f);
+    }
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static pid_t start_relay(const char *bin, uint16_t *port)
+{
+    char cfg[] = "/tmp/relay_load-cfg-XXXXXX", logp[] = "/tmp/relay_load-log-XXXXXX";
+    int fd = mkstemp(cfg), lfd = mkstemp(logp);
+    const char *text = "[timeouts]\nping_interval_ms = 3600000\nestablish_ms = 600000\n";
+    if (fd < 0 || lfd < 0 || write(fd, text, strlen(text)) < 0) return -1;
+    close(fd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(lfd, 2);
+        execl(bin, "iroh-relay", "-c", cfg, "--http-bind", "127.0.0.1:0", "--no-metrics",
+              "--log-level", "info", (char *)NULL);
+        _exit(127);
+    }
+    *port = 0;
+    for (int i = 0; i < 500 && !*port; i++) { /* at most 5 s */
+        usleep(10000);
+        char log[4096];
+        ssize_t n = pread(lfd, log, sizeof log - 1, 0);
+        log[n > 0 ? n : 0] = '\0';
+        const char *p = strstr(log, "relay (http) listening on ");
+        if (p) *port = (uint16_t)atoi(strrchr(p, ':') + 1);
+    }
+    close(lfd);
+    unlink(cfg);
+    unlink(logp);
+    return *port ? pid : -1;
+}
+
+/* Builds client c's frame to its partner: ws header with a zero mask, then the relay frame. */
+static void build_frame(struct client *c, const struct client *to)
+{
+    size_t relay_len = IROH_RELAY_DATAGRAM_HEADER_LEN + payload;
+    c->frame = malloc(IROH_WS_MAX_HEADER_LEN + relay_len);
+    const uint8_t zero_mask[4] = {0};
+    size_t h = iroh_ws_encode_header(c->frame, true, IROH_WS_BINARY, relay_len, zero_mask);
+    iroh_relay_datagram_header_encode(IROH_RELAY_CLIENT_TO_RELAY_DATAGRAM, to->pk.bytes, 0, 0,
+                                      c->frame + h);
+    memset(c->frame + h + IROH_RELAY_DATAGRAM_HEADER_LEN, 0x5a, payload);
+    c->frame_len = h + relay_len;
+    c->sent = c->frame_len; /* nothing in flight */
+}
+
+/* Consumes whole server frames in c->rbuf. */
+static void parse_frames(struct client *c)
+{
+    size_t at = 0;
+    uint64_t now = measure_latency ? now_ns() : 0;
+    for (;;) {
+        struct iroh_ws_header h;
+        int hl = iroh_ws_parse_header(c->rbuf + at, c->rlen - at, IROH_WS_CLIENT, UINT64_MAX, &h);
+        if (hl <= 0 || c->rlen - at - (size_t)hl < h.payload_len) break;
+        const uint8_t *f = c->rbuf + at + hl;
+        if (h.payload_len > IROH_RELAY_DATAGRAM_HEADER_LEN &&
+            f[0] == IROH_RELAY_RELAY_TO_CLIENT_DATAGRAM) {
+            received_frames++;
+            received_bytes += h.payload_len - IROH_RELAY_DATAGRAM_HEADER_LEN;
+            if (measure_latency && nsamples < max_samples) {
+                uint64_t sent;
+                memcpy(&sent, f + IROH_RELAY_DATAGRAM_HEADER_LEN, 8);
+                if (sent >= phase_start_ns && sent <= now) samples[nsamples++] = now - sent;
+            }
+        }
+        at += (size_t)hl + (size_t)h.payload_len;
+    }
+    memmove(c->rbuf, c->rbuf + at, c->rlen - at);
+    c->rlen -= at;
+}
+
+static void on_readable(struct client *c)
+{
+    size_t cap = 2 * (payload + 64);
+    for (;;) {
+        ssize_t n = read(c->fd, c->rbuf + c->rlen, cap - c->rlen);
+        if (n <= 0) return;
+        c->rlen += (size_t)n;
+        parse_frames(c);
+    }
+}
+
+/* Continues or starts c's frame; in latency mode a new frame only when it is due. */
+static void try_send(struct client *c, uint64_t now, uint64_t interval_ns)
+{
+    for (;;) {
+        if (c->sent == c->frame_len) {
+            if (interval_ns && now < c->next_send_ns) return;
+            if (interval_ns) {
+                c->next_send_ns += interval_ns;
+                if (c->next_send_ns < now) c->next_send_ns = now + interval_ns; /* fell behind */
+                memcpy(c->frame + c->frame_len - payload, &now, 8);
+            }
+            c->sent = 0;
+        }
+        ssize_t n = write(c->fd, c->frame + c->sent, c->frame_len - c->sent);
+        if (n <= 0) return;
+        c->sent += (size_t)n;
+        if (interval_ns && c->sent == c->frame_len) return;
+    }
+}
+
+enum mode {
+    FLOOD, /* every client sends as fast as it can */
+    PACED, /* every client sends one frame per interval_ns */
+    DRAIN, /* nobody sends; what is in flight is read */
+};
+
+/* Runs all clients for `seconds`. */
+static void run(int ep, double seconds, enum mode mode, uint64_t interval_ns)
+{
+    uint64_t start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
+    for (int i = 0; i < nclients; i++)
+        clients[i].next_send_ns =
+            start + (mode == PACED ? (uint64_t)i * (interval_ns / nclients) : 0);
+    struct epoll_event evs[256];
+    uint64_t now;
+    while ((now = now_ns()) < end) {
+        /* Paced: wake at least every millisecond to send what is due. */
+        int n = epoll_wait(ep, evs, 256, mode == PACED ? 1 : 10);
+        for (int i = 0; i < n; i++) {
+            struct client *c = evs[i].data.ptr;
+            if (evs[i].events & EPOLLIN) on_readable(c);
+            if (mode == FLOOD && (evs[i].events & EPOLLOUT)) try_send(c, now, 0);
+        }
+        if (mode == PACED)
+            for (int i = 0; i < nclients; i++)
+                try_send(&clients[i], now, interval_ns);
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    const char *bin = IROH_RELAY_BIN;
+    double seconds = 3;
+    int opt;
+    while ((opt = getopt(argc, argv, "n:s:t:r:")) != -1) {
+        if (opt == 'n')
+            nclients = atoi(optarg);
+        else if (opt == 's')
+            payload = (size_t)atol(optarg);
+        else if (opt == 't')
+            seconds = atof(optarg);
+        else if (opt == 'r')
+            bin = optarg;
+        else {
+            fprintf(stderr,
+                    "usage: relay_load [-n CLIENTS] [-s PAYLOAD] [-t SECONDS] [-r RELAY]\n");
+            return 2;
+        }
+    }
+    if (nclients < 2 || nclients % 2 || payload < 16 || payload > IROH_RELAY_MAX_PACKET_SIZE - 33) {
+        fprintf(stderr, "relay_load: CLIENTS must be even and >= 2, PAYLOAD 16..65503\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (iroh_keys_init() < 0) return 1;
+    uint16_t port;
+    pid_t relay = start_relay(bin, &port);
+    if (relay < 0) {
+        fprintf(stderr, "relay_load: cannot start %s\n", bin);
+        return 1;
+    }
+    usleep(200000);
+    long rss_before = rss_kib(relay);
+
+    clients = calloc((size_t)nclients, sizeof *clients);
+    struct rtc *setup = malloc(sizeof *setup);
+    int ep = epoll_create1(0);
+    for (int i = 0; i < nclients; i++) {
+        uint8_t seed[32] = {0};
+        memcpy(seed, &i, sizeof i);
+        seed[31] = 0x77;
+        if (rtc_connect(setup, port, seed, 10000) != IROH_OK) {
+            fprintf(stderr, "relay_load: client %d could not connect\n", i);
+            kill(relay, SIGKILL);
+            return 1;
+        }
+        clients[i].fd = setup->fd;
+        clients[i].pk = setup->pk;
+        clients[i].rbuf = malloc(2 * (payload + 64));
+        setup->fd = -1;
+        fcntl(clients[i].fd, F_SETFL, O_NONBLOCK);
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = &clients[i]};
+        epoll_ctl(ep, EPOLL_CTL_ADD, clients[i].fd, &ev);
+    }
+    free(setup);
+    for (int i = 0; i < nclients; i++)
+        build_frame(&clients[i], &clients[i ^ 1]);
+    usleep(500000);
+    long rss_idle = rss_kib(relay);
+    printf("clients: %d, payload %zu bytes per datagram frame\n", nclients, payload);
+    printf("memory: relay RSS %ld KiB before, %ld KiB with %d idle clients: %.1f KiB per client\n",
+           rss_before, rss_idle, nclients, (double)(rss_idle - rss_before) / nclients);
+
+    run(ep, 0.5, FLOOD, 0); /* warm-up */
+    received_bytes = received_frames = 0;
+    uint64_t t0 = now_ns();
+    double relay_cpu0 = cpu_seconds(relay), self_cpu0 = cpu_seconds(getpid());
+    run(ep, seconds, FLOOD, 0);
+    double secs = (double)(now_ns() - t0) / 1e9;
+    double rate = (double)received_bytes / secs;
+    printf("throughput: %.3f GB/s delivered (%.0f frames/s) with all %d clients sending; CPU: "
+           "relay %.0f %%, load generator %.0f %%\n",
+           rate / 1e9, (double)received_frames / secs, nclients,
+           100 * (cpu_seconds(relay) - relay_cpu0) / secs,
+           100 * (cpu_seconds(getpid()) - self_cpu0) / secs);
+    printf("memory under load: relay RSS %ld KiB\n", rss_kib(relay));
+
+    /* Drain what is in flight, then half the load with timestamps. */
+    run(ep, 2, DRAIN, 0);
+    samples = malloc(max_samples * sizeof *samples);
+    measure_latency = true;
+    received_bytes = received_frames = 0;
+    uint64_t interval = (uint64_t)((double)payload * nclients / (rate / 2) * 1e9);
+    t0 = phase_start_ns = now_ns();
+    run(ep, seconds, PACED, interval);
+    secs = (double)(now_ns() - t0) / 1e9;
+    qsort(samples, nsamples, sizeof *samples, cmp_u64);
+    if (nsamples) {
+        printf("latency at half load (%.3f GB/s offered, %.3f GB/s delivered, %zu samples): "
+               "p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+               rate / 2e9, (double)received_bytes / secs / 1e9, nsamples,
+               samples[nsamples / 2] / 1e6, samples[nsamples * 99 / 100] / 1e6,
+               samples[nsamples - 1] / 1e6);
+    }
+    kill(relay, SIGTERM);
+    waitpid(relay, NULL, 0);
+    return 0;
+}
