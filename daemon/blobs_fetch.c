@@ -31,7 +31,7 @@
 #define TICK_MS 100                      /* progress notifications and stall checks */
 #define STALL_NS (20ull * 1000000000ull) /* a stream silent this long is given up */
 #define RX_HOLD_LIMIT (8u << 20)         /* queued bytes beyond which credit is held back */
-#define BATCH_BYTES (2u << 20)           /* verified group bytes written to the store at once */
+#define BATCH_BYTES (8u << 20)           /* verified group bytes written to the store at once */
 #define GROUP_LEN IROH_BAO_GROUP_LEN
 #define OUT_BLOCK (1u << 20) /* bytes per read when a range is written to a file */
 
@@ -77,7 +77,19 @@ struct rx_buf {
 enum transfer_phase { T_MISSING, T_WAIT_CONN, T_STREAM };
 enum transfer_job { JOB_MISSING, JOB_DECODE };
 
-/* One part asked of one provider. */
+/* Verified groups and the parent pairs their paths need, on their way to the store. */
+struct batch {
+    struct blob_pair *pairs;
+    uint64_t *pair_ends; /* end chunk of each pair's node */
+    size_t npairs, pairs_cap;
+    uint8_t *gbuf; /* the groups' bytes, one after the other */
+    struct blob_group *groups;
+    size_t ngroups, gbytes, gcap;
+    uint64_t leaf_end; /* end chunk of the last group */
+};
+
+/* One part asked of one provider. Two jobs may run at once: one decoding what arrived into
+ * one batch while the other writes the previous batch to the store. */
 struct transfer {
     struct download *d;
     struct transfer *next;
@@ -85,34 +97,36 @@ struct transfer {
     struct provider *prov;
     enum transfer_phase phase;
     struct quic_stream *s; /* NULL once closed or let go */
-    /* loop side: bytes received and not yet handed to a job */
+    /* loop side: bytes received and not yet handed to the decoding */
     struct rx_buf *rx_head, *rx_tail;
-    size_t rx_queued, held; /* queued (also in a job), credit held back */
+    size_t rx_queued, held; /* queued (also in the decoding's input), credit held back */
     bool fin, stream_closed, timed_out;
     bool conn_closed; /* the stream ended because its connection did */
     uint64_t last_rx_ns;
-    /* job */
+    /* the first job (what is missing), then the decoding jobs */
     uv_work_t work;
     bool working;
     enum transfer_job job;
-    struct rx_buf *taking; /* handed to the job */
-    size_t took;
-    bool final; /* the job has the last bytes the stream will bring */
-    /* job side */
     struct blob_missing missing;
+    /* decoding: its input (owned by the job while it runs), reader, state */
+    struct rx_buf *in_head, *in_tail;
+    size_t in_off;   /* bytes of in_head already used */
+    size_t consumed; /* bytes the last job used */
+    bool final;      /* the input holds the last bytes the stream will bring */
+    bool input_done; /* ... and they were all used */
     struct iroh_blobs_blob_reader reader;
-    bool have_size, decode_done, created, already_complete;
+    bool have_size, decode_done;
     uint64_t size;
     uint64_t failed_chunk;
-    struct blob_pair *pairs;
-    uint64_t *pair_ends; /* end chunk of each pair's node */
-    size_t npairs, pairs_cap;
-    uint8_t *gbuf;
-    struct blob_group *groups;
-    size_t ngroups, gbytes, gcap;
-    uint64_t leaf_end; /* end chunk of the last leaf taken */
-    uint64_t stored;   /* bytes written to the store by this transfer (read on the loop) */
-    int rc, store_rc;
+    int rc;
+    struct batch batch[2];
+    int fill; /* the batch the decoding fills; the other one is the store's */
+    /* storing */
+    uv_work_t store_work;
+    bool storing;
+    bool created, already_complete;
+    uint64_t stored; /* bytes written to the store by this transfer */
+    int store_rc;
     struct blob_error err;
 };
 
@@ -173,7 +187,9 @@ struct blobs_fetch {
 };
 
 static void schedule(struct download *d);
-static void transfer_kick(struct transfer *t);
+static void transfer_step(struct transfer *t);
+static void transfer_after_work(uv_work_t *req, int status);
+static void transfer_open_stream(struct transfer *t);
 static void conclude(struct transfer *t);
 static void download_maybe_free(struct download *d);
 
@@ -259,7 +275,7 @@ static void transfer_abandon(struct transfer *t)
     quic_stream_set_callbacks(t->s, &detached_callbacks, NULL);
     t->s = NULL;
     t->stream_closed = true;
-    transfer_kick(t);
+    transfer_step(t);
 }
 
 /* Drops streams that stayed silent for STALL_NS; sends progress. */
@@ -304,14 +320,12 @@ static void provider_on_close(struct quic_conn *qc, int status, void *arg)
             t->rc = IROH_ECLOSED;
             t->phase = T_STREAM;
             t->stream_closed = true;
-            transfer_kick(t);
+            transfer_step(t);
         }
     download_maybe_free(d);
 }
 
 static const struct quic_conn_callbacks provider_conn_callbacks = {.on_close = provider_on_close};
-
-static void transfer_open_stream(struct transfer *t);
 
 static void provider_on_connect(struct quic_conn *qc, int status, const char *why, void *arg)
 {
@@ -336,7 +350,7 @@ static void provider_on_connect(struct quic_conn *qc, int status, const char *wh
             t->rc = IROH_ECLOSED;
             t->phase = T_STREAM;
             t->stream_closed = true;
-            transfer_kick(t);
+            transfer_step(t);
         }
     }
     download_maybe_free(d);
@@ -361,123 +375,100 @@ static int provider_dial(struct provider *p)
 
 /* ---- the transfer's job: decoding and storing ------------------------------------------- */
 
-static int add_pair(struct transfer *t, const struct iroh_bao_item *item)
+static int add_pair(struct batch *b, const struct blob_pair *pair, uint64_t end)
 {
-    if (t->npairs == t->pairs_cap) {
-        size_t cap = t->pairs_cap ? t->pairs_cap * 2 : 64;
-        struct blob_pair *p = realloc(t->pairs, cap * sizeof *p);
-        if (p) t->pairs = p;
-        uint64_t *e = p ? realloc(t->pair_ends, cap * sizeof *e) : NULL;
+    if (b->npairs == b->pairs_cap) {
+        size_t cap = b->pairs_cap ? b->pairs_cap * 2 : 64;
+        struct blob_pair *p = realloc(b->pairs, cap * sizeof *p);
+        if (p) b->pairs = p;
+        uint64_t *e = p ? realloc(b->pair_ends, cap * sizeof *e) : NULL;
         if (!p || !e) return IROH_ENOMEM;
-        t->pair_ends = e;
-        t->pairs_cap = cap;
+        b->pair_ends = e;
+        b->pairs_cap = cap;
     }
-    t->pairs[t->npairs].offset = item->offset;
-    memcpy(t->pairs[t->npairs].pair, item->bytes, IROH_BAO_PAIR_LEN);
-    t->pair_ends[t->npairs++] = item->start_chunk + item->chunks;
+    b->pairs[b->npairs] = *pair;
+    b->pair_ends[b->npairs++] = end;
     return 0;
 }
 
-/* Writes the verified groups taken so far with the pairs their paths need, and keeps the
- * pairs later groups still need (those whose node reaches past the last group). */
-static int flush(struct transfer *t)
+static bool batch_full(const struct batch *b)
 {
-    struct blob_store *store = t->d->bf->store;
-    if (t->ngroups == 0) return 0;
-    int rc = 0;
-    if (!t->created) {
-        rc = blob_store_partial_create(store, t->part->hash, t->size, &t->err);
-        if (rc == 1) t->already_complete = true;
-        if (rc == IROH_EINVAL) return IROH_EPROTO; /* its size differs from a verified one */
-        if (rc < 0) return rc;
-        t->created = true;
-    }
-    if (!t->already_complete) {
-        size_t off = 0;
-        for (size_t i = 0; i < t->ngroups; i++) {
-            t->groups[i].data = t->gbuf + off;
-            off += t->groups[i].len;
-        }
-        rc = blob_store_partial_write(store, t->part->hash, t->pairs, t->npairs, t->groups,
-                                      t->ngroups, &t->err);
-        if (rc < 0) return rc;
-        if (rc == 1) t->already_complete = true;
-    }
-    t->stored += t->gbytes;
-    size_t keep = 0;
-    for (size_t i = 0; i < t->npairs; i++) {
-        if (t->pair_ends[i] <= t->leaf_end) continue;
-        t->pairs[keep] = t->pairs[i];
-        t->pair_ends[keep++] = t->pair_ends[i];
-    }
-    t->npairs = keep;
-    t->ngroups = 0;
-    t->gbytes = 0;
-    return 0;
+    return b->ngroups > 0 && (b->ngroups == b->gcap || b->gbytes >= BATCH_BYTES);
+}
+
+static void batch_free(struct batch *b)
+{
+    free(b->pairs);
+    free(b->pair_ends);
+    free(b->gbuf);
+    free(b->groups);
 }
 
 /* A verified leaf: one whole chunk group, since only whole groups are ever asked for. */
-static int add_leaf(struct transfer *t, const struct iroh_bao_item *item)
+static int add_leaf(struct transfer *t, struct batch *b, const struct iroh_bao_item *item)
 {
     uint64_t index = item->start_chunk / IROH_BAO_GROUP_CHUNKS;
     if (item->start_chunk % IROH_BAO_GROUP_CHUNKS ||
         item->len != iroh_bao_group_len(t->size, index))
         return IROH_EPROTO;
-    if (!t->gbuf) {
+    if (!b->gbuf) {
         /* Room for one batch, less for a small blob. */
         uint64_t need = t->size < BATCH_BYTES ? t->size : BATCH_BYTES;
-        t->gcap = (size_t)need / GROUP_LEN + 2;
-        t->gbuf = malloc(t->gcap * GROUP_LEN);
-        t->groups = malloc(t->gcap * sizeof *t->groups);
-        if (!t->gbuf || !t->groups) return IROH_ENOMEM;
+        b->gcap = (size_t)need / GROUP_LEN + 2;
+        b->gbuf = malloc(b->gcap * GROUP_LEN);
+        b->groups = malloc(b->gcap * sizeof *b->groups);
+        if (!b->gbuf || !b->groups) return IROH_ENOMEM;
     }
-    memcpy(t->gbuf + t->gbytes, item->bytes, item->len);
-    t->groups[t->ngroups++] = (struct blob_group){index, NULL, item->len};
-    t->gbytes += item->len;
-    t->leaf_end = item->start_chunk + item->chunks;
-    return t->ngroups == t->gcap || t->gbytes >= BATCH_BYTES ? flush(t) : 0;
+    memcpy(b->gbuf + b->gbytes, item->bytes, item->len);
+    b->groups[b->ngroups++] = (struct blob_group){index, b->gbuf + b->gbytes, item->len};
+    b->gbytes += item->len;
+    b->leaf_end = item->start_chunk + item->chunks;
+    return 0;
 }
 
+/* The decoding job: feeds the input to the reader until it is used up, the body is complete or
+ * failed, or the batch is full. */
 static void decode(struct transfer *t)
 {
-    /* Every buffer is fed until the reader wants more; the empty input after the last one lets
-     * it report the end of a body whose last item ended the input. */
-    static const uint8_t nothing[1];
-    struct rx_buf *b = t->taking;
-    size_t off = 0;
-    while (!t->decode_done && t->rc == 0) {
-        size_t len = b ? b->len - off : 0, used = 0;
+    static const uint8_t nothing[1]; /* the empty last feed lets the reader see the end */
+    struct batch *bt = &t->batch[t->fill];
+    t->consumed = 0;
+    while (!t->decode_done && t->rc == 0 && !batch_full(bt)) {
+        struct rx_buf *b = t->in_head;
+        size_t len = b ? b->len - t->in_off : 0, used = 0;
         struct iroh_bao_item item;
-        int r =
-            iroh_blobs_blob_reader_next(&t->reader, b ? b->data + off : nothing, len, &used, &item);
-        off += used;
+        int r = iroh_blobs_blob_reader_next(&t->reader, b ? b->data + t->in_off : nothing, len,
+                                            &used, &item);
+        t->in_off += used;
+        t->consumed += used;
         if (r == IROH_BLOBS_SIZE) {
             t->size = t->reader.size;
             t->have_size = true;
+        } else if (r == IROH_BAO_ITEM && item.kind == IROH_BAO_ITEM_LEAF) {
+            t->rc = add_leaf(t, bt, &item);
+        } else if (r == IROH_BAO_ITEM && item.offset != UINT64_MAX) {
+            struct blob_pair pair = {.offset = item.offset};
+            memcpy(pair.pair, item.bytes, IROH_BAO_PAIR_LEN);
+            t->rc = add_pair(bt, &pair, item.start_chunk + item.chunks);
         } else if (r == IROH_BAO_ITEM) {
-            int rc = item.kind == IROH_BAO_ITEM_LEAF ? add_leaf(t, &item)
-                     : item.offset == UINT64_MAX
-                         ? 0 /* a pair inside a group: only partial groups have them */
-                         : add_pair(t, &item);
-            if (rc < 0) t->rc = rc;
-            if (rc < 0 && rc != IROH_EPROTO) t->store_rc = rc;
+            /* a pair inside a group: only partly asked groups have them, never asked for */
         } else if (r == IROH_BAO_DONE) {
             t->decode_done = true;
         } else if (r == IROH_BAO_NEED_INPUT) {
-            if (!b) break;
-            b = b->next;
-            off = 0;
+            if (!b) {
+                t->input_done = t->final;
+                break;
+            }
+            t->in_head = b->next;
+            if (!t->in_head) t->in_tail = NULL;
+            t->in_off = 0;
+            free(b);
         } else {
             t->rc = r;
             t->failed_chunk = iroh_bao_decoder_failed_chunk(&t->reader.decoder);
         }
     }
-    if (t->decode_done || t->rc < 0 || t->final) {
-        int rc = t->store_rc ? 0 : flush(t); /* what verified before a failure is kept */
-        if (rc < 0 && rc != IROH_EPROTO) t->store_rc = rc;
-        if (rc < 0 && t->rc == 0) t->rc = rc;
-        if (t->rc == 0 && !t->decode_done) t->rc = IROH_ENOTFOUND; /* the stream ended early */
-    }
+    if (t->rc == 0 && !t->decode_done && t->input_done) t->rc = IROH_ENOTFOUND; /* ended early */
 }
 
 static void transfer_work(uv_work_t *req)
@@ -495,6 +486,93 @@ static void transfer_work(uv_work_t *req)
                                    t->part == &d->parts[0] ? &d->root_wanted : &d->all_wanted,
                                    &t->missing, &t->err);
     if (t->rc < 0) t->store_rc = t->rc;
+}
+
+/* The store job: writes the batch not being filled; the pairs later groups need were already
+ * carried into the other one. */
+static void store_work(uv_work_t *req)
+{
+    struct transfer *t = req->data;
+    struct blob_store *store = t->d->bf->store;
+    struct batch *b = &t->batch[!t->fill];
+    int rc = 0;
+    if (!t->created) {
+        rc = blob_store_partial_create(store, t->part->hash, t->size, &t->err);
+        if (rc == 1) t->already_complete = true;
+        if (rc == IROH_EINVAL) rc = IROH_EPROTO; /* its size differs from a verified one */
+        if (rc >= 0) t->created = true;
+    }
+    if (rc >= 0 && !t->already_complete) {
+        rc = blob_store_partial_write(store, t->part->hash, b->pairs, b->npairs, b->groups,
+                                      b->ngroups, &t->err);
+        if (rc == 1) t->already_complete = true;
+    }
+    if (rc >= 0) t->stored += b->gbytes;
+    t->store_rc = rc < 0 ? rc : 0;
+    b->npairs = b->ngroups = b->gbytes = 0;
+}
+
+static void transfer_step(struct transfer *t);
+
+static void store_done(uv_work_t *req, int status)
+{
+    struct transfer *t = req->data;
+    (void)status;
+    t->storing = false;
+    t->part->current = t->stored; /* one transfer per part at a time */
+    if (t->store_rc == IROH_EPROTO || t->store_rc == IROH_ECORRUPT) {
+        /* the provider's data, not our store: cut it off */
+        if (t->rc == 0) t->rc = t->store_rc;
+        t->store_rc = 0;
+    }
+    transfer_step(t);
+}
+
+/* Hands the full (or last) batch to the store and carries the pairs whose nodes reach past
+ * its last group into the batch filled next. */
+static void start_store(struct transfer *t)
+{
+    struct batch *full = &t->batch[t->fill], *next = &t->batch[!t->fill];
+    for (size_t i = 0; i < full->npairs && t->rc >= 0; i++)
+        if (full->pair_ends[i] > full->leaf_end)
+            t->rc = add_pair(next, &full->pairs[i], full->pair_ends[i]);
+    t->fill = !t->fill;
+    t->storing = true;
+    t->store_work.data = t;
+    uv_queue_work(t->d->bf->loop, &t->store_work, store_work, store_done);
+}
+
+static void start_decode(struct transfer *t)
+{
+    if (t->rx_head) { /* what arrived joins the input */
+        if (t->in_tail)
+            t->in_tail->next = t->rx_head;
+        else
+            t->in_head = t->rx_head;
+        t->in_tail = t->rx_tail;
+        t->rx_head = t->rx_tail = NULL;
+    }
+    t->final = t->fin || t->stream_closed;
+    t->job = JOB_DECODE;
+    t->working = true;
+    uv_queue_work(t->d->bf->loop, &t->work, transfer_work, transfer_after_work);
+}
+
+/* Moves the transfer on after any event: a batch to the store, more input to the decoding,
+ * or the end once both are idle. Fields a running job writes are read only once it is back. */
+static void transfer_step(struct transfer *t)
+{
+    if (t->phase != T_STREAM || t->working) return;
+    bool store_failed = !t->storing && t->store_rc < 0;
+    bool over = t->decode_done || t->input_done || t->rc < 0 || store_failed;
+    struct batch *f = &t->batch[t->fill];
+    if (!t->storing && !store_failed && f->ngroups > 0 && (batch_full(f) || over)) start_store(t);
+    over = over || t->rc < 0;
+    f = &t->batch[t->fill];
+    if (!over && !batch_full(f) && (t->rx_head || t->in_head || t->fin || t->stream_closed))
+        start_decode(t);
+    else if (over && !t->storing)
+        conclude(t);
 }
 
 static void rx_free(struct rx_buf *b)
@@ -535,14 +613,11 @@ static void transfer_after_work(uv_work_t *req, int status)
         }
         return;
     }
-    rx_free(t->taking);
-    t->taking = NULL;
-    t->rx_queued -= t->took;
+    t->rx_queued -= t->consumed;
     if (t->held && t->s && t->rx_queued <= RX_HOLD_LIMIT) {
         quic_stream_consume(t->s, t->held);
         t->held = 0;
     }
-    t->part->current = t->stored; /* one transfer per part at a time */
     if (t->have_size && !t->missing.known) {
         /* Now the size is known: what the wanted ranges are in bytes. */
         struct download *d = t->d;
@@ -553,27 +628,7 @@ static void transfer_after_work(uv_work_t *req, int status)
         }
         t->part->wanted = end > start ? end - start : 0;
     }
-    if (t->rc < 0 || t->decode_done || t->final)
-        conclude(t);
-    else
-        transfer_kick(t);
-}
-
-/* Hands what arrived to a job, if none runs. */
-static void transfer_kick(struct transfer *t)
-{
-    if (t->working || t->phase != T_STREAM) return;
-    bool final = t->fin || t->stream_closed;
-    if (!t->rx_head && !final) return;
-    t->taking = t->rx_head;
-    t->took = 0;
-    for (struct rx_buf *b = t->rx_head; b; b = b->next)
-        t->took += b->len;
-    t->rx_head = t->rx_tail = NULL;
-    t->final = final;
-    t->job = JOB_DECODE;
-    t->working = true;
-    uv_queue_work(t->d->bf->loop, &t->work, transfer_work, transfer_after_work);
+    transfer_step(t);
 }
 
 /* ---- the stream ----------------------------------------------------------------------------- */
@@ -588,8 +643,7 @@ static void stream_on_data(struct quic_stream *s, const uint8_t *data, size_t le
         if (!b || b->len == RX_BUF_CAP) {
             if (!(b = malloc(sizeof *b))) {
                 quic_stream_consume(s, len - off);
-                t->rc = IROH_ENOMEM;
-                transfer_abandon(t);
+                transfer_abandon(t); /* the provider is passed over for this part */
                 return;
             }
             b->next = NULL;
@@ -611,7 +665,7 @@ static void stream_on_data(struct quic_stream *s, const uint8_t *data, size_t le
     else
         t->held += len; /* given back when the jobs catch up */
     if (fin) t->fin = true;
-    transfer_kick(t);
+    transfer_step(t);
 }
 
 static void stream_on_close(struct quic_stream *s, int status, uint64_t app_error, void *arg)
@@ -620,7 +674,7 @@ static void stream_on_close(struct quic_stream *s, int status, uint64_t app_erro
     t->conn_closed = status != IROH_OK && app_error == 0 && *quic_conn_error(quic_stream_conn(s));
     t->s = NULL;
     t->stream_closed = true;
-    transfer_kick(t);
+    transfer_step(t);
 }
 
 static const struct quic_stream_callbacks stream_callbacks = {
@@ -660,7 +714,7 @@ static void transfer_open_stream(struct transfer *t)
         t->s = NULL;
         t->rc = rc;
         t->stream_closed = true;
-        transfer_kick(t);
+        transfer_step(t);
         return;
     }
     quic_stream_set_callbacks(t->s, &stream_callbacks, t);
@@ -700,11 +754,10 @@ static void transfer_open_stream(struct transfer *t)
 static void transfer_free(struct transfer *t)
 {
     rx_free(t->rx_head);
+    rx_free(t->in_head);
     blob_missing_free(&t->missing);
-    free(t->pairs);
-    free(t->pair_ends);
-    free(t->gbuf);
-    free(t->groups);
+    batch_free(&t->batch[0]);
+    batch_free(&t->batch[1]);
     free(t);
 }
 

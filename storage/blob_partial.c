@@ -9,6 +9,7 @@
 #include <iroh/error.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/bao.h"
@@ -210,6 +211,50 @@ static int verify_batch(const uint8_t hash[BLOB_HASH_LEN], struct batch *b,
     return 0;
 }
 
+/* Pieces written at consecutive file offsets, gathered into one pwritev (a download's batch
+ * of groups is one run, its pairs a few). */
+struct run {
+    int fd;
+    int n;
+    uint64_t off, len;
+    struct iovec iov[128];
+};
+
+static int run_flush(struct run *r)
+{
+    struct iovec *iov = r->iov;
+    int n = r->n;
+    uint64_t off = r->off;
+    r->n = 0;
+    while (n > 0) {
+        ssize_t w = pwritev(r->fd, iov, n, (off_t)off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        off += (uint64_t)w;
+        for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
+            w -= (ssize_t)iov->iov_len;
+        if (n > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+static int run_add(struct run *r, const void *data, size_t len, uint64_t off)
+{
+    if (r->n && (r->off + r->len != off || r->n == (int)(sizeof r->iov / sizeof r->iov[0])) &&
+        run_flush(r) < 0)
+        return -1;
+    if (r->n == 0) {
+        r->off = off;
+        r->len = 0;
+    }
+    r->iov[r->n++] = (struct iovec){(void *)data, len};
+    r->len += len;
+    return 0;
+}
+
 /* Writes accepted groups and verified pairs, then fsyncs both files. */
 static int write_batch(struct blob_store *s, const uint8_t hash[BLOB_HASH_LEN], struct batch *b,
                        size_t npairs, struct blob_error *e)
@@ -217,19 +262,21 @@ static int write_batch(struct blob_store *s, const uint8_t hash[BLOB_HASH_LEN], 
     if (b->data_fd < 0) return 0; /* one group: kept inline when the entry completes */
     char path[PATH_MAX];
     blob_outboard_path(s, hash, path, sizeof path);
-    for (size_t i = 0; i < npairs; i++) {
-        if (!b->refs[i].verified) continue;
-        if (blob_pwrite_all(b->ob_fd, b->refs[i].p->pair, IROH_BAO_PAIR_LEN, b->refs[i].p->offset) <
-            0)
+    struct run r = {.fd = b->ob_fd};
+    for (size_t i = 0; i < npairs; i++) /* refs are sorted by offset */
+        if (b->refs[i].verified &&
+            run_add(&r, b->refs[i].p->pair, IROH_BAO_PAIR_LEN, b->refs[i].p->offset) < 0)
             return blob_fail_errno(e, "cannot write", path);
-    }
+    if (run_flush(&r) < 0) return blob_fail_errno(e, "cannot write", path);
     if (fdatasync(b->ob_fd) < 0) return blob_fail_errno(e, "cannot sync", path);
     blob_data_path(s, hash, path, sizeof path);
+    r.fd = b->data_fd;
     for (size_t i = 0; i < b->naccepted; i++) {
         const struct blob_group *g = b->accepted[i];
-        if (blob_pwrite_all(b->data_fd, g->data, g->len, g->index * IROH_BAO_GROUP_LEN) < 0)
+        if (run_add(&r, g->data, g->len, g->index * IROH_BAO_GROUP_LEN) < 0)
             return blob_fail_errno(e, "cannot write", path);
     }
+    if (run_flush(&r) < 0) return blob_fail_errno(e, "cannot write", path);
     if (fdatasync(b->data_fd) < 0) return blob_fail_errno(e, "cannot sync", path);
     return 0;
 }
