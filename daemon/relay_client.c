@@ -26,8 +26,10 @@
 #define PONG_TIMEOUT_MS 5000
 #define BACKOFF_MIN_MS 10
 #define BACKOFF_MAX_MS 16000
-#define OUT_MAX (4u * 1024 * 1024) /* queued output beyond which datagrams are dropped */
-#define HEAD_MAX 8192              /* the 101 answer's head */
+/* Unsent output beyond which datagrams are dropped: QUIC's congestion control sees the loss
+ * instead of a queue that only grows the round trip. */
+#define OUT_MAX (2u * 1024 * 1024)
+#define HEAD_MAX 8192 /* the 101 answer's head */
 #define READS_PER_WAKEUP 16
 #define IN_CHUNK 65536
 #define MAX_ADDRS 4 /* resolved addresses tried one after the other */
@@ -170,11 +172,16 @@ static int flush(struct relay_client *rc)
     return 0;
 }
 
-/* Room for n more output bytes. Returns a pointer to them or NULL (over OUT_MAX, no memory). */
+/* Room for n more output bytes. Returns a pointer to them or NULL (over OUT_MAX unsent, no
+ * memory). */
 static uint8_t *out_reserve(struct relay_client *rc, size_t n)
 {
-    if (rc->out_sent && rc->out_sent == rc->out_len) rc->out_len = rc->out_sent = 0;
-    if (rc->out_len + n > OUT_MAX) return NULL;
+    if (rc->out_len - rc->out_sent + n > OUT_MAX) return NULL;
+    if (rc->out_sent && rc->out_len + n > rc->out_cap) { /* what was sent makes room */
+        memmove(rc->out, rc->out + rc->out_sent, rc->out_len - rc->out_sent);
+        rc->out_len -= rc->out_sent;
+        rc->out_sent = 0;
+    }
     if (rc->out_len + n > rc->out_cap) {
         size_t cap = rc->out_cap ? rc->out_cap : 65536;
         while (cap < rc->out_len + n)

@@ -9,7 +9,7 @@
  * within 5 s, its round trip is the relay's latency), a connect timeout of 10 s, and after a
  * failure a reconnect — at once if the connection had been up, else after a backoff from
  * 10 ms doubling to 16 s (with jitter). Datagrams sent while it is not connected are dropped
- * (QUIC retransmits); so are datagrams beyond a 4 MiB output buffer.
+ * (QUIC retransmits); so are datagrams beyond 2 MiB of unsent output.
  *
  * Used by daemon/endpoint.c (its relay paths), on the loop thread. */
 #ifndef IROHD_RELAY_CLIENT_H
