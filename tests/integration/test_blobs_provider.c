@@ -822,7 +822,7 @@ static void test_push_allowed(void)
 }
 
 /* Two requests of a connection run at once with max_conn_requests 2: a third is refused with
- * code 2; once one is done, a new one is served. */
+ * code 2; once one is done, a new one is served. The same with max_requests 2. */
 static void test_limits(void)
 {
     provider_stop();
@@ -858,6 +858,23 @@ static void test_limits(void)
     free(open[1].data);
     free(third.data);
     free(again.data);
+
+    /* The total limit the same way: 2 at once in all, 64 per connection. */
+    provider_stop();
+    provider_start(&(struct blobs_provider_options){.max_requests = 2});
+    request_send(&open[0], req, pw.len, true);
+    request_send(&open[1], req, pw.len, true);
+    run_until(&tick, 200);
+    request_send(&third, req, pw.len, false);
+    CHECK(run_until(&third.closed, 10000));
+    CHECK(third.reset && third.reset_code == IROH_BLOBS_ERR_LIMIT);
+    for (int i = 0; i < 2; i++) {
+        quic_stream_finish(open[i].s);
+        CHECK(run_until(&open[i].closed, 10000));
+        CHECK(open[i].fin);
+        free(open[i].data);
+    }
+    free(third.data);
 }
 
 /* TEST ONLY fault injection: the 3rd leaf sent is corrupt; the reader stops at it. */
