@@ -2,10 +2,12 @@
  *
  * One struct request per accepted bidirectional stream. Its bytes are buffered until
  * core/blobs_proto decodes a request; then the request runs as a chain of pool steps (struct
- * get_state for Get/GetMany, struct observe_state for Observe), each followed on the loop by
- * a write of what it produced. At most one step of a request is in flight; the next starts
- * when the stream has room (under QUIC_STREAM_HIGH_WATER, else on_drain). A request is freed
- * once its stream has closed and no step or timer of it is left. */
+ * get_state for Get/GetMany, struct observe_state for Observe, struct push_state for Push),
+ * each followed on the loop by a write of what it produced (Push: by giving back the flow
+ * control credit of what it stored). At most one step of a request is in flight; the next
+ * starts when the stream has room (under QUIC_STREAM_HIGH_WATER, else on_drain) or, for Push,
+ * when more bytes came. A request is freed once its stream has closed and no step or timer of
+ * it is left. */
 #include "daemon/blobs_provider.h"
 
 #include <iroh/error.h>

@@ -25,7 +25,7 @@
  * sends has one byte flipped, once — so tests can check that a getter cuts off a corrupt
  * provider. A warning is logged at start. Never set it outside tests.
  *
- * Used by main.c (start/stop), blobs_provider_service.c (stats) and the provider's tests.
+ * Used by main.c (start/stop), blobs_share.c (stats) and the provider's tests.
  * Loop thread only. */
 #ifndef IROHD_BLOBS_PROVIDER_H
 #define IROHD_BLOBS_PROVIDER_H
