@@ -89,8 +89,9 @@ rpc() {
 }
 
 echo "== irohd and a real iroh 0.35 node in network namespace $ns (loopback only)"
-in_ns "$IROHD" --data-dir "$dir/irohd" --socket "$sock" --bind 127.0.0.1:0 --log-level debug \
-    >"$dir/irohd.out" 2>"$dir/irohd.log" &
+ip netns exec "$ns" "$IROHD" --data-dir "$dir/irohd" --socket "$sock" --bind 127.0.0.1:0 \
+    --log-level debug >"$dir/irohd.out" 2>"$dir/irohd.log" &
+irohd_pid=$!
 wait_for 10 in_ns "$IROH" --socket "$sock" id >/dev/null 2>&1 ||
     die "irohd did not start: $(cat "$dir/irohd.log")"
 rpc endpoint.addr
@@ -125,6 +126,7 @@ echo "0.35 client: $out"
 grep -q "disco: ping from" "$dir/irohd.log" || fail "irohd saw no Ping"
 
 in_ns "$IROH" --socket "$sock" shutdown >/dev/null 2>&1 || fail "irohd shutdown"
+wait_for 20 sh -c "! kill -0 $irohd_pid 2>/dev/null" || fail "irohd did not stop"
 echo "== what irohd saw"
 grep -E "disco: |quic: .*(connected|accepted)" "$dir/irohd.log" | sed 's/^[^ ]* //'
 grep -E "ERROR|Sanitizer|runtime error" "$dir/irohd.log" && fail "sanitizer reports from irohd"

@@ -107,11 +107,20 @@ ticket() {
     get "$(in_ns node "$here/relay_irohd.mjs" ticket --id "$1" --relay "$url")" ticket
 }
 
+irohd_pids=""
+# all_stopped: every irohd started has exited (so a sanitizer's exit report is in its log).
+all_stopped() {
+    local p
+    for p in $irohd_pids; do kill -0 "$p" 2>/dev/null && return 1; done
+    return 0
+}
+
 echo "== our relay, two irohd and the real iroh in network namespace $ns (loopback only)"
 relay_start
 for n in a b; do
-    in_ns "$IROHD" --data-dir "$dir/$n" --socket "$dir/$n.sock" --bind 127.0.0.1:0 \
-        --relay "$url" --log-level debug >"$dir/$n.out" 2>"$dir/$n.log" &
+    ip netns exec "$ns" "$IROHD" --data-dir "$dir/$n" --socket "$dir/$n.sock" \
+        --bind 127.0.0.1:0 --relay "$url" --log-level debug >"$dir/$n.out" 2>"$dir/$n.log" &
+    irohd_pids="$irohd_pids $!"
 done
 for n in a b; do
     wait_for 10 home_up "$n" || die "irohd $n has no home relay: $out $(tail -5 "$dir/$n.log")"
@@ -177,9 +186,10 @@ if command -v openssl >/dev/null; then
         --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem" --no-metrics >>"$dir/relay-tls.log" 2>&1 &
     tls_url=https://localhost:3443/
     for n in c d; do
-        in_ns "$IROHD" --data-dir "$dir/$n" --socket "$dir/$n.sock" --bind 127.0.0.1:0 \
-            --relay "$tls_url" --relay-ca "$dir/cert.pem" --log-level debug >"$dir/$n.out" \
-            2>"$dir/$n.log" &
+        ip netns exec "$ns" "$IROHD" --data-dir "$dir/$n" --socket "$dir/$n.sock" \
+            --bind 127.0.0.1:0 --relay "$tls_url" --relay-ca "$dir/cert.pem" --log-level debug \
+            >"$dir/$n.out" 2>"$dir/$n.log" &
+        irohd_pids="$irohd_pids $!"
     done
     for n in c d; do
         wait_for 20 home_up "$n" || fail "irohd $n has no https home relay: $out"
@@ -197,6 +207,7 @@ else
 fi
 
 for n in a b; do rpc "$n" node.shutdown; done
+wait_for 20 all_stopped || fail "irohd did not stop"
 echo "== what irohd a saw"
 grep -E "relay: |home relay|quic: .*(connected|accepted)" "$dir/a.log" | grep -v "retrying in" |
     sed 's/^[^ ]* //'
