@@ -100,6 +100,8 @@ struct transfer {
     /* loop side: bytes received and not yet handed to the decoding */
     struct rx_buf *rx_head, *rx_tail;
     size_t rx_queued, held; /* queued (also in the decoding's input), credit held back */
+    struct rx_buf *spare;   /* used buffers to fill again */
+    size_t nspare;
     bool fin, stream_closed, timed_out;
     bool conn_closed; /* the stream ended because its connection did */
     uint64_t last_rx_ns;
@@ -110,10 +112,11 @@ struct transfer {
     struct blob_missing missing;
     /* decoding: its input (owned by the job while it runs), reader, state */
     struct rx_buf *in_head, *in_tail;
-    size_t in_off;   /* bytes of in_head already used */
-    size_t consumed; /* bytes the last job used */
-    bool final;      /* the input holds the last bytes the stream will bring */
-    bool input_done; /* ... and they were all used */
+    size_t in_off;        /* bytes of in_head already used */
+    struct rx_buf *spent; /* buffers the job used up, reused by the loop (no page churn) */
+    size_t consumed;      /* bytes the last job used */
+    bool final;           /* the input holds the last bytes the stream will bring */
+    bool input_done;      /* ... and they were all used */
     struct iroh_blobs_blob_reader reader;
     bool have_size, decode_done;
     uint64_t size;
@@ -462,7 +465,8 @@ static void decode(struct transfer *t)
             t->in_head = b->next;
             if (!t->in_head) t->in_tail = NULL;
             t->in_off = 0;
-            free(b);
+            b->next = t->spent;
+            t->spent = b;
         } else {
             t->rc = r;
             t->failed_chunk = iroh_bao_decoder_failed_chunk(&t->reader.decoder);
@@ -614,6 +618,17 @@ static void transfer_after_work(uv_work_t *req, int status)
         return;
     }
     t->rx_queued -= t->consumed;
+    while (t->spent) { /* kept for the bytes still to come, up to the credit limit */
+        struct rx_buf *b = t->spent;
+        t->spent = b->next;
+        if (t->nspare * RX_BUF_CAP < RX_HOLD_LIMIT) {
+            b->next = t->spare;
+            t->spare = b;
+            t->nspare++;
+        } else {
+            free(b);
+        }
+    }
     if (t->held && t->s && t->rx_queued <= RX_HOLD_LIMIT) {
         quic_stream_consume(t->s, t->held);
         t->held = 0;
@@ -641,7 +656,11 @@ static void stream_on_data(struct quic_stream *s, const uint8_t *data, size_t le
     for (size_t off = 0; off < len;) {
         struct rx_buf *b = t->rx_tail;
         if (!b || b->len == RX_BUF_CAP) {
-            if (!(b = malloc(sizeof *b))) {
+            if (t->spare) {
+                b = t->spare;
+                t->spare = b->next;
+                t->nspare--;
+            } else if (!(b = malloc(sizeof *b))) {
                 quic_stream_consume(s, len - off);
                 transfer_abandon(t); /* the provider is passed over for this part */
                 return;
@@ -755,6 +774,8 @@ static void transfer_free(struct transfer *t)
 {
     rx_free(t->rx_head);
     rx_free(t->in_head);
+    rx_free(t->spent);
+    rx_free(t->spare);
     blob_missing_free(&t->missing);
     batch_free(&t->batch[0]);
     batch_free(&t->batch[1]);
