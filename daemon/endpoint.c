@@ -981,6 +981,15 @@ void endpoint_addr(const struct endpoint *ep, struct iroh_endpoint_addr *out)
     }
 }
 
+int endpoint_path_format(struct endpoint *ep, const struct iroh_socket_addr *real, char *out,
+                         size_t cap)
+{
+    if (!iroh_peer_map_is_relay_addr(real)) return iroh_socket_addr_format(real, out, cap);
+    const struct iroh_peer *p = iroh_peer_map_by_relay_addr(&ep->peers, real);
+    int n = snprintf(out, cap, "relay:%s", p && *p->relay_url ? p->relay_url : "");
+    return n >= 0 && (size_t)n < cap ? n : IROH_EBUFFER;
+}
+
 size_t endpoint_bound(const struct endpoint *ep, struct iroh_socket_addr *out, size_t cap)
 {
     size_t n = 0;

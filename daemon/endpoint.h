@@ -116,6 +116,15 @@ struct endpoint_relay_status {
  * until the loop runs again). */
 size_t endpoint_relays(const struct endpoint *ep, struct endpoint_relay_status *out, size_t cap);
 
+/* Characters of a path's text: "IP:PORT", "[IPv6]:PORT" or "relay:URL". */
+#define ENDPOINT_PATH_TEXT_MAX (6 + IROH_RELAY_URL_MAX)
+
+/* Writes the text of a connection's real address (quic_conn_path): a direct address as
+ * IP:PORT, a relay path as "relay:" and the URL of the relay that reaches the remote, and a
+ * NUL. Returns the length or IROH_EBUFFER (ENDPOINT_PATH_TEXT_MAX + 1 always suffices). */
+int endpoint_path_format(struct endpoint *ep, const struct iroh_socket_addr *real, char *out,
+                         size_t cap);
+
 /* The addresses the sockets are bound to (wildcards as such). Returns how many were written to
  * out[0..cap). */
 size_t endpoint_bound(const struct endpoint *ep, struct iroh_socket_addr *out, size_t cap);

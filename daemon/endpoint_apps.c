@@ -349,10 +349,13 @@ static struct app_conn *conn_find(struct apps_session *s, int64_t id)
 
 static json_object *conn_describe(const struct app_conn *c)
 {
-    char id[IROH_KEY_HEX_LEN + 1], path[IROH_SOCKET_ADDR_TEXT_MAX + 1] = "";
+    char id[IROH_KEY_HEX_LEN + 1], path[ENDPOINT_PATH_TEXT_MAX + 1] = "";
     iroh_public_key_format_hex(quic_conn_remote_id(c->qc), id, sizeof id);
     struct iroh_socket_addr a;
-    if (quic_conn_path(c->qc, &a) == 0) iroh_socket_addr_format(&a, path, sizeof path);
+    if (quic_conn_path(c->qc, &a) == 0 && c->session) /* a relay path as relay:URL */
+        endpoint_path_format(c->session->apps->ep, &a, path, sizeof path);
+    else if (quic_conn_path(c->qc, &a) == 0) /* the app left: direct addresses only */
+        iroh_socket_addr_format(&a, path, sizeof path);
     json_object *r = json_object_new_object();
     json_object_object_add(r, "conn", json_object_new_int64((int64_t)c->id));
     json_object_object_add(r, "remote", json_object_new_string(id));

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define WRITE_PIECE (64 * 1024)
 
 /* ---- server ---------------------------------------------------------------------------------- */
@@ -90,6 +89,7 @@ struct client_stream {
 
 /* Freed once done has run, the dial and the connection are over and the timer is closed. */
 struct echo_client {
+    struct endpoint *ep;
     echo_done_fn *done;
     void *arg;
     bool reported;
@@ -144,7 +144,7 @@ static void finish(struct echo_client *c, int status, const char *fmt, ...)
         r->rtt_ns = quic_conn_rtt_ns(c->qc);
         quic_conn_stats(c->qc, &r->stats);
         if (quic_conn_path(c->qc, &path) == 0)
-            iroh_socket_addr_format(&path, r->path, sizeof r->path);
+            endpoint_path_format(c->ep, &path, r->path, sizeof r->path);
         quic_conn_close(c->qc, status == 0 ? 0 : 1, status == 0 ? "done" : "failed");
     }
     c->done(r, c->arg);
@@ -273,6 +273,7 @@ int echo_client_start(uv_loop_t *loop, struct endpoint *ep, const struct echo_re
         return IROH_ENOMEM;
     }
     randombytes_buf(c->data, total);
+    c->ep = ep;
     c->done = done;
     c->arg = arg;
     c->bytes = req->bytes;

@@ -39,9 +39,9 @@ struct echo_result {
     size_t bytes;                     /* echoed and checked, all streams */
     uint64_t connect_ns, transfer_ns; /* the dial; from connected to the last echo */
     uint64_t rtt_ns;
-    struct quic_conn_stats stats; /* of the connection, once connected */
-    struct iroh_public_key remote;            /* once connected */
-    char path[IROH_SOCKET_ADDR_TEXT_MAX + 1]; /* the peer address used, or "" */
+    struct quic_conn_stats stats;          /* of the connection, once connected */
+    struct iroh_public_key remote;         /* once connected */
+    char path[ENDPOINT_PATH_TEXT_MAX + 1]; /* the path used (endpoint_path_format), or "" */
 };
 
 /* Called once with the outcome (borrowed for the call). */
