@@ -29,6 +29,10 @@
 /* Unsent output beyond which datagrams are dropped: QUIC's congestion control sees the loss
  * instead of a queue that only grows the round trip. */
 #define OUT_MAX (2u * 1024 * 1024)
+/* Datagrams sent while connecting wait for the connection (as iroh): at most this many bytes,
+ * for at most HELD_MS. A dial through a relay opened on demand then needs no retransmission. */
+#define HELD_MAX (256u * 1024)
+#define HELD_MS 3000
 #define HEAD_MAX 8192 /* the 101 answer's head */
 #define READS_PER_WAKEUP 16
 #define IN_CHUNK 65536
@@ -80,6 +84,9 @@ struct relay_client {
     size_t in_len, in_cap;
     uint8_t *out;
     size_t out_len, out_sent, out_cap;
+    uint8_t *held; /* WebSocket messages of datagrams sent before the connection was up */
+    size_t held_len, held_cap;
+    uint64_t held_since; /* uv_now() of the oldest */
 
     bool ping_outstanding;
     uint8_t ping[IROH_RELAY_PING_LEN];
@@ -172,6 +179,23 @@ static int flush(struct relay_client *rc)
     return 0;
 }
 
+/* Room for n more bytes at the end of *buf (*len used of *cap). Returns it or NULL. */
+static uint8_t *buf_append(uint8_t **buf, size_t *len, size_t *cap, size_t n)
+{
+    if (*len + n > *cap) {
+        size_t bigger_cap = *cap ? *cap : 65536;
+        while (bigger_cap < *len + n)
+            bigger_cap *= 2;
+        uint8_t *bigger = realloc(*buf, bigger_cap);
+        if (!bigger) return NULL;
+        *buf = bigger;
+        *cap = bigger_cap;
+    }
+    uint8_t *p = *buf + *len;
+    *len += n;
+    return p;
+}
+
 /* Room for n more output bytes. Returns a pointer to them or NULL (over OUT_MAX unsent, no
  * memory). */
 static uint8_t *out_reserve(struct relay_client *rc, size_t n)
@@ -182,30 +206,31 @@ static uint8_t *out_reserve(struct relay_client *rc, size_t n)
         rc->out_len -= rc->out_sent;
         rc->out_sent = 0;
     }
-    if (rc->out_len + n > rc->out_cap) {
-        size_t cap = rc->out_cap ? rc->out_cap : 65536;
-        while (cap < rc->out_len + n)
-            cap *= 2;
-        uint8_t *bigger = realloc(rc->out, cap);
-        if (!bigger) return NULL;
-        rc->out = bigger;
-        rc->out_cap = cap;
-    }
-    uint8_t *p = rc->out + rc->out_len;
-    rc->out_len += n;
-    return p;
+    return buf_append(&rc->out, &rc->out_len, &rc->out_cap, n);
+}
+
+/* Room for n more bytes of datagrams held until the connection is up, or NULL (over HELD_MAX,
+ * no memory). Held datagrams older than HELD_MS are dropped first. */
+static uint8_t *held_reserve(struct relay_client *rc, size_t n)
+{
+    uint64_t now = uv_now(rc->loop);
+    if (rc->held_len && now - rc->held_since > HELD_MS) rc->held_len = 0;
+    if (rc->held_len + n > HELD_MAX) return NULL;
+    if (rc->held_len == 0) rc->held_since = now;
+    return buf_append(&rc->held, &rc->held_len, &rc->held_cap, n);
 }
 
 /* Queues one masked WebSocket message of opcode whose payload is head[0..head_len) followed
- * by body[0..body_len). Returns 0 or IROH_EAGAIN (no room). */
-static int queue_message(struct relay_client *rc, enum iroh_ws_opcode opcode, const uint8_t *head,
-                         size_t head_len, const uint8_t *body, size_t body_len)
+ * by body[0..body_len) for output, or (hold) until the connection is up. Returns 0 or
+ * IROH_EAGAIN (no room). */
+static int queue_message(struct relay_client *rc, bool hold, enum iroh_ws_opcode opcode,
+                         const uint8_t *head, size_t head_len, const uint8_t *body, size_t body_len)
 {
     uint8_t hdr[IROH_WS_MAX_HEADER_LEN], mask[4];
     randombytes_buf(mask, sizeof mask);
     size_t payload = head_len + body_len;
     size_t hl = iroh_ws_encode_header(hdr, true, opcode, payload, mask);
-    uint8_t *p = out_reserve(rc, hl + payload);
+    uint8_t *p = hold ? held_reserve(rc, hl + payload) : out_reserve(rc, hl + payload);
     if (!p) return IROH_EAGAIN;
     memcpy(p, hdr, hl);
     if (head_len) memcpy(p + hl, head, head_len);
@@ -219,7 +244,7 @@ static int queue_frame(struct relay_client *rc, const struct iroh_relay_frame *f
     uint8_t buf[256];
     int n = iroh_relay_frame_encode(f, buf, sizeof buf);
     if (n < 0) return n;
-    return queue_message(rc, IROH_WS_BINARY, buf, (size_t)n, NULL, 0);
+    return queue_message(rc, false, IROH_WS_BINARY, buf, (size_t)n, NULL, 0);
 }
 
 /* ---- connection life ---------------------------------------------------------------------- */
@@ -232,6 +257,7 @@ static void release(struct relay_client *rc)
     void *arg = rc->close_arg;
     free(rc->in);
     free(rc->out);
+    free(rc->held);
     sodium_memzero(rc, sizeof *rc);
     free(rc);
     if (done) done(arg);
@@ -314,6 +340,11 @@ static void on_connected(struct relay_client *rc)
     rc->since_ns = uv_hrtime();
     log_info("relay", "connected to %s", rc->url);
     send_ping(rc);
+    if (rc->held_len && uv_now(rc->loop) - rc->held_since <= HELD_MS) {
+        uint8_t *p = out_reserve(rc, rc->held_len);
+        if (p) memcpy(p, rc->held, rc->held_len);
+    }
+    rc->held_len = 0;
     rc->cb->on_change(rc, rc->arg);
 }
 
@@ -440,7 +471,7 @@ static void process_input(struct relay_client *rc)
         if (h.opcode == IROH_WS_BINARY)
             on_relay_frame(rc, payload, len);
         else if (h.opcode == IROH_WS_PING)
-            queue_message(rc, IROH_WS_PONG, payload, len, NULL, 0);
+            queue_message(rc, false, IROH_WS_PONG, payload, len, NULL, 0);
         else if (h.opcode == IROH_WS_CLOSE) {
             fail(rc, "the relay closed the WebSocket");
             return;
@@ -689,7 +720,8 @@ int relay_client_start(uv_loop_t *loop, const char *url, const struct iroh_secre
 int relay_client_send(struct relay_client *rc, const struct iroh_public_key *dst,
                       const uint8_t *data, size_t len, size_t segment)
 {
-    if (rc->state != ST_CONNECTED || len == 0) return IROH_EAGAIN;
+    if (rc->state == ST_CLOSED || len == 0) return IROH_EAGAIN;
+    bool hold = rc->state != ST_CONNECTED;
     if (segment == 0 || segment > len) segment = len;
     /* a batch frame holds as many whole segments as fit in one relay packet */
     size_t per_frame =
@@ -702,9 +734,10 @@ int relay_client_send(struct relay_client *rc, const struct iroh_public_key *dst
         size_t hl = iroh_relay_datagram_header_encode(
             batch ? IROH_RELAY_CLIENT_TO_RELAY_DATAGRAM_BATCH : IROH_RELAY_CLIENT_TO_RELAY_DATAGRAM,
             dst->bytes, 0, batch ? (uint16_t)segment : 0, head);
-        if (queue_message(rc, IROH_WS_BINARY, head, hl, data + off, n) < 0) return IROH_EAGAIN;
+        if (queue_message(rc, hold, IROH_WS_BINARY, head, hl, data + off, n) < 0)
+            return IROH_EAGAIN;
     }
-    if (flush(rc) < 0) {
+    if (!hold && flush(rc) < 0) {
         fail(rc, "write failed");
         return IROH_EAGAIN;
     }

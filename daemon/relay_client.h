@@ -8,8 +8,9 @@
  * It stays connected: a relay Ping right after connecting and every 15 s (the Pong must come
  * within 5 s, its round trip is the relay's latency), a connect timeout of 10 s, and after a
  * failure a reconnect — at once if the connection had been up, else after a backoff from
- * 10 ms doubling to 16 s (with jitter). Datagrams sent while it is not connected are dropped
- * (QUIC retransmits); so are datagrams beyond 2 MiB of unsent output.
+ * 10 ms doubling to 16 s (with jitter). Datagrams sent while it is not connected wait for it,
+ * up to 256 KiB and 3 s (then they are dropped: QUIC retransmits); datagrams beyond 2 MiB of
+ * unsent output are dropped.
  *
  * Used by daemon/endpoint.c (its relay paths), on the loop thread. */
 #ifndef IROHD_RELAY_CLIENT_H
@@ -51,8 +52,9 @@ int relay_client_start(uv_loop_t *loop, const char *url, const struct iroh_secre
                        const struct relay_client_callbacks *cb, void *arg,
                        struct relay_client **out);
 
-/* Sends data[0..len) to dst as datagrams of segment bytes (the last may be shorter). Returns 0,
- * or IROH_EAGAIN when it was dropped (not connected, output buffer full). */
+/* Sends data[0..len) to dst as datagrams of segment bytes (the last may be shorter), or holds
+ * them until the connection is up. Returns 0, or IROH_EAGAIN when they were dropped (closed,
+ * no room). */
 int relay_client_send(struct relay_client *rc, const struct iroh_public_key *dst,
                       const uint8_t *data, size_t len, size_t segment);
 
