@@ -373,6 +373,11 @@ int iroh_relay_upgrade_check(const struct iroh_http_request *req, struct iroh_re
     const struct iroh_http_header *proto = iroh_http_find_header(h, n, "Sec-WebSocket-Protocol");
     const struct iroh_http_header *ekm = iroh_http_find_header(h, n, IROH_RELAY_AUTH_HEADER);
     *need_version_header = false;
+    memset(out, 0, sizeof *out);
+    if (up && iroh_http_equal_nocase(up->value, up->value_len, IROH_RELAY035_UPGRADE)) {
+        out->version = IROH_RELAY_V035;
+        return IROH_OK;
+    }
     if (!up || up->value_len != 9 || memcmp(up->value, "websocket", 9) != 0) {
         *reason = "upgrade header must be websocket";
         return 400;
@@ -390,9 +395,12 @@ int iroh_relay_upgrade_check(const struct iroh_http_request *req, struct iroh_re
         *need_version_header = true;
         return 400;
     }
-    if (!proto) {
-        *reason = "missing Sec-WebSocket-Protocol header";
-        return 400;
+    out->websocket = true;
+    out->ws_key = key->value;
+    out->ws_key_len = key->value_len;
+    if (!proto) { /* an iroh 0.35 client over WebSocket */
+        out->version = IROH_RELAY_V035;
+        return IROH_OK;
     }
     int version = pick_version(proto->value, proto->value_len);
     if (!version) {
@@ -400,8 +408,6 @@ int iroh_relay_upgrade_check(const struct iroh_http_request *req, struct iroh_re
         return 400;
     }
     out->version = (enum iroh_relay_version)version;
-    out->ws_key = key->value;
-    out->ws_key_len = key->value_len;
     out->ekm_header = ekm ? ekm->value : NULL;
     out->ekm_header_len = ekm ? ekm->value_len : 0;
     return IROH_OK;
@@ -411,17 +417,28 @@ int iroh_relay_upgrade_answer(const struct iroh_relay_upgrade *up, const char *e
                               char *out, size_t out_cap)
 {
     char accept[IROH_WS_ACCEPT_LEN + 1];
-    iroh_ws_accept_key(up->ws_key, up->ws_key_len, accept);
-    int n = snprintf(out, out_cap,
+    const char *extra = extra_headers ? extra_headers : "";
+    int n;
+    if (!up->websocket) {
+        n = snprintf(out, out_cap,
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: " IROH_RELAY035_UPGRADE
+                     "\r\n%s\r\n",
+                     extra);
+    } else {
+        iroh_ws_accept_key(up->ws_key, up->ws_key_len, accept);
+        const char *proto = up->version == IROH_RELAY_V2   ? IROH_RELAY_PROTOCOL_V2
+                            : up->version == IROH_RELAY_V1 ? IROH_RELAY_PROTOCOL_V1
+                                                           : NULL;
+        n = snprintf(out, out_cap,
                      "HTTP/1.1 101 Switching Protocols\r\n"
                      "Upgrade: websocket\r\n"
                      "Connection: upgrade\r\n"
                      "Sec-WebSocket-Accept: %s\r\n"
-                     "Sec-WebSocket-Protocol: %s\r\n"
+                     "%s%s%s"
                      "%s\r\n",
-                     accept,
-                     up->version == IROH_RELAY_V2 ? IROH_RELAY_PROTOCOL_V2 : IROH_RELAY_PROTOCOL_V1,
-                     extra_headers ? extra_headers : "");
+                     accept, proto ? "Sec-WebSocket-Protocol: " : "", proto ? proto : "",
+                     proto ? "\r\n" : "", extra);
+    }
     if (n < 0 || (size_t)n >= out_cap) return IROH_EBUFFER;
     return n;
 }
@@ -452,4 +469,37 @@ const char *iroh_relay_status_text(enum iroh_relay_status status)
     case IROH_RELAY_STATUS_RATE_LIMITED: return "rate limited";
     }
     return "unknown status";
+}
+
+/* --- iroh 0.35 ------------------------------------------------------------------------ */
+
+#define MAGIC035 "RELAY\xf0\x9f\x94\x91"
+#define MAGIC035_LEN 9
+
+int iroh_relay035_client_info_verify(const uint8_t *body, size_t len, struct iroh_public_key *key,
+                                     uint64_t *version)
+{
+    size_t fixed = MAGIC035_LEN + IROH_KEY_LEN + IROH_SIGNATURE_LEN;
+    if (len <= fixed || memcmp(body, MAGIC035, MAGIC035_LEN) != 0) return IROH_EPROTO;
+    if (iroh_public_key_from_bytes(body + MAGIC035_LEN, key) < 0) return IROH_EPROTO;
+    const uint8_t *sig = body + MAGIC035_LEN + IROH_KEY_LEN, *msg = body + fixed;
+    size_t msg_len = len - fixed;
+    if (get_leb128(msg, msg_len, version) < 0) return IROH_EPROTO;
+    return iroh_public_key_verify(key, msg, msg_len, sig) < 0 ? IROH_ECORRUPT : IROH_OK;
+}
+
+void iroh_relay035_client_info_make(const struct iroh_secret_key *sk,
+                                    uint8_t out[IROH_RELAY035_CLIENT_INFO_LEN])
+{
+    struct iroh_public_key pk;
+    iroh_secret_key_public(sk, &pk);
+    uint8_t *p = out;
+    *p++ = IROH_RELAY035_CLIENT_INFO;
+    memcpy(p, MAGIC035, MAGIC035_LEN);
+    p += MAGIC035_LEN;
+    memcpy(p, pk.bytes, IROH_KEY_LEN);
+    p += IROH_KEY_LEN;
+    uint8_t msg = IROH_RELAY035_PROTOCOL_VERSION; /* postcard ClientInfo{version: 3} */
+    iroh_secret_key_sign(sk, &msg, 1, p);
+    p[IROH_SIGNATURE_LEN] = msg;
 }

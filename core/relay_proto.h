@@ -46,10 +46,14 @@
 #define IROH_RELAY_PROTOCOL_V2 "iroh-relay-v2"
 
 /* Negotiated relay protocol version (Sec-WebSocket-Protocol). v1 clients get health news as
- * Health text frames, v2 clients as Status frames. */
+ * Health text frames, v2 clients as Status frames. V035 is the pre-1.0 protocol of iroh 0.35
+ * (spec compat-0.35-and-paths.md §1.2): "Upgrade: iroh derp http" with its own framing, or a
+ * WebSocket upgrade without Sec-WebSocket-Protocol; the client opens with ClientInfo and the
+ * frame types are those of enum iroh_relay035_frame_type. */
 enum iroh_relay_version {
     IROH_RELAY_V1 = 1,
     IROH_RELAY_V2 = 2,
+    IROH_RELAY_V035 = 35,
 };
 
 enum iroh_relay_frame_type {
@@ -189,6 +193,7 @@ int iroh_relay_upgrade_response_check(const struct iroh_http_response *resp, con
 /* What a server learns from a valid upgrade request. Pointers point into the request. */
 struct iroh_relay_upgrade {
     enum iroh_relay_version version;
+    bool websocket; /* false: the 0.35 "iroh derp http" framing (ws_key is NULL) */
     const char *ws_key;
     size_t ws_key_len;
     const char *ekm_header; /* NULL if absent */
@@ -198,7 +203,8 @@ struct iroh_relay_upgrade {
 /* Server: checks a GET /relay request as upstream does (§1.2). Returns IROH_OK and fills *out,
  * or an HTTP status to answer with (400, and *reason set to a static message; when the
  * WebSocket version is wrong the answer must also carry "Sec-WebSocket-Version: 13", which
- * *need_version_header says). */
+ * *need_version_header says). A request with "Upgrade: iroh derp http", or a WebSocket one
+ * without Sec-WebSocket-Protocol, is an iroh 0.35 client (version IROH_RELAY_V035). */
 int iroh_relay_upgrade_check(const struct iroh_http_request *req, struct iroh_relay_upgrade *out,
                              const char **reason, bool *need_version_header);
 
@@ -214,5 +220,40 @@ int iroh_relay_request_token(const struct iroh_http_request *req, char *out, siz
 
 /* The text a v1 client gets in a Health frame for a status. */
 const char *iroh_relay_status_text(enum iroh_relay_status status);
+
+/* --- iroh 0.35 (compat-0.35-and-paths.md §1.2) ------------------------------------------
+ * A frame is type u8 ‖ body: one WebSocket binary message, or with the "iroh derp http"
+ * framing type u8 ‖ body length u32 BE ‖ body (IROH_RELAY035_HEADER_LEN bytes of header). */
+
+#define IROH_RELAY035_UPGRADE "iroh derp http"
+#define IROH_RELAY035_HEADER_LEN 5
+#define IROH_RELAY035_MAX_BODY (1u << 20)
+#define IROH_RELAY035_PROTOCOL_VERSION 3
+#define IROH_RELAY035_CLIENT_INFO_LEN 107 /* a whole ClientInfo frame: type, 106 bytes */
+
+enum iroh_relay035_frame_type {
+    IROH_RELAY035_CLIENT_INFO = 2,
+    IROH_RELAY035_SEND_PACKET = 4, /* dst[32] ‖ packet */
+    IROH_RELAY035_RECV_PACKET = 5, /* src[32] ‖ packet */
+    IROH_RELAY035_KEEP_ALIVE = 6,
+    IROH_RELAY035_NOTE_PREFERRED = 7,
+    IROH_RELAY035_NODE_GONE = 8, /* id[32] */
+    IROH_RELAY035_PING = 12,     /* data[8] */
+    IROH_RELAY035_PONG = 13,     /* data[8] */
+    IROH_RELAY035_HEALTH = 14,   /* UTF-8 text */
+    IROH_RELAY035_RESTARTING = 15,
+};
+
+/* Server: checks the body of a ClientInfo frame (after its type byte): the magic "RELAY🔑",
+ * a valid key, the Ed25519 signature over the postcard message. Writes the key and the
+ * client's protocol version. Returns IROH_OK, IROH_EPROTO (malformed) or IROH_ECORRUPT (bad
+ * signature). */
+int iroh_relay035_client_info_verify(const uint8_t *body, size_t len, struct iroh_public_key *key,
+                                     uint64_t *version);
+
+/* Client: writes a ClientInfo frame (type byte first, protocol version 3) signed by sk to
+ * out[IROH_RELAY035_CLIENT_INFO_LEN]. */
+void iroh_relay035_client_info_make(const struct iroh_secret_key *sk,
+                                    uint8_t out[IROH_RELAY035_CLIENT_INFO_LEN]);
 
 #endif

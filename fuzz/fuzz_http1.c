@@ -3,7 +3,8 @@
  * parsed as a request and as a response. Aborts unless: a parsed head's length is within the
  * input and the limit and ends with an empty line; every pointer lies inside the input; field
  * names are non-empty and free of ':' and whitespace; values hold no CR or LF; the upgrade
- * check answers OK or 400 with a reason; tokens fit their buffer. */
+ * check answers OK (with an answer that fits 1 KiB) or 400 with a reason; tokens fit their
+ * buffer. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bool need_version = false;
         int st = iroh_relay_upgrade_check(&req, &up, &reason, &need_version);
         if (st != IROH_OK && (st != 400 || !reason)) abort();
-        if (st == IROH_OK && up.version != IROH_RELAY_V1 && up.version != IROH_RELAY_V2) abort();
+        if (st == IROH_OK && up.version != IROH_RELAY_V1 && up.version != IROH_RELAY_V2 &&
+            up.version != IROH_RELAY_V035)
+            abort();
+        if (st == IROH_OK && up.websocket != (up.ws_key != NULL)) abort();
+        if (st == IROH_OK) {
+            char answer[1024];
+            if (iroh_relay_upgrade_answer(&up, NULL, answer, sizeof answer) <= 0) abort();
+        }
         char token[64];
         int t = iroh_relay_request_token(&req, token, sizeof token);
         if (t >= 0 && ((size_t)t >= sizeof token || token[t] != '\0')) abort();

@@ -12,7 +12,13 @@
  *
  * States of a connection: HTTP (reading a request head) → 101 → CHALLENGE (ServerChallenge
  * sent, waiting for ClientAuth) or straight to the access check when the keying-material
- * header verified → ACCESS (an HTTP callout is pending) → RELAY (registered) → CLOSING. */
+ * header verified → ACCESS (an HTTP callout is pending) → RELAY (registered) → CLOSING.
+ *
+ * iroh 0.35 clients (relay_proto.h, IROH_RELAY_V035) take the same path, except that they
+ * open with ClientInfo instead of answering a challenge, get no confirmation, use their own
+ * frame types (over WebSocket or the "iroh derp http" framing) and live in a routing table of
+ * their own: a 0.35 and a 1.x client cannot talk to each other anyway (their payloads differ).
+ * A second 0.35 connection of one id replaces the first, as upstream 0.35 did. */
 #include "relay/server.h"
 
 #include <sodium.h>
@@ -77,7 +83,8 @@ struct conn {
     struct conn *prev, *next; /* all connections */
     enum listener_kind kind;
     enum conn_state state;
-    bool upgraded; /* WebSocket framing is on */
+    bool upgraded; /* relay framing is on */
+    bool derp;     /* the 0.35 "iroh derp http" framing instead of WebSocket */
     struct relay_tls *tls;
 
     uint8_t *in; /* a partial frame or head carried to the next read */
@@ -138,7 +145,7 @@ struct relay_server {
     size_t num_listeners;
     uv_timer_t sweep;
     struct conn *conns;
-    struct keymap clients;
+    struct keymap clients, clients035;
     struct relay_metrics m;
     uint64_t rng;
     bool stopping;
@@ -300,6 +307,22 @@ static void send_ws(struct conn *c, enum iroh_ws_opcode op, const uint8_t *paylo
     send_pieces(c, pieces, lens, len ? 2 : 1, datagram);
 }
 
+/* One relay frame in the connection's framing: a WebSocket binary message, or the 0.35
+ * type ‖ length ‖ body. */
+static void send_message(struct conn *c, const uint8_t *frame, size_t len, bool datagram)
+{
+    if (!c->derp) {
+        send_ws(c, IROH_WS_BINARY, frame, len, datagram);
+        return;
+    }
+    uint8_t hdr[IROH_RELAY035_HEADER_LEN] = {frame[0], (uint8_t)((len - 1) >> 24),
+                                             (uint8_t)((len - 1) >> 16), (uint8_t)((len - 1) >> 8),
+                                             (uint8_t)(len - 1)};
+    const uint8_t *pieces[2] = {hdr, frame + 1};
+    size_t lens[2] = {sizeof hdr, len - 1};
+    send_pieces(c, pieces, lens, len > 1 ? 2 : 1, datagram);
+}
+
 /* Collects a forwarded datagram frame (frame[0..len), in the buffer being processed) for dst;
  * flush_pending() writes it. A TLS destination encrypts it at once instead. */
 static void flush_pending(struct relay_server *s);
@@ -308,7 +331,7 @@ static void forward(struct conn *dst, const uint8_t *frame, size_t len)
 {
     struct relay_server *s = dst->srv;
     if (dst->tls) {
-        send_ws(dst, IROH_WS_BINARY, frame, len, true);
+        send_message(dst, frame, len, true);
         return;
     }
     if (s->npend == MAX_PENDING) flush_pending(s);
@@ -316,9 +339,18 @@ static void forward(struct conn *dst, const uint8_t *frame, size_t len)
     struct pending *p = &s->pend[idx];
     p->dst = dst;
     p->next = -1;
-    p->hdr_len = (uint8_t)iroh_ws_encode_header(p->hdr, true, IROH_WS_BINARY, len, NULL);
-    p->data = frame;
-    p->len = len;
+    if (dst->derp) { /* type ‖ length, then the body */
+        p->hdr[0] = frame[0];
+        for (int i = 0; i < 4; i++)
+            p->hdr[1 + i] = (uint8_t)((len - 1) >> (24 - 8 * i));
+        p->hdr_len = IROH_RELAY035_HEADER_LEN;
+        p->data = frame + 1;
+        p->len = len - 1;
+    } else {
+        p->hdr_len = (uint8_t)iroh_ws_encode_header(p->hdr, true, IROH_WS_BINARY, len, NULL);
+        p->data = frame;
+        p->len = len;
+    }
     if (dst->pend_frames == 0) {
         dst->pend_head = idx;
         s->pend_conns[s->npend_conns++] = dst;
@@ -365,23 +397,40 @@ static void flush_pending(struct relay_server *s)
     s->npend_conns = 0;
 }
 
-/* A control relay frame (not a datagram), dropped if the control queue is full. */
-static void send_frame(struct conn *c, const struct iroh_relay_frame *f)
+/* A control frame (encoded), dropped if the control queue is full. */
+static void send_control(struct conn *c, const uint8_t *frame, size_t len)
 {
-    uint8_t buf[64 + IROH_RELAY_MAX_REASON_LEN];
-    int n = iroh_relay_frame_encode(f, buf, sizeof buf);
-    if (n < 0) return;
     if (c->out_control >= c->srv->cfg->queue_frames) {
         c->srv->m.other_packets_dropped++;
         return;
     }
     c->srv->m.other_packets_sent++;
-    send_ws(c, IROH_WS_BINARY, buf, (size_t)n, false);
+    send_message(c, frame, len, false);
+}
+
+/* A 1.x control frame. */
+static void send_frame(struct conn *c, const struct iroh_relay_frame *f)
+{
+    uint8_t buf[64 + IROH_RELAY_MAX_REASON_LEN];
+    int n = iroh_relay_frame_encode(f, buf, sizeof buf);
+    if (n > 0) send_control(c, buf, (size_t)n);
+}
+
+/* A 0.35 control frame: type ‖ body. */
+static void send_frame035(struct conn *c, enum iroh_relay035_frame_type type, const void *body,
+                          size_t len)
+{
+    uint8_t buf[1 + 256];
+    if (len > sizeof buf - 1) len = sizeof buf - 1;
+    buf[0] = (uint8_t)type;
+    memcpy(buf + 1, body, len);
+    send_control(c, buf, 1 + len);
 }
 
 static void send_status(struct conn *c, enum iroh_relay_status status)
 {
     struct iroh_relay_frame f = {0};
+    if (c->version == IROH_RELAY_V035) return; /* 0.35 has no such news */
     if (c->version == IROH_RELAY_V2) {
         f.type = IROH_RELAY_STATUS;
         f.status = (uint8_t)status;
@@ -413,19 +462,26 @@ static void fail_ws(struct conn *c, uint16_t code, const char *why)
     if (c->state == S_RELAY) key_short(&c->key, k);
     log_debug("relay", "closing connection of %s: %s", k, why);
     c->srv->m.http_connections_errored++;
-    uint8_t payload[IROH_WS_MAX_CONTROL_PAYLOAD];
-    size_t n = iroh_ws_close_payload(code, why, payload);
-    send_ws(c, IROH_WS_CLOSE, payload, n, false);
+    if (!c->derp) {
+        uint8_t payload[IROH_WS_MAX_CONTROL_PAYLOAD];
+        size_t n = iroh_ws_close_payload(code, why, payload);
+        send_ws(c, IROH_WS_CLOSE, payload, n, false);
+    }
     close_after_flush(c);
 }
 
 static void deny(struct conn *c, const char *reason)
 {
-    struct iroh_relay_frame f = {.type = IROH_RELAY_SERVER_DENIES_AUTH,
-                                 .data = (const uint8_t *)reason,
-                                 .data_len = strlen(reason)};
     c->srv->m.auth_denied++;
-    send_frame(c, &f);
+    if (c->version == IROH_RELAY_V035) { /* 0.35 says so in a Health frame */
+        static const char text[] = "not authenticated";
+        send_frame035(c, IROH_RELAY035_HEALTH, text, sizeof text - 1);
+    } else {
+        struct iroh_relay_frame f = {.type = IROH_RELAY_SERVER_DENIES_AUTH,
+                                     .data = (const uint8_t *)reason,
+                                     .data_len = strlen(reason)};
+        send_frame(c, &f);
+    }
     close_after_flush(c);
 }
 
@@ -508,11 +564,16 @@ static void handle_request(struct conn *c, const struct iroh_http_request *req, 
         respond(c, 404, "Not Found", NULL, "text/plain; charset=utf-8", "Not Found");
         return;
     }
-    if (PATH_IS(IROH_RELAY_PATH) && c->srv->cfg->enable_relay) {
+    bool derp_path = PATH_IS("/derp"); /* 0.35 clients may use it */
+    if ((PATH_IS(IROH_RELAY_PATH) || derp_path) && c->srv->cfg->enable_relay) {
         struct iroh_relay_upgrade up;
         const char *why = NULL;
         bool need_version = false;
         int rc = iroh_relay_upgrade_check(req, &up, &why, &need_version);
+        if (derp_path && (rc != IROH_OK || up.version != IROH_RELAY_V035)) {
+            respond(c, 404, "Not Found", NULL, "text/plain; charset=utf-8", "Not Found");
+            return;
+        }
         if (rc != IROH_OK) {
             c->srv->m.http_connections_errored++;
             respond(c, 400, "Bad Request", need_version ? "Sec-WebSocket-Version: 13\r\n" : NULL,
@@ -542,12 +603,19 @@ static void handle_request(struct conn *c, const struct iroh_http_request *req, 
 
 /* --- the relay protocol ----------------------------------------------------------------- */
 
+/* The routing table of c's protocol generation. */
+static struct keymap *clients_of(const struct conn *c)
+{
+    return c->version == IROH_RELAY_V035 ? &c->srv->clients035 : &c->srv->clients;
+}
+
 static void send_gone(const uint8_t key[32], void *value, void *ctx)
 {
     struct conn *gone = ctx;
     (void)value;
-    struct client *e = keymap_get(&gone->srv->clients, key);
+    struct client *e = keymap_get(clients_of(gone), key);
     if (!e || !e->conns) return;
+    /* EndpointGone (1.x) and NodeGone (0.35) are both type 8 ‖ id. */
     struct iroh_relay_frame f = {.type = IROH_RELAY_ENDPOINT_GONE};
     memcpy(f.key, gone->key.bytes, IROH_KEY_LEN);
     send_frame(e->conns, &f);
@@ -556,12 +624,18 @@ static void send_gone(const uint8_t key[32], void *value, void *ctx)
 static void register_client(struct conn *c)
 {
     struct relay_server *s = c->srv;
-    struct client *e = keymap_get(&s->clients, c->key.bytes);
+    struct keymap *table = clients_of(c);
+    struct client *e = keymap_get(table, c->key.bytes);
     char k[IROH_KEY_SHORT_LEN + 1];
     key_short(&c->key, k);
+    if (e && e->conns && c->version == IROH_RELAY_V035) {
+        log_debug("relay", "%s connected again: the older 0.35 connection is closed", k);
+        conn_close(e->conns, false);
+        e = keymap_get(table, c->key.bytes);
+    }
     if (!e) {
         e = calloc(1, sizeof *e);
-        if (!e || keymap_put(&s->clients, c->key.bytes, e) < 0) {
+        if (!e || keymap_put(table, c->key.bytes, e) < 0) {
             free(e);
             conn_close(c, true);
             return;
@@ -579,8 +653,10 @@ static void register_client(struct conn *c)
     c->state = S_RELAY;
     s->m.accepts++;
     log_debug("relay", "client %s registered (v%d)", k, c->version);
-    struct iroh_relay_frame ok = {.type = IROH_RELAY_SERVER_CONFIRMS_AUTH};
-    send_frame(c, &ok);
+    if (c->version != IROH_RELAY_V035) { /* a 0.35 client gets no confirmation */
+        struct iroh_relay_frame ok = {.type = IROH_RELAY_SERVER_CONFIRMS_AUTH};
+        send_frame(c, &ok);
+    }
     schedule_ping(c);
 }
 
@@ -606,7 +682,7 @@ static void unregister_client(struct conn *c)
         send_status(e->conns, IROH_RELAY_STATUS_HEALTHY);
         return;
     }
-    keymap_remove(&s->clients, e->key.bytes);
+    keymap_remove(clients_of(c), e->key.bytes);
     free(e);
     s->m.clients--;
     keymap_each(&c->sent_to, send_gone, c);
@@ -674,8 +750,13 @@ static void start_relay(struct conn *c, const struct iroh_http_request *req,
     }
     c->version = up->version;
     c->upgraded = true;
+    c->derp = !up->websocket;
     send_text(c, answer, (size_t)n);
     if (c->state == S_CLOSING) return;
+    if (c->version == IROH_RELAY_V035) { /* the client opens with ClientInfo */
+        c->state = S_CHALLENGE;
+        return;
+    }
     if (have_ekm && c->tls) {
         uint8_t ekm[IROH_RELAY_EKM_LEN];
         if (relay_tls_export(c->tls, IROH_RELAY_EKM_LABEL, ekm_auth.key.bytes, IROH_KEY_LEN, ekm) ==
@@ -698,7 +779,7 @@ static void handle_datagram(struct conn *c, uint8_t *frame, size_t len,
 {
     struct relay_server *s = c->srv;
     s->m.send_packets_recv++;
-    struct client *e = keymap_get(&s->clients, f->key);
+    struct client *e = keymap_get(clients_of(c), f->key);
     struct conn *dst = e ? e->conns : NULL;
     if (!dst || dst->out_datagrams + dst->pend_frames >= s->cfg->queue_frames ||
         dst->out_bytes + dst->pend_bytes >= s->cfg->queue_bytes) {
@@ -717,10 +798,88 @@ static void handle_datagram(struct conn *c, uint8_t *frame, size_t len,
     forward(dst, frame, len);
 }
 
+/* One 0.35 frame: type ‖ body (compat-0.35-and-paths.md §1.2.4). */
+static void handle_frame035(struct conn *c, uint8_t *frame, size_t len)
+{
+    struct relay_server *s = c->srv;
+    uint8_t type = frame[0];
+    const uint8_t *body = frame + 1;
+    size_t blen = len - 1;
+    if (c->state == S_CHALLENGE) {
+        uint64_t version = 0;
+        if (type != IROH_RELAY035_CLIENT_INFO) {
+            fail_ws(c, IROH_WS_CLOSE_PROTOCOL_ERROR, "expected ClientInfo");
+            return;
+        }
+        int rc = iroh_relay035_client_info_verify(body, blen, &c->key, &version);
+        if (rc == IROH_ECORRUPT) {
+            deny(c, "signature invalid");
+            return;
+        }
+        if (rc < 0 || version != IROH_RELAY035_PROTOCOL_VERSION) {
+            fail_ws(c, IROH_WS_CLOSE_PROTOCOL_ERROR, "bad ClientInfo");
+            return;
+        }
+        authenticated(c);
+        return;
+    }
+    if (c->state != S_RELAY) return;
+    schedule_ping(c);
+    switch (type) {
+    case IROH_RELAY035_SEND_PACKET: {
+        if (blen < IROH_KEY_LEN) break;
+        s->m.send_packets_recv++;
+        struct client *e = keymap_get(clients_of(c), body);
+        struct conn *dst = e ? e->conns : NULL;
+        if (!dst || dst->out_datagrams + dst->pend_frames >= s->cfg->queue_frames ||
+            dst->out_bytes + dst->pend_bytes >= s->cfg->queue_bytes) {
+            s->m.send_packets_dropped++;
+            return;
+        }
+        if (keymap_put(&c->sent_to, body, NULL) < 0) return;
+        frame[0] = IROH_RELAY035_RECV_PACKET; /* in place: same length */
+        memcpy(frame + 1, c->key.bytes, IROH_KEY_LEN);
+        s->m.send_packets_sent++;
+        forward(dst, frame, len);
+        return;
+    }
+    case IROH_RELAY035_PING:
+        if (blen != IROH_RELAY_PING_LEN) break;
+        s->m.got_ping++;
+        s->m.sent_pong++;
+        send_frame035(c, IROH_RELAY035_PONG, body, blen);
+        return;
+    case IROH_RELAY035_PONG:
+        if (blen != IROH_RELAY_PING_LEN) break;
+        if (c->ping_outstanding && memcmp(body, c->ping_data, blen) == 0)
+            c->ping_outstanding = false;
+        return;
+    case IROH_RELAY035_CLIENT_INFO:
+    case IROH_RELAY035_RECV_PACKET:
+    case IROH_RELAY035_KEEP_ALIVE:
+    case IROH_RELAY035_NOTE_PREFERRED:
+    case IROH_RELAY035_NODE_GONE:
+    case IROH_RELAY035_RESTARTING:
+        s->m.other_packets_recv++; /* known, ignored, as upstream 0.35 */
+        return;
+    default: break; /* Health from a client, unknown types, malformed bodies */
+    }
+    s->m.unknown_frames++;
+    fail_ws(c, IROH_WS_CLOSE_PROTOCOL_ERROR, "bad 0.35 frame");
+}
+
 /* One relay frame (a whole binary message). */
 static void handle_relay_frame(struct conn *c, uint8_t *frame, size_t len)
 {
     struct relay_server *s = c->srv;
+    if (c->version == IROH_RELAY_V035) {
+        if (len == 0) {
+            fail_ws(c, IROH_WS_CLOSE_PROTOCOL_ERROR, "empty frame");
+            return;
+        }
+        handle_frame035(c, frame, len);
+        return;
+    }
     struct iroh_relay_frame f;
     int rc = iroh_relay_frame_decode(frame, len, &f);
     if (rc < 0) {
@@ -844,6 +1003,22 @@ static size_t process(struct conn *c, uint8_t *buf, size_t len)
             return len;
         }
         if (c->state == S_ACCESS) return at; /* keep it until access is decided */
+        if (c->derp) {                       /* type u8 ‖ length u32 ‖ body */
+            if (len - at < IROH_RELAY035_HEADER_LEN) break;
+            const uint8_t *p = buf + at;
+            uint32_t blen =
+                (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+            if (blen > MAX_WS_PAYLOAD - 1) {
+                fail_ws(c, 0, "frame too big");
+                return len;
+            }
+            if (len - at - IROH_RELAY035_HEADER_LEN < blen) break;
+            buf[at + 4] = p[0]; /* type ‖ body, contiguous */
+            uint8_t *frame = buf + at + 4;
+            at += IROH_RELAY035_HEADER_LEN + blen;
+            handle_relay_frame(c, frame, 1 + (size_t)blen);
+            continue;
+        }
         struct iroh_ws_header h;
         int hl = iroh_ws_parse_header(buf + at, len - at, IROH_WS_SERVER, MAX_WS_PAYLOAD, &h);
         if (hl == 0) break;
@@ -1001,6 +1176,7 @@ static void server_handle_gone(struct relay_server *s)
 {
     if (--s->open_handles > 0) return;
     keymap_free(&s->clients);
+    keymap_free(&s->clients035);
     relay_tls_creds_free(s->creds);
     free(s);
 }
@@ -1083,6 +1259,14 @@ static void send_ping(struct conn *c, uint64_t now)
     struct iroh_relay_frame f = {.type = IROH_RELAY_PING};
     randombytes_buf(f.ping, sizeof f.ping);
     memcpy(c->ping_data, f.ping, sizeof f.ping);
+    if (c->version == IROH_RELAY_V035) { /* type 12; a fixed pong timeout, as 0.35 */
+        c->ping_outstanding = true;
+        c->ping_sent_at = now;
+        c->pong_deadline = now + cfg->pong_timeout_ms;
+        schedule_ping(c);
+        send_frame035(c, IROH_RELAY035_PING, f.ping, sizeof f.ping);
+        return;
+    }
     c->ping_outstanding = true;
     c->ping_sent_at = now;
     uint64_t timeout = cfg->pong_timeout_ms;

@@ -87,12 +87,25 @@ int rtc_send_ws(struct rtc *c, uint8_t first_byte, const uint8_t *payload, size_
     return rtc_send_raw(c, frame, h + len);
 }
 
+int rtc_send_message(struct rtc *c, const uint8_t *frame, size_t len)
+{
+    if (!c->derp) return rtc_send_ws(c, 0x80 | IROH_WS_BINARY, frame, len, true);
+    static uint8_t buf[IROH_RELAY035_HEADER_LEN + IROH_RELAY_MAX_PACKET_SIZE + 64];
+    if (len == 0 || len - 1 > sizeof buf - IROH_RELAY035_HEADER_LEN) return IROH_ETOOBIG;
+    uint32_t blen = (uint32_t)(len - 1);
+    uint8_t hdr[IROH_RELAY035_HEADER_LEN] = {frame[0], (uint8_t)(blen >> 24), (uint8_t)(blen >> 16),
+                                             (uint8_t)(blen >> 8), (uint8_t)blen};
+    memcpy(buf, hdr, sizeof hdr);
+    memcpy(buf + sizeof hdr, frame + 1, blen);
+    return rtc_send_raw(c, buf, sizeof hdr + blen);
+}
+
 int rtc_send(struct rtc *c, const struct iroh_relay_frame *f)
 {
     uint8_t buf[IROH_RELAY_MAX_PACKET_SIZE + 64];
     int n = iroh_relay_frame_encode(f, buf, sizeof buf);
     if (n < 0) return n;
-    return rtc_send_ws(c, 0x80 | IROH_WS_BINARY, buf, (size_t)n, true);
+    return rtc_send_message(c, buf, (size_t)n);
 }
 
 static int tls_start(struct rtc *c, int timeout_ms)
@@ -133,7 +146,16 @@ int rtc_open(struct rtc *c, uint16_t port, const uint8_t seed[32], const struct 
     }
     char req[2048];
     int n;
-    if (o->query || o->protocols) {
+    if (o->v035_derp) {
+        n = snprintf(req, sizeof req,
+                     "GET /derp HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: iroh derp http\r\n\r\n");
+    } else if (o->v035_ws) {
+        n = snprintf(req, sizeof req,
+                     "GET /relay HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+                     "\r\n",
+                     key);
+    } else if (o->query || o->protocols) {
         n = snprintf(req, sizeof req,
                      "GET /relay%s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
@@ -154,7 +176,10 @@ int rtc_open(struct rtc *c, uint16_t port, const uint8_t seed[32], const struct 
         if (head < 0) return IROH_EPROTO;
         if (head > 0) {
             c->http_status = resp.status;
-            int v = iroh_relay_upgrade_response_check(&resp, key);
+            /* A 0.35 answer has no protocol header (and derp no accept key). */
+            int v = o->v035_ws || o->v035_derp ? (resp.status == 101 ? IROH_RELAY_V035 : IROH_EPERM)
+                                               : iroh_relay_upgrade_response_check(&resp, key);
+            c->derp = o->v035_derp;
             memmove(c->buf, c->buf + head, c->len - (size_t)head);
             c->len -= (size_t)head;
             if (v < 0) return v;
@@ -166,10 +191,29 @@ int rtc_open(struct rtc *c, uint16_t port, const uint8_t seed[32], const struct 
     }
 }
 
-/* Reads one WebSocket frame addressed to the application: binary messages (into c->msg). */
+/* Reads the next frame into c->msg: a binary WebSocket message, or a derp frame (type ‖
+ * body). */
 static int next_message(struct rtc *c, size_t *len, int64_t deadline)
 {
     for (;;) {
+        if (c->derp) {
+            if (c->len >= IROH_RELAY035_HEADER_LEN) {
+                uint32_t blen = (uint32_t)c->buf[1] << 24 | (uint32_t)c->buf[2] << 16 |
+                                (uint32_t)c->buf[3] << 8 | c->buf[4];
+                if (blen > sizeof c->msg - 1) return IROH_EPROTO;
+                if (c->len - IROH_RELAY035_HEADER_LEN >= blen) {
+                    c->msg[0] = c->buf[0];
+                    memcpy(c->msg + 1, c->buf + IROH_RELAY035_HEADER_LEN, blen);
+                    c->len -= IROH_RELAY035_HEADER_LEN + blen;
+                    memmove(c->buf, c->buf + IROH_RELAY035_HEADER_LEN + blen, c->len);
+                    *len = 1 + blen;
+                    return IROH_OK;
+                }
+            }
+            int rc = fill(c, deadline);
+            if (rc < 0) return rc;
+            continue;
+        }
         struct iroh_ws_header h;
         int hl = iroh_ws_parse_header(c->buf, c->len, IROH_WS_CLIENT, sizeof c->msg, &h);
         if (hl < 0) return IROH_EPROTO;
@@ -193,6 +237,11 @@ static int next_message(struct rtc *c, size_t *len, int64_t deadline)
         int rc = fill(c, deadline);
         if (rc < 0) return rc;
     }
+}
+
+int rtc_recv_message(struct rtc *c, size_t *len, int timeout_ms)
+{
+    return next_message(c, len, now_ms() + timeout_ms);
 }
 
 int rtc_recv(struct rtc *c, struct iroh_relay_frame *f, int timeout_ms, bool keep_pings)

@@ -20,6 +20,7 @@ struct rtc {
     struct iroh_secret_key sk;
     struct iroh_public_key pk;
     int version; /* negotiated enum iroh_relay_version */
+    bool derp;   /* 0.35 "iroh derp http" framing */
     int http_status;
     uint8_t buf[IROH_RELAY_MAX_PACKET_SIZE + 64 + 16384];
     size_t len;
@@ -33,6 +34,8 @@ struct rtc_opts {
     const char *protocols; /* Sec-WebSocket-Protocol; NULL: v2, v1 */
     bool tls;              /* TLS without certificate checks */
     bool ekm;              /* send the keying-material header (needs tls) */
+    bool v035_ws;          /* an iroh 0.35 client over WebSocket (no Sec-WebSocket-Protocol) */
+    bool v035_derp;        /* an iroh 0.35 client with "Upgrade: iroh derp http" at /derp */
 };
 
 /* TCP (and TLS) to 127.0.0.1:port and the upgrade; key from seed. Returns IROH_OK when the
@@ -51,6 +54,13 @@ int rtc_connect(struct rtc *c, uint16_t port, const uint8_t seed[32], int timeou
 
 /* Sends one relay frame as a masked binary message. */
 int rtc_send(struct rtc *c, const struct iroh_relay_frame *f);
+/* Sends one frame (type ‖ body, relay or 0.35) in the connection's framing: a masked binary
+ * message, or for derp the 0.35 type ‖ length ‖ body. */
+int rtc_send_message(struct rtc *c, const uint8_t *frame, size_t len);
+/* Receives the next frame (type ‖ body) into c->msg, whatever its type (WebSocket pings are
+ * answered). Returns IROH_OK with *len set, IROH_ECLOSED, IROH_ETIMEDOUT or IROH_EPROTO. */
+int rtc_recv_message(struct rtc *c, size_t *len, int timeout_ms);
+
 /* Sends bytes as they are (no framing). */
 int rtc_send_raw(struct rtc *c, const void *data, size_t len);
 /* Sends a masked WebSocket frame with the given first byte and payload. */

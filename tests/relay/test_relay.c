@@ -260,11 +260,19 @@ static void test_http_pages(void)
                  out, sizeof out, WAIT),
         400);
     CHECK(strstr(out, "Sec-WebSocket-Version: 13\r\n") != NULL);
-    CHECK_EQ_INT(rtc_http(r.port,
-                          "GET /relay HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: a\r\n"
-                          "Sec-WebSocket-Version: 13\r\n\r\n",
-                          out, sizeof out, WAIT),
-                 400);
+    CHECK_EQ_INT(
+        rtc_http(r.port,
+                 "GET /relay HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: a\r\n"
+                 "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: iroh-relay-v9\r\n\r\n",
+                 out, sizeof out, WAIT),
+        400);
+    /* /derp is only for iroh 0.35 clients. */
+    CHECK_EQ_INT(
+        rtc_http(r.port,
+                 "GET /derp HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: a\r\n"
+                 "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: iroh-relay-v2\r\n\r\n",
+                 out, sizeof out, WAIT),
+        404);
     /* Garbage and an endless head are answered and closed. */
     CHECK_EQ_INT(rtc_http(r.port, "\x16\x03\x01garbage\r\n\r\n", out, sizeof out, WAIT), 400);
     static char big[20000];
@@ -743,6 +751,106 @@ static void test_tls(void)
     relay_stop(&r);
 }
 
+/* An iroh 0.35 client of the given seed and framing, after its ClientInfo. */
+static bool open035(struct rtc *c, struct relay_proc *r, int n, bool derp)
+{
+    uint8_t seed[32], info[IROH_RELAY035_CLIENT_INFO_LEN];
+    seed_of(n, seed);
+    struct rtc_opts o = {.v035_derp = derp, .v035_ws = !derp};
+    int rc = rtc_open(c, r->port, seed, &o, WAIT);
+    CHECK_EQ_INT(rc, IROH_OK);
+    if (rc < 0) return false;
+    CHECK_EQ_INT(c->version, IROH_RELAY_V035);
+    iroh_relay035_client_info_make(&c->sk, info);
+    return rtc_send_message(c, info, sizeof info) == IROH_OK;
+}
+
+static void send035(struct rtc *from, const struct rtc *to, const char *text)
+{
+    uint8_t frame[256];
+    frame[0] = IROH_RELAY035_SEND_PACKET;
+    memcpy(frame + 1, to->pk.bytes, 32);
+    memcpy(frame + 33, text, strlen(text));
+    CHECK_EQ_INT(rtc_send_message(from, frame, 33 + strlen(text)), IROH_OK);
+}
+
+/* The next 0.35 frame of the given type (skipping the relay's pings). */
+static size_t expect035(struct rtc *c, uint8_t type)
+{
+    for (int i = 0; i < 100; i++) {
+        size_t len = 0;
+        int rc = rtc_recv_message(c, &len, WAIT);
+        CHECK_EQ_INT(rc, IROH_OK);
+        if (rc < 0) return 0;
+        if (c->msg[0] == IROH_RELAY035_PING && type != IROH_RELAY035_PING) continue;
+        CHECK_EQ_INT(c->msg[0], type);
+        return len;
+    }
+    return 0;
+}
+
+static void test_v035(void)
+{
+    struct relay_proc r;
+    if (!relay_start(&r, "", false)) {
+        CHECK(!"relay did not start");
+        return;
+    }
+    struct rtc a, b, a2, bad;
+    if (!open035(&a, &r, 1, true) || !open035(&b, &r, 2, false)) return;
+    /* derp framing to WebSocket and back. */
+    send035(&a, &b, "from a, derp");
+    size_t len = expect035(&b, IROH_RELAY035_RECV_PACKET);
+    CHECK(len == 33 + 12 && memcmp(b.msg + 1, a.pk.bytes, 32) == 0 &&
+          memcmp(b.msg + 33, "from a, derp", 12) == 0);
+    send035(&b, &a, "from b, ws");
+    len = expect035(&a, IROH_RELAY035_RECV_PACKET);
+    CHECK(len == 33 + 10 && memcmp(a.msg + 1, b.pk.bytes, 32) == 0 &&
+          memcmp(a.msg + 33, "from b, ws", 10) == 0);
+    /* Ping 12 → Pong 13; KeepAlive and NotePreferred are ignored. */
+    const uint8_t keepalive[] = {IROH_RELAY035_KEEP_ALIVE}, preferred[] = {7, 1};
+    CHECK_EQ_INT(rtc_send_message(&a, keepalive, 1), IROH_OK);
+    CHECK_EQ_INT(rtc_send_message(&a, preferred, 2), IROH_OK);
+    const uint8_t ping[] = {IROH_RELAY035_PING, 1, 2, 3, 4, 5, 6, 7, 8};
+    CHECK_EQ_INT(rtc_send_message(&a, ping, sizeof ping), IROH_OK);
+    len = expect035(&a, IROH_RELAY035_PONG);
+    CHECK(len == 9 && memcmp(a.msg + 1, ping + 1, 8) == 0);
+    /* A 1.x client shares no table with 0.35 clients: its datagram to a is dropped. */
+    long long dropped = metric(&r, "relayserver_send_packets_dropped_total");
+    struct rtc c;
+    if (connect_n(&c, &r, 3)) {
+        send_datagram(&c, &a, "wrong generation", false);
+        check_alive(&c);
+        CHECK_EQ_INT(metric(&r, "relayserver_send_packets_dropped_total"), dropped + 1);
+        rtc_close(&c);
+    }
+    /* b leaves: a, which sent to it, gets NodeGone(b). */
+    rtc_close(&b);
+    len = expect035(&a, IROH_RELAY035_NODE_GONE);
+    CHECK(len == 33 && memcmp(a.msg + 1, b.pk.bytes, 32) == 0);
+    /* The same id again replaces the first connection. */
+    if (open035(&a2, &r, 1, false)) {
+        CHECK_EQ_INT(rtc_wait_closed(&a, WAIT), IROH_OK);
+        CHECK_EQ_INT(rtc_send_message(&a2, ping, sizeof ping), IROH_OK);
+        expect035(&a2, IROH_RELAY035_PONG);
+        rtc_close(&a2);
+    }
+    rtc_close(&a);
+    /* A bad signature: Health "not authenticated", then the end. */
+    uint8_t seed[32], info[IROH_RELAY035_CLIENT_INFO_LEN];
+    seed_of(4, seed);
+    struct rtc_opts derp = {.v035_derp = true};
+    CHECK_EQ_INT(rtc_open(&bad, r.port, seed, &derp, WAIT), IROH_OK);
+    iroh_relay035_client_info_make(&bad.sk, info);
+    info[50] ^= 1;
+    CHECK_EQ_INT(rtc_send_message(&bad, info, sizeof info), IROH_OK);
+    len = expect035(&bad, IROH_RELAY035_HEALTH);
+    CHECK(len == 18 && memcmp(bad.msg + 1, "not authenticated", 17) == 0);
+    CHECK_EQ_INT(rtc_wait_closed(&bad, WAIT), IROH_OK);
+    rtc_close(&bad);
+    relay_stop(&r);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -763,6 +871,7 @@ int main(void)
     RUN(test_floods_and_slow_clients);
     RUN(test_rate_limit);
     RUN(test_tls);
+    RUN(test_v035);
     int failed = TEST_SUMMARY();
     if (!failed) {
         char cmd[400];

@@ -314,9 +314,6 @@ static void test_upgrade_refusals(void)
     check_refused("GET /relay HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: a\r\n"
                   "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: iroh-relay-v3\r\n\r\n",
                   false);
-    check_refused("GET /relay HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: a\r\n"
-                  "Sec-WebSocket-Version: 13\r\n\r\n",
-                  false);
     /* v1 only is accepted as v1. */
     const char *v1 =
         "GET /relay HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: a\r\n"
@@ -340,6 +337,59 @@ static void test_upgrade_refusals(void)
     CHECK_EQ_STR(token, "xyz");
 }
 
+/* iroh 0.35: the upstream ClientInfo snapshot (secret 32×0x2a), its check, and both ways a 0.35
+ * client upgrades. */
+static void test_v035(void)
+{
+    struct iroh_secret_key sk;
+    memset(sk.seed, 0x2a, 32);
+    uint8_t frame[IROH_RELAY035_CLIENT_INFO_LEN], want[IROH_RELAY035_CLIENT_INFO_LEN];
+    CHECK_EQ_INT(
+        unhex("0252454c4159f09f9491" KEY_HEX
+              "88e77b22f292ab37435da8de0bc8cb84e288f4e73b3582a52731e9ff9865465c87e05e8d427d"
+              "f422bb6e85e1c05f6f749837baa4a5c7eba3230d775699"
+              "10430e03",
+              want, sizeof want),
+        IROH_RELAY035_CLIENT_INFO_LEN);
+    iroh_relay035_client_info_make(&sk, frame);
+    CHECK_EQ_MEM(frame, want, sizeof want);
+    struct iroh_public_key pk;
+    uint64_t version = 0;
+    CHECK_EQ_INT(iroh_relay035_client_info_verify(frame + 1, sizeof frame - 1, &pk, &version),
+                 IROH_OK);
+    CHECK_EQ_INT(version, IROH_RELAY035_PROTOCOL_VERSION);
+    uint8_t key[32];
+    unhex(KEY_HEX, key, 32);
+    CHECK_EQ_MEM(pk.bytes, key, 32);
+    frame[sizeof frame - 1] = 4; /* another version: the signature no longer matches */
+    CHECK_EQ_INT(iroh_relay035_client_info_verify(frame + 1, sizeof frame - 1, &pk, &version),
+                 IROH_ECORRUPT);
+    frame[1] = 'X';
+    CHECK_EQ_INT(iroh_relay035_client_info_verify(frame + 1, sizeof frame - 1, &pk, &version),
+                 IROH_EPROTO);
+    CHECK_EQ_INT(iroh_relay035_client_info_verify(want + 1, 60, &pk, &version), IROH_EPROTO);
+
+    const char *derp = "GET /derp HTTP/1.1\r\nHost: r\r\nUpgrade: iroh derp http\r\n\r\n";
+    const char *ws = "GET /relay HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: "
+                     "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    struct iroh_http_request req;
+    struct iroh_relay_upgrade up;
+    const char *reason;
+    bool nv;
+    char answer[512];
+    CHECK(iroh_http_parse_request(derp, strlen(derp), 8192, &req) > 0);
+    CHECK_EQ_INT(iroh_relay_upgrade_check(&req, &up, &reason, &nv), IROH_OK);
+    CHECK(up.version == IROH_RELAY_V035 && !up.websocket);
+    CHECK(iroh_relay_upgrade_answer(&up, NULL, answer, sizeof answer) > 0);
+    CHECK_EQ_STR(answer, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: iroh derp http\r\n\r\n");
+    CHECK(iroh_http_parse_request(ws, strlen(ws), 8192, &req) > 0);
+    CHECK_EQ_INT(iroh_relay_upgrade_check(&req, &up, &reason, &nv), IROH_OK);
+    CHECK(up.version == IROH_RELAY_V035 && up.websocket);
+    CHECK(iroh_relay_upgrade_answer(&up, NULL, answer, sizeof answer) > 0);
+    CHECK(strstr(answer, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") != NULL);
+    CHECK(strstr(answer, "Sec-WebSocket-Protocol") == NULL);
+}
+
 int main(void)
 {
     CHECK_EQ_INT(iroh_keys_init(), IROH_OK);
@@ -350,5 +400,6 @@ int main(void)
     RUN(test_ekm_header);
     RUN(test_upgrade_both_sides);
     RUN(test_upgrade_refusals);
+    RUN(test_v035);
     return TEST_SUMMARY();
 }
