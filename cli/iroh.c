@@ -160,6 +160,19 @@ static void show_status(const struct options *opts, json_object *status)
     printf("socket:   %s\n", cli_field(status, "socket"));
     printf("clients:  %s\n", cli_field(status, "clients"));
     printf("ticket:   %s\n", cli_field(status, "ticket"));
+    json_object *relays, *v;
+    if (!json_object_object_get_ex(status, "relays", &relays)) return;
+    for (size_t i = 0; i < json_object_array_length(relays); i++) {
+        json_object *r = json_object_array_get_idx(relays, i);
+        char latency[32] = "";
+        if (json_object_object_get_ex(r, "latency_ms", &v))
+            snprintf(latency, sizeof latency, ", %.1f ms", json_object_get_double(v));
+        bool home = json_object_object_get_ex(r, "home", &v) && json_object_get_boolean(v);
+        bool connected =
+            json_object_object_get_ex(r, "connected", &v) && json_object_get_boolean(v);
+        printf("relay:    %s (%s%s%s)\n", cli_field(r, "url"), home ? "home, " : "",
+               connected ? "connected" : "not connected", connected ? latency : "");
+    }
 }
 
 static void show_id(const struct options *opts, json_object *status)
