@@ -62,7 +62,7 @@ struct part {
     int rc;          /* the last failure, and words for it */
     char why[300];
     uint64_t present, wanted; /* bytes of the wanted groups held / in all */
-    uint64_t current;         /* bytes stored so far by the running transfer */
+    uint64_t current;         /* bytes verified so far by the running transfer */
     uint64_t downloaded;      /* bytes stored by this download, every transfer */
 };
 
@@ -120,6 +120,7 @@ struct transfer {
     struct iroh_blobs_blob_reader reader;
     bool have_size, decode_done;
     uint64_t size;
+    uint64_t verified; /* group bytes verified (the progress shown) */
     uint64_t failed_chunk;
     int rc;
     struct batch batch[2];
@@ -426,6 +427,7 @@ static int add_leaf(struct transfer *t, struct batch *b, const struct iroh_bao_i
     b->groups[b->ngroups++] = (struct blob_group){index, b->gbuf + b->gbytes, item->len};
     b->gbytes += item->len;
     b->leaf_end = item->start_chunk + item->chunks;
+    t->verified += item->len;
     return 0;
 }
 
@@ -523,7 +525,6 @@ static void store_done(uv_work_t *req, int status)
     struct transfer *t = req->data;
     (void)status;
     t->storing = false;
-    t->part->current = t->stored; /* one transfer per part at a time */
     if (t->store_rc == IROH_EPROTO || t->store_rc == IROH_ECORRUPT) {
         /* the provider's data, not our store: cut it off */
         if (t->rc == 0) t->rc = t->store_rc;
@@ -618,7 +619,8 @@ static void transfer_after_work(uv_work_t *req, int status)
         return;
     }
     t->rx_queued -= t->consumed;
-    while (t->spent) { /* kept for the bytes still to come, up to the credit limit */
+    t->part->current = t->verified; /* one transfer per part at a time */
+    while (t->spent) {              /* kept for the bytes still to come, up to the credit limit */
         struct rx_buf *b = t->spent;
         t->spent = b->next;
         if (t->nspare * RX_BUF_CAP < RX_HOLD_LIMIT) {

@@ -2,7 +2,8 @@
 # blobs_net.sh IROHD IROH — blobs between real irohd processes over 127.0.0.1: node a shares,
 # node b downloads with `iroh blobs get` (blobs.get): sizes 0, 1 KiB, 16 KiB + 1 and 10 MiB
 # byte for byte; a byte range (only its groups fetched, then the rest); a collection written as
-# a directory; a blob a provider does not have (clear not_found); a download interrupted by
+# a directory, and again from two providers at once (both serve some of its blobs); a blob a
+# provider does not have (clear not_found); a download interrupted by
 # kill -9 of b's irohd and resumed after restarting it (only the missing part fetched); and
 # a provider that corrupts one chunk group (IROHD_TEST_CORRUPT_PROVIDER) next to one that does
 # not: the corrupt one is cut off, the other completes, and alone the corrupt one fails the
@@ -92,6 +93,19 @@ iroh_on b --json blobs get "$ticket" --out "$dir/tree-got"
 [ "$(field "$out" collection)" = true ] && [ "$(field "$out" files)" = 5 ] ||
     fail "collection get: $out"
 diff -r "$dir/tree" "$dir/tree-got" >/dev/null || fail "collection get: the directories differ"
+collection_ticket=$ticket
+
+# The same collection from a and b at once: its blobs are spread over both providers.
+call b endpoint.ticket
+ticket_b=$(field "$out" ticket)
+call b blobs.provider_stats
+b_sent=$(field "$out" blobs_sent)
+start_node e
+iroh_on e --json blobs get "$collection_ticket" --provider "$ticket_b" --out "$dir/tree-split"
+[ "$rc" = 0 ] || fail "collection from two providers: $out"
+diff -r "$dir/tree" "$dir/tree-split" >/dev/null || fail "collection from two providers: differs"
+call b blobs.provider_stats
+[ "$(field "$out" blobs_sent)" -gt "${b_sent:-0}" ] || fail "b served nothing of the collection: $out"
 
 # --- a blob nobody has --------------------------------------------------------------------------
 call a endpoint.ticket
@@ -184,7 +198,7 @@ iroh_on d --json blobs get "$ticket" --out "$dir/got-retry"
 [ "$(field "$out" downloaded)" = $((10485760 - 2 * 16384)) ] || fail "retry fetched: $out"
 cmp -s "$dir/src-10485760" "$dir/got-retry" || fail "retry: the file differs"
 
-for n in a b c d; do
+for n in a b c d e; do
     "$IROH" --socket "$dir/$n/sock" shutdown >/dev/null 2>&1 || fail "$n shutdown"
 done
 for pid in $(jobs -p); do
