@@ -24,11 +24,18 @@ void iroh_peer_map_free(struct iroh_peer_map *m)
     memset(m, 0, sizeof *m);
 }
 
+static bool holds(const struct iroh_peer *p, const struct iroh_public_key *id)
+{
+    return p->generation && memcmp(p->id.bytes, id->bytes, IROH_KEY_LEN) == 0;
+}
+
 struct iroh_peer *iroh_peer_map_get(struct iroh_peer_map *m, const struct iroh_public_key *id)
 {
+    if (holds(&m->slots[m->last], id)) return &m->slots[m->last];
     for (size_t i = 0; i < m->cap; i++) {
-        struct iroh_peer *p = &m->slots[i];
-        if (p->generation && memcmp(p->id.bytes, id->bytes, IROH_KEY_LEN) == 0) return p;
+        if (!holds(&m->slots[i], id)) continue;
+        m->last = i;
+        return &m->slots[i];
     }
     return NULL;
 }

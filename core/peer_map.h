@@ -11,9 +11,9 @@
  * nothing instead of another remote.
  *
  * Bounded: at most cap remotes; adding one more forgets the least recently used. Lookups by id
- * scan the table (the endpoint does it per relay datagram and per disco packet, never for
- * direct QUIC traffic). Pure apart from its one allocation; the caller passes the time.
- * Used by daemon/endpoint.c only, on the loop thread. */
+ * try the remote found last, then scan the table (the endpoint does it per relay datagram and
+ * per disco packet, never for direct QUIC traffic). Pure apart from its one allocation; the caller
+ * passes the time. Used by daemon/endpoint.c only, on the loop thread. */
 #ifndef IROH_CORE_PEER_MAP_H
 #define IROH_CORE_PEER_MAP_H
 
@@ -49,6 +49,7 @@ struct iroh_peer_map {
     struct iroh_peer *slots;
     size_t cap, count;
     uint32_t generation;
+    size_t last; /* the slot found last: looked at first (a flow's datagrams come in runs) */
 };
 
 /* Makes an empty map for at most cap (>= 1) remotes. Returns IROH_OK or IROH_ENOMEM. */
