@@ -30,9 +30,11 @@ static const char usage[] =
     "  --no-relay         use no relay at all, not even a remote's\n"
     "  --relay-ca FILE    PEM certificates of CAs trusted for https relays besides the\n"
     "                     system's (a private relay's own CA)\n"
+    "  --relay-token TOKEN  access token sent to the configured relays (Authorization:\n"
+    "                     Bearer; never to a remote's relay); better in the config file\n"
     "  --config FILE      JSON settings: {\"data_dir\", \"socket\", \"bind\", \"relays\"\n"
     "                     (a list of URLs, or false for no relay), \"relay_ca_file\",\n"
-    "                     \"log_level\",\n"
+    "                     \"relay_token\", \"log_level\",\n"
     "                     \"max_clients\", \"client_output_limit\", \"busy_poll_us\",\n"
     "                     \"blobs_push_allow\" (endpoint ids that may push blobs to this\n"
     "                     node; default none), \"blobs_max_requests\" (512),\n"
@@ -43,8 +45,8 @@ static const char usage[] =
     "  --version          show the version\n";
 
 #define SETTING_KEYS                                                                               \
-    "data_dir, socket, bind, relays, relay_ca_file, log_level, max_clients, client_output_limit, " \
-    "busy_poll_us, "                                                                               \
+    "data_dir, socket, bind, relays, relay_ca_file, relay_token, log_level, max_clients, "         \
+    "client_output_limit, busy_poll_us, "                                                          \
     "blobs_push_allow, blobs_max_requests, blobs_max_conn_requests"
 
 static int set_string(char *dst, size_t cap, const char *value, const char *what, char *err,
@@ -163,7 +165,7 @@ static int load_file(struct config *c, const char *path, char *err, size_t errle
         const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
         bool wants_string = strcmp(key, "data_dir") == 0 || strcmp(key, "socket") == 0 ||
                             strcmp(key, "bind") == 0 || strcmp(key, "log_level") == 0 ||
-                            strcmp(key, "relay_ca_file") == 0;
+                            strcmp(key, "relay_ca_file") == 0 || strcmp(key, "relay_token") == 0;
         if (wants_string && !s) {
             snprintf(err, errlen, "config %s: \"%s\" must be a string", path, key);
             rc = IROH_EINVAL;
@@ -173,6 +175,8 @@ static int load_file(struct config *c, const char *path, char *err, size_t errle
             rc = set_size(&c->blobs_max_requests, v, key, 1, err, errlen);
         } else if (strcmp(key, "blobs_max_conn_requests") == 0) {
             rc = set_size(&c->blobs_max_conn_requests, v, key, 1, err, errlen);
+        } else if (strcmp(key, "relay_token") == 0) {
+            rc = set_string(c->relay_token, sizeof c->relay_token, s, key, err, errlen);
         } else if (strcmp(key, "relay_ca_file") == 0) {
             rc = set_string(c->relay_ca_file, sizeof c->relay_ca_file, s, key, err, errlen);
         } else if (strcmp(key, "relays") == 0) {
@@ -223,6 +227,7 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
         OPT_RELAY,
         OPT_NO_RELAY,
         OPT_RELAY_CA,
+        OPT_RELAY_TOKEN,
         OPT_CONFIG,
         OPT_LOG_LEVEL,
         OPT_VERSION
@@ -234,6 +239,7 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
         {"relay", required_argument, NULL, OPT_RELAY},
         {"no-relay", no_argument, NULL, OPT_NO_RELAY},
         {"relay-ca", required_argument, NULL, OPT_RELAY_CA},
+        {"relay-token", required_argument, NULL, OPT_RELAY_TOKEN},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"help", no_argument, NULL, 'h'},
@@ -242,7 +248,7 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
     };
     /* First pass: the config file, so flags can override what it says. */
     const char *data_dir = NULL, *socket_path = NULL, *level = NULL, *config = NULL,
-               *relay_ca = NULL;
+               *relay_ca = NULL, *relay_token = NULL;
     char binds[sizeof c->bind] = ""; /* every --bind, comma-separated */
     size_t binds_len = 0;
     const char *relays[CONFIG_MAX_RELAYS + 1];
@@ -273,6 +279,7 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
             break;
         case OPT_NO_RELAY: no_relay = true; break;
         case OPT_RELAY_CA: relay_ca = optarg; break;
+        case OPT_RELAY_TOKEN: relay_token = optarg; break;
         case OPT_CONFIG: config = optarg; break;
         case OPT_LOG_LEVEL: level = optarg; break;
         case 'h': fputs(usage, stdout); return 1;
@@ -301,6 +308,9 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
     if (binds_len) memcpy(c->bind, binds, binds_len + 1);
     if (relay_ca && (rc = set_string(c->relay_ca_file, sizeof c->relay_ca_file, relay_ca,
                                      "--relay-ca", err, errlen)) < 0)
+        return rc;
+    if (relay_token && (rc = set_string(c->relay_token, sizeof c->relay_token, relay_token,
+                                        "--relay-token", err, errlen)) < 0)
         return rc;
     if (no_relay && n_relays) {
         snprintf(err, errlen, "--relay and --no-relay exclude each other");

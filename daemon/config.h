@@ -21,6 +21,7 @@ struct config {
     size_t n_relays;
     bool no_relay;                /* no relay at all: --no-relay or "relays": false */
     char relay_ca_file[PATH_MAX]; /* extra CAs for https relays; empty: the system's only */
+    char relay_token[256];        /* access token for the configured relays; empty: none */
     enum log_level log_level;
     size_t max_clients;
     size_t client_output_limit;

@@ -77,6 +77,8 @@ struct endpoint {
     struct iroh_peer_map peers;     /* the path layer's remotes (core/peer_map.h) */
     struct relay_slot relays[ENDPOINT_MAX_RELAYS];
     gnutls_certificate_credentials_t relay_trust; /* CAs for https relays */
+    const char *relay_token; /* for the configured relays (points into relay_token_buf) */
+    char relay_token_buf[RELAY_TOKEN_MAX + 1];
     uv_timer_t relay_sweep; /* closes idle relay connections opened for remotes */
     bool relay_sweep_on;    /* initialised, not yet closed */
     int home;               /* index of the home relay in relays, -1 before one is connected */
@@ -559,9 +561,12 @@ static struct relay_slot *open_relay(struct endpoint *ep, const char *url, bool 
         relay_client_close(slot->rc, NULL, NULL);
         slot->rc = NULL;
     }
-    if (relay_client_start(ep->loop, url, &ep->secret, ep->relay_trust, &relay_callbacks, ep,
-                           &slot->rc) < 0)
-        return NULL;
+    /* the token is for our own relays only, never sent to a remote's */
+    struct relay_client_options options = {.url = url,
+                                           .secret = &ep->secret,
+                                           .trust = ep->relay_trust,
+                                           .token = configured ? ep->relay_token : NULL};
+    if (relay_client_start(ep->loop, &options, &relay_callbacks, ep, &slot->rc) < 0) return NULL;
     slot->configured = configured;
     slot->last_send = uv_now(ep->loop);
     return slot;
@@ -618,6 +623,14 @@ static int start_relays(struct endpoint *ep, const struct endpoint_options *o, c
     ep->home = -1;
     ep->no_relay = o->no_relay;
     if (o->no_relay) return 0;
+    if (o->relay_token) {
+        if (strlen(o->relay_token) > RELAY_TOKEN_MAX) {
+            snprintf(err, errlen, "the relay token is over %d bytes", RELAY_TOKEN_MAX);
+            return IROH_EINVAL;
+        }
+        snprintf(ep->relay_token_buf, sizeof ep->relay_token_buf, "%s", o->relay_token);
+        ep->relay_token = ep->relay_token_buf;
+    }
     uv_timer_init(ep->loop, &ep->relay_sweep);
     ep->relay_sweep.data = ep;
     ep->handles_open++;
@@ -646,7 +659,8 @@ static int start_relays(struct endpoint *ep, const struct endpoint_options *o, c
         }
         if (find_relay(ep, canonical)) continue;
         if (!open_relay(ep, canonical, true)) {
-            snprintf(err, errlen, "cannot use relay %s", canonical);
+            snprintf(err, errlen, "cannot use relay %s%s", canonical,
+                     ep->relay_token ? " (a relay token is printable ASCII without spaces)" : "");
             return IROH_EINVAL;
         }
         log_info("endpoint", "relay %s", canonical);

@@ -61,6 +61,7 @@ struct endpoint_options {
     size_t n_relays;
     bool no_relay;             /* use no relay at all, not even a remote's */
     const char *relay_ca_file; /* PEM CAs trusted for https relays besides the system's; NULL */
+    const char *relay_token;   /* access token for the configured relays (not a remote's); NULL */
 };
 
 /* Binds the sockets, starts receiving and connecting to the relays. Returns 0 and *out, or

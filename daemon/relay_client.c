@@ -77,6 +77,7 @@ struct relay_client {
     struct conn_io *io;
     gnutls_session_t session;
     gnutls_certificate_credentials_t trust; /* borrowed */
+    char token[RELAY_TOKEN_MAX + 1];        /* "" for none */
     bool tls_send_pending; /* gnutls_record_send must be called again (with NULL, 0) */
     char ws_key[IROH_WS_KEY_LEN + 1];
 
@@ -521,7 +522,8 @@ static void start_upgrade(struct relay_client *rc)
 {
     char req[1024];
     iroh_ws_client_key(rc->ws_key);
-    int n = iroh_relay_upgrade_request(rc->host_port, rc->ws_key, NULL, NULL, req, sizeof req);
+    int n = iroh_relay_upgrade_request(rc->host_port, rc->ws_key, *rc->token ? rc->token : NULL,
+                                       NULL, req, sizeof req);
     uint8_t *p = n > 0 ? out_reserve(rc, (size_t)n) : NULL;
     if (!p) {
         fail(rc, "cannot build the upgrade request");
@@ -692,20 +694,30 @@ static void connect_now(struct relay_client *rc)
 /* ---- API ---------------------------------------------------------------------------------------
  */
 
-int relay_client_start(uv_loop_t *loop, const char *url, const struct iroh_secret_key *sk,
-                       gnutls_certificate_credentials_t trust,
+/* A token goes into a header line: printable ASCII without spaces only. */
+static bool token_ok(const char *token)
+{
+    size_t n = strlen(token);
+    for (size_t i = 0; i < n; i++)
+        if (token[i] <= ' ' || token[i] > '~') return false;
+    return n <= RELAY_TOKEN_MAX;
+}
+
+int relay_client_start(uv_loop_t *loop, const struct relay_client_options *options,
                        const struct relay_client_callbacks *cb, void *arg,
                        struct relay_client **out)
 {
+    if (options->token && !token_ok(options->token)) return IROH_EINVAL;
     struct relay_client *rc = calloc(1, sizeof *rc);
     if (!rc) return IROH_ENOMEM;
-    if (parse_url(rc, url) < 0) {
+    if (parse_url(rc, options->url) < 0) {
         free(rc);
         return IROH_EINVAL;
     }
     rc->loop = loop;
-    rc->sk = *sk;
-    rc->trust = trust;
+    rc->sk = *options->secret;
+    rc->trust = options->trust;
+    if (options->token) snprintf(rc->token, sizeof rc->token, "%s", options->token);
     rc->cb = cb;
     rc->arg = arg;
     rc->since_ns = uv_hrtime();

@@ -43,12 +43,19 @@ struct relay_client_info {
     const char *error;   /* why the last attempt failed ("" if none) */
 };
 
-/* Starts connecting to url (http:// or https://, canonicalised as core/ticket.h does) as the
- * identity sk (copied). trust holds the CAs an https relay's certificate must chain to (it
- * must outlive the client). Returns 0 and *out, IROH_EINVAL for a URL it cannot use,
- * IROH_ENOMEM. */
-int relay_client_start(uv_loop_t *loop, const char *url, const struct iroh_secret_key *sk,
-                       gnutls_certificate_credentials_t trust,
+#define RELAY_TOKEN_MAX 255 /* bytes of an access token */
+
+struct relay_client_options {
+    const char *url;                      /* http:// or https:// (canonicalised, copied) */
+    const struct iroh_secret_key *secret; /* our identity (copied) */
+    /* The CAs an https relay's certificate must chain to; must outlive the client. */
+    gnutls_certificate_credentials_t trust;
+    const char *token; /* sent as "Authorization: Bearer TOKEN" (copied), or NULL */
+};
+
+/* Starts connecting. Returns 0 and *out, IROH_EINVAL for a URL it cannot use or a token that
+ * is too long or not printable ASCII, IROH_ENOMEM. */
+int relay_client_start(uv_loop_t *loop, const struct relay_client_options *options,
                        const struct relay_client_callbacks *cb, void *arg,
                        struct relay_client **out);
 

@@ -11,7 +11,8 @@
  * relay is killed and started again on the same port both reconnect and echo again. With two
  * relays, the home relay moves to the other one when it dies, and our address follows; and a
  * node whose home relay is X reaches one whose home relay is Y through Y (connected on demand,
- * then listed beside X). Real sockets on 127.0.0.1; every wait is bounded. */
+ * then listed beside X); a relay that admits token holders only lets in the node with the
+ * relay token and refuses the one without. Real sockets on 127.0.0.1; every wait is bounded. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -235,9 +236,10 @@ static bool run_until(bool (*done)(void *arg), void *arg, unsigned timeout_ms)
     return done(arg);
 }
 
-/* Starts iroh-relay --dev on 127.0.0.1:port (0: any) with its log in log_path; fills url.
- * Returns its pid or -1. */
-static pid_t relay_start(unsigned port, const char *log_path, char *url, size_t cap)
+/* Starts iroh-relay --dev on 127.0.0.1:port (0: any) with its log in log_path, admitting only
+ * clients that present token if it is not NULL; fills url. Returns its pid or -1. */
+static pid_t relay_start_with(unsigned port, const char *token, const char *log_path, char *url,
+                              size_t cap)
 {
     char bind[32];
     snprintf(bind, sizeof bind, "127.0.0.1:%u", port);
@@ -246,8 +248,12 @@ static pid_t relay_start(unsigned port, const char *log_path, char *url, size_t 
     if (pid == 0) {
         int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(fd, 2);
-        execl(IROH_RELAY_PATH, "iroh-relay", "--dev", "--http-bind", bind, "--no-metrics",
-              (char *)NULL);
+        if (token)
+            execl(IROH_RELAY_PATH, "iroh-relay", "--dev", "--http-bind", bind, "--no-metrics",
+                  "--token", token, (char *)NULL);
+        else
+            execl(IROH_RELAY_PATH, "iroh-relay", "--dev", "--http-bind", bind, "--no-metrics",
+                  (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 500; i++) { /* its log names the port: "listening on 127.0.0.1:N" */
@@ -270,24 +276,37 @@ static pid_t relay_start(unsigned port, const char *log_path, char *url, size_t 
     return -1;
 }
 
+static pid_t relay_start(unsigned port, const char *log_path, char *url, size_t cap)
+{
+    return relay_start_with(port, NULL, log_path, url, cap);
+}
+
 static void relay_kill(pid_t pid)
 {
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
 }
 
-static void relay_node_start(struct node *n, const char *url)
+static void relay_node_start_with(struct node *n, const char *url, const char *token)
 {
     struct iroh_secret_key sk;
     iroh_secret_key_generate(&sk);
     iroh_secret_key_public(&sk, &n->id);
     const char *relays[1] = {url};
-    struct endpoint_options options = {
-        .secret = &sk, .bind = "127.0.0.1:0", .relays = relays, .n_relays = 1};
+    struct endpoint_options options = {.secret = &sk,
+                                       .bind = "127.0.0.1:0",
+                                       .relays = relays,
+                                       .n_relays = 1,
+                                       .relay_token = token};
     char err[256] = "";
     int rc = endpoint_start(&loop, &options, &n->ep, err, sizeof err);
     if (rc < 0) fprintf(stderr, "endpoint_start: %s\n", err);
     CHECK_EQ_INT(rc, 0);
+}
+
+static void relay_node_start(struct node *n, const char *url)
+{
+    relay_node_start_with(n, url, NULL);
 }
 
 static bool home_connected(void *arg)
@@ -490,6 +509,35 @@ static void test_remote_relay_on_demand(void)
     unlink(log_y);
 }
 
+static bool refused(void *arg)
+{
+    struct endpoint_relay_status st[ENDPOINT_MAX_RELAYS];
+    return endpoint_relays(arg, st, ENDPOINT_MAX_RELAYS) == 1 && !st[0].info.connected &&
+           strstr(st[0].info.error, "refused") != NULL;
+}
+
+/* A relay that admits token holders only: irohd's relay token gets in, no token is refused. */
+static void test_relay_token(void)
+{
+    char log_path[512], url[64];
+    const char *tmp = getenv("IROH_TEST_TMP");
+    snprintf(log_path, sizeof log_path, "%s/relay-t-%d.log", tmp ? tmp : "/tmp", (int)getpid());
+    pid_t relay = relay_start_with(0, "open-sesame", log_path, url, sizeof url);
+    CHECK(relay > 0);
+    if (relay <= 0) return;
+    struct node with, without;
+    relay_node_start_with(&with, url, "open-sesame");
+    relay_node_start(&without, url);
+    CHECK(run_until(home_connected, with.ep, 10000));
+    CHECK(run_until(refused, without.ep, 10000));
+    struct endpoint_relay_status st;
+    if (endpoint_relays(without.ep, &st, 1) == 1) fprintf(stderr, "no token: %s\n", st.info.error);
+    node_stop(&with);
+    node_stop(&without);
+    relay_kill(relay);
+    unlink(log_path);
+}
+
 int main(void)
 {
     if (iroh_keys_init() != IROH_OK) return 1;
@@ -500,6 +548,7 @@ int main(void)
     RUN(test_relay_only);
     RUN(test_home_relay_fails_over);
     RUN(test_remote_relay_on_demand);
+    RUN(test_relay_token);
     uv_loop_close(&loop);
     return TEST_SUMMARY();
 }
