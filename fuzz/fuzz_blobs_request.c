@@ -1,9 +1,9 @@
-/* fuzz_blobs_request.c — the provider's request decoder (core/blobs_proto.h). The input is a
- * request stream. Its unfinished prefixes must decode to "more", to the error the whole input
- * gives, or (a complete Push) to the same request as the whole input; a decoded
- * request's views must lie inside the input and its range walk must be increasing; a Get or
- * Push re-encoded from the decoded fields must decode to the same fields. Anything else
- * aborts. */
+/* fuzz_blobs_request.c — the parsers of core/blobs_proto.h: the provider's request decoder and
+ * the Observe message decoder. The input is a request stream. Its unfinished prefixes must decode
+ * to "more", to the error the whole input gives, or (a complete Push) to the same request as the
+ * whole input; a decoded request's views must lie inside the input and its range walk must be
+ * increasing; a Get or Push re-encoded from the decoded fields must decode to the same fields.
+ * Anything else aborts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +67,37 @@ static void check_get_round_trip(const struct iroh_blobs_request *req)
     free(push);
 }
 
+static void check_observe_items(const uint8_t *data, size_t size)
+{
+    uint64_t *storage = malloc((size + 1) * sizeof *storage), *again_storage = NULL;
+    struct iroh_chunk_ranges ranges, again;
+    iroh_chunk_ranges_init(&ranges, storage, size + 1);
+    uint64_t item_size, again_size;
+    size_t pos = 0;
+    int used;
+    while ((used = iroh_blobs_observe_item_decode(data + pos, size - pos, &item_size, &ranges)) >
+           0) {
+        if ((size_t)used > size - pos) abort();
+        pos += (size_t)used;
+        size_t cap = 2 * IROH_POSTCARD_VARINT_MAX_U64 + ranges.len * IROH_POSTCARD_VARINT_MAX_U64;
+        uint8_t *buf = malloc(cap);
+        struct iroh_postcard_writer w;
+        iroh_postcard_writer_init(&w, buf, cap);
+        if (iroh_blobs_observe_item_encode(&w, item_size, &ranges) != 0) abort();
+        again_storage = realloc(again_storage, (ranges.len + 1) * sizeof *again_storage);
+        iroh_chunk_ranges_init(&again, again_storage, ranges.len + 1);
+        if (iroh_blobs_observe_item_decode(buf, w.len, &again_size, &again) != (int)w.len ||
+            again_size != item_size || !iroh_chunk_ranges_equal(&again, &ranges))
+            abort();
+        free(buf);
+    }
+    free(storage);
+    free(again_storage);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_observe_items(data, size);
     struct iroh_blobs_request req, part;
     int rc = iroh_blobs_request_decode(data, size, true, &req);
     if (rc > 0) {
