@@ -573,7 +573,7 @@ static struct relay_slot *open_relay(struct endpoint *ep, const char *url, bool 
 }
 
 /* What QUIC sends to a remote's relay path goes through the relay that reaches it (connected
- * on demand); while that relay is not connected it is dropped. */
+ * on demand; until it is up, relay_client holds the datagrams for a while). */
 static void relay_send(struct endpoint *ep, const struct iroh_socket_addr *to, const uint8_t *data,
                        size_t len, size_t segment)
 {
@@ -595,9 +595,8 @@ static void on_relay_sweep(uv_timer_t *t)
         if (!r->rc || r->configured || now - r->last_send < RELAY_IDLE_MS) continue;
         log_debug("endpoint", "closing relay %s: unused for %d s", relay_url(r),
                   RELAY_IDLE_MS / 1000);
-        relay_client_close(r->rc, NULL, NULL);
+        relay_client_close(r->rc, NULL, NULL); /* never the home relay: that is configured */
         r->rc = NULL;
-        if (ep->home == i) ep->home = -1;
     }
 }
 
