@@ -1,7 +1,9 @@
 /* test_quic_path.c — the path layer's per-connection map: dial fan-out and pinning, dropping
- * other sources during the handshake, new synthetic paths for migration, slot reuse. */
+ * other sources during the handshake, new synthetic paths for migration, slot reuse, and a
+ * relay path as one more real address. */
 #include <string.h>
 
+#include "core/peer_map.h"
 #include "core/quic_path.h"
 #include "iroh/error.h"
 #include "tests/test.h"
@@ -104,11 +106,44 @@ static void test_slot_reuse_keeps_active(void)
     CHECK_EQ_INT(m.slot_count, IROH_PATH_SLOTS);
 }
 
+/* A relay path (core/peer_map.h) is one more real address: a dial fans out to it beside the
+ * direct candidates, may be pinned to it, and a direct source after the handshake is a new
+ * path (QUIC validates it as a migration). */
+static void test_relay_path_is_a_real_address(void)
+{
+    struct iroh_secret_key sk;
+    memset(sk.seed, 7, sizeof sk.seed);
+    struct iroh_public_key id;
+    iroh_secret_key_public(&sk, &id);
+    struct iroh_peer_map peers;
+    CHECK_EQ_INT(iroh_peer_map_init(&peers, 4), IROH_OK);
+    struct iroh_peer *p = iroh_peer_map_add(&peers, &id, 1);
+    struct iroh_socket_addr c[2] = {addr("192.0.2.7:4000"), p->relay_addr};
+    struct iroh_path_map m;
+    iroh_path_map_init_dial(&m, c, 2);
+    struct iroh_socket_addr first = *iroh_path_map_first(&m), s;
+    const struct iroh_socket_addr *to[4];
+    CHECK_EQ_INT(iroh_path_map_targets(&m, &first, to, 4), 2);
+    CHECK(iroh_peer_map_by_relay_addr(&peers, to[1]) == p);
+
+    CHECK_EQ_INT(iroh_path_map_incoming(&m, &p->relay_addr, false, NULL, &s), IROH_OK);
+    CHECK(same(&s, &first));
+    CHECK_EQ_INT(iroh_path_map_targets(&m, &first, to, 4), 1);
+    CHECK(iroh_peer_map_is_relay_addr(to[0]));
+    /* the direct copy of the answer during the handshake is dropped, afterwards it migrates */
+    CHECK_EQ_INT(iroh_path_map_incoming(&m, &c[0], false, &first, &s), IROH_ENOTFOUND);
+    CHECK_EQ_INT(iroh_path_map_incoming(&m, &c[0], true, &first, &s), IROH_OK);
+    CHECK(!same(&s, &first));
+    iroh_peer_map_free(&peers);
+}
+
 int main(void)
 {
+    if (iroh_keys_init() != IROH_OK) return 1;
     RUN(test_dial_fans_out_then_pins);
     RUN(test_dial_pins_unlisted_source);
     RUN(test_accept_and_migrate);
     RUN(test_slot_reuse_keeps_active);
+    RUN(test_relay_path_is_a_real_address);
     return TEST_SUMMARY();
 }
