@@ -24,6 +24,9 @@
 /* A request is at most the type byte and IROH_BLOBS_MAX_MESSAGE_SIZE (Push: its length prefix
  * too); a stream that sends more before it decodes is refused. */
 #define REQUEST_BUFFER_MAX (1 + IROH_POSTCARD_VARINT_MAX_U64 + IROH_BLOBS_MAX_MESSAGE_SIZE + 1)
+/* Bytes all streams may hold in request buffers at once: a request may be 1 MiB, but peers
+ * that send many large unfinished requests must not hold their limit's worth each. */
+#define REQUEST_BYTES_BUDGET (32u << 20)
 /* Room for a batch plus one more item and a size header. */
 #define OUT_CAP (BLOBS_PROVIDER_BATCH + IROH_BAO_GROUP_LEN + 2 * IROH_BAO_PAIR_LEN + 64)
 /* Chunk groups a Push step writes to the store at once (1 MiB). */
@@ -45,7 +48,8 @@ struct blobs_provider {
     uint64_t corrupt_leaf;       /* TEST ONLY: flip a byte of this leaf (1-based); 0: never */
     _Atomic uint64_t leaves_out; /* leaves produced so far (counted only for corrupt_leaf) */
     bool stopping;
-    size_t pending; /* connections and requests not yet freed */
+    size_t pending;       /* connections and requests not yet freed */
+    size_t request_bytes; /* held in request buffers (in_cap of every request) */
 };
 
 struct pconn {
@@ -195,6 +199,7 @@ static void request_maybe_free(struct request *r)
     observe_state_free(r->obs);
     push_state_free(r->push);
     free(r->in);
+    p->request_bytes -= r->in_cap;
     free(r);
     p->pending--;
     provider_maybe_free(p);
@@ -852,11 +857,19 @@ static void stream_on_data(struct quic_stream *s, const uint8_t *data, size_t le
         size_t cap = r->in_cap ? r->in_cap : 256;
         while (cap < r->in_len + len)
             cap *= 2;
+        if (cap > REQUEST_BUFFER_MAX) cap = REQUEST_BUFFER_MAX;
+        if (r->p->request_bytes - r->in_cap + cap > REQUEST_BYTES_BUDGET) {
+            r->p->stats.refused_limit++;
+            quic_stream_stop(s, IROH_BLOBS_ERR_LIMIT);
+            request_finish(r, IROH_BLOBS_ERR_LIMIT);
+            return;
+        }
         uint8_t *in = realloc(r->in, cap);
         if (!in) {
             request_finish(r, IROH_BLOBS_ERR_INTERNAL);
             return;
         }
+        r->p->request_bytes += cap - r->in_cap;
         r->in = in;
         r->in_cap = cap;
     }

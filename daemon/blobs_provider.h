@@ -14,8 +14,9 @@
  *     IROH_BLOBS_ERR_INTERNAL, before any byte for the root; a request over a limit is reset
  *     with IROH_BLOBS_ERR_LIMIT; an undecodable request gets a clean finish with no data and
  *     STOP_SENDING 0, as a dropped stream of iroh's.
- *   - Limits: concurrent requests per connection and in total; a peer's further streams are
- *     reset with IROH_BLOBS_ERR_LIMIT while it is at its limit.
+ *   - Limits: concurrent requests per connection and in total, and 32 MiB of request bytes
+ *     buffered in total (a request may be 1 MiB); streams over a limit are reset with
+ *     IROH_BLOBS_ERR_LIMIT.
  * Store reads (and Push writes) run on the libuv thread pool, one step per request at a time,
  * each step producing up to BLOBS_PROVIDER_BATCH bytes; a stream is written only while its
  * unacknowledged data is under QUIC_STREAM_HIGH_WATER, so a slow peer holds one batch.

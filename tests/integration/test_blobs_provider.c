@@ -7,8 +7,8 @@
  * partial blob served as far as it goes, an unknown hash reset with code 3 before any byte,
  * Push refused with code 1 and accepted from an allowed peer (a blob, a hash sequence and its
  * children, a corrupt blob cut off at its bad group), an invalid request, the per-connection
- * limit (code 2), the test-only corruption, and the counters. Every wait is bounded by a deadline
- * on the loop. */
+ * and total limits (code 2), the bound on buffered requests, the test-only corruption, and the
+ * counters. Every wait is bounded by a deadline on the loop. */
 #include <iroh/error.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -821,6 +821,38 @@ static void test_push_allowed(void)
     free(data);
 }
 
+/* Unfinished requests of 1 MiB on 40 streams: request buffers are bounded in total (32 MiB),
+ * so some streams are refused with code 2; the connection still serves. */
+static void test_request_budget(void)
+{
+    enum { STREAMS = 40 };
+    size_t n = 1 << 20;
+    uint8_t *junk = calloc(1, n); /* a Get of hash 00…, never finished */
+    struct response *r = calloc(STREAMS, sizeof *r);
+    for (int i = 0; i < STREAMS; i++)
+        request_send(&r[i], junk, n, true);
+    int refused = 0;
+    for (int k = 0; k < 500 && refused == 0; k++) {
+        bool tick = false;
+        run_until(&tick, 20);
+        for (int i = 0; i < STREAMS; i++)
+            refused += r[i].reset && r[i].reset_code == IROH_BLOBS_ERR_LIMIT;
+    }
+    CHECK(refused > 0);
+    for (int i = 0; i < STREAMS; i++) {
+        if (r[i].s && !r[i].closed) quic_stream_reset(r[i].s, 0);
+        CHECK(run_until(&r[i].closed, 10000));
+        free(r[i].data);
+    }
+    free(r);
+    free(junk);
+    uint8_t hash[32];
+    add("budget", 6, hash);
+    struct response ok = fetch_get(hash, IROH_RANGE_SEQ_ROOT);
+    check_whole(&ok, hash, (const uint8_t *)"budget", 6);
+    free(ok.data);
+}
+
 /* Two requests of a connection run at once with max_conn_requests 2: a third is refused with
  * code 2; once one is done, a new one is served. The same with max_requests 2. */
 static void test_limits(void)
@@ -928,6 +960,7 @@ int main(void)
     RUN(test_observe_and_partial);
     RUN(test_push_refused);
     RUN(test_stats);
+    RUN(test_request_budget);
     RUN(test_push_allowed);
     RUN(test_limits);
     RUN(test_corruption);
