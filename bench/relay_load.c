@@ -10,11 +10,15 @@
  *    is full is not counted);
  * 3. latency at half load: every client sends at the rate that makes half of (2)'s throughput;
  *    each frame carries its send time, the receiver records the delay; p50/p99/max.
- * One thread with epoll drives all clients (connections are set up with the blocking client
- * of tests/relay); frames use a zero masking key, which RFC 6455 allows, so the generator does
- * not spend its CPU on masking. The relay runs with pings off (the clients do not answer). */
+ * Two threads drive all clients (connections are set up with the blocking client of
+ * tests/relay): one sends (epoll on writability when flooding, a 1 ms tick when paced), one
+ * only reads and timestamps, so a receive never waits behind a burst of sends. Frames use a
+ * zero masking key, which RFC 6455 allows, so the generator does not spend its CPU on masking.
+ * The relay runs with pings off (the clients do not answer). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +48,13 @@ struct client {
 static struct client *clients;
 static int nclients = 1000;
 static size_t payload = 16384;
-static uint64_t received_bytes, received_frames;
+/* Written by the receiver thread, reset and read by the main thread between phases. */
+static _Atomic uint64_t received_bytes, received_frames;
 static uint64_t *samples;
-static size_t nsamples, max_samples = 4u << 20;
-static bool measure_latency;
-static uint64_t phase_start_ns; /* latency samples older than this are stale frames */
+static _Atomic size_t nsamples;
+static size_t max_samples = 4u << 20;
+static _Atomic bool measure_latency, stop_receiver;
+static _Atomic uint64_t phase_start_ns; /* latency samples older than this are stale frames */
 
 static uint64_t now_ns(void)
 {
@@ -146,10 +152,14 @@ static void parse_frames(struct client *c)
             f[0] == IROH_RELAY_RELAY_TO_CLIENT_DATAGRAM) {
             received_frames++;
             received_bytes += h.payload_len - IROH_RELAY_DATAGRAM_HEADER_LEN;
-            if (measure_latency && nsamples < max_samples) {
+            size_t k = nsamples;
+            if (measure_latency && k < max_samples) {
                 uint64_t sent;
                 memcpy(&sent, f + IROH_RELAY_DATAGRAM_HEADER_LEN, 8);
-                if (sent >= phase_start_ns && sent <= now) samples[nsamples++] = now - sent;
+                if (sent >= phase_start_ns && sent <= now) {
+                    samples[k] = now - sent;
+                    nsamples = k + 1;
+                }
             }
         }
         at += (size_t)hl + (size_t)h.payload_len;
@@ -195,26 +205,43 @@ enum mode {
     DRAIN, /* nobody sends; what is in flight is read */
 };
 
-/* Runs all clients for `seconds`. */
-static void run(int ep, double seconds, enum mode mode, uint64_t interval_ns)
+/* The receiver thread: reads every client as data arrives. */
+static void *receiver(void *arg)
+{
+    int ep = *(int *)arg;
+    struct epoll_event evs[256];
+    while (!stop_receiver) {
+        int n = epoll_wait(ep, evs, 256, 10);
+        for (int i = 0; i < n; i++)
+            on_readable(evs[i].data.ptr);
+    }
+    return NULL;
+}
+
+/* Sends for `seconds` (ep_out: every client, edge-triggered writability). */
+static void run(int ep_out, double seconds, enum mode mode, uint64_t interval_ns)
 {
     uint64_t start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
     for (int i = 0; i < nclients; i++)
         clients[i].next_send_ns =
             start + (mode == PACED ? (uint64_t)i * (interval_ns / nclients) : 0);
+    if (mode == FLOOD) /* the edge may have passed: start every client once */
+        for (int i = 0; i < nclients; i++)
+            try_send(&clients[i], start, 0);
     struct epoll_event evs[256];
     uint64_t now;
     while ((now = now_ns()) < end) {
-        /* Paced: wake at least every millisecond to send what is due. */
-        int n = epoll_wait(ep, evs, 256, mode == PACED ? 1 : 10);
-        for (int i = 0; i < n; i++) {
-            struct client *c = evs[i].data.ptr;
-            if (evs[i].events & EPOLLIN) on_readable(c);
-            if (mode == FLOOD && (evs[i].events & EPOLLOUT)) try_send(c, now, 0);
-        }
-        if (mode == PACED)
+        if (mode == FLOOD) {
+            int n = epoll_wait(ep_out, evs, 256, 10);
+            for (int i = 0; i < n; i++)
+                try_send(evs[i].data.ptr, now, 0);
+        } else if (mode == PACED) {
             for (int i = 0; i < nclients; i++)
                 try_send(&clients[i], now, interval_ns);
+            usleep(1000);
+        } else {
+            usleep(10000);
+        }
     }
 }
 
@@ -265,7 +292,7 @@ int main(int argc, char **argv)
 
     clients = calloc((size_t)nclients, sizeof *clients);
     struct rtc *setup = malloc(sizeof *setup);
-    int ep = epoll_create1(0);
+    int ep_in = epoll_create1(0), ep_out = epoll_create1(0);
     for (int i = 0; i < nclients; i++) {
         uint8_t seed[32] = {0};
         memcpy(seed, &i, sizeof i);
@@ -280,8 +307,10 @@ int main(int argc, char **argv)
         clients[i].rbuf = malloc(2 * (payload + 64));
         setup->fd = -1;
         fcntl(clients[i].fd, F_SETFL, O_NONBLOCK);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = &clients[i]};
-        epoll_ctl(ep, EPOLL_CTL_ADD, clients[i].fd, &ev);
+        struct epoll_event in = {.events = EPOLLIN | EPOLLET, .data.ptr = &clients[i]};
+        struct epoll_event out = {.events = EPOLLOUT | EPOLLET, .data.ptr = &clients[i]};
+        epoll_ctl(ep_in, EPOLL_CTL_ADD, clients[i].fd, &in);
+        epoll_ctl(ep_out, EPOLL_CTL_ADD, clients[i].fd, &out);
     }
     free(setup);
     for (int i = 0; i < nclients; i++)
@@ -292,11 +321,14 @@ int main(int argc, char **argv)
     printf("memory: relay RSS %ld KiB before, %ld KiB with %d idle clients: %.1f KiB per client\n",
            rss_before, rss_idle, nclients, (double)(rss_idle - rss_before) / nclients);
 
-    run(ep, 0.5, FLOOD, 0); /* warm-up */
+    samples = malloc(max_samples * sizeof *samples);
+    pthread_t rx;
+    pthread_create(&rx, NULL, receiver, &ep_in);
+    run(ep_out, 0.5, FLOOD, 0); /* warm-up */
     received_bytes = received_frames = 0;
     uint64_t t0 = now_ns();
     double relay_cpu0 = cpu_seconds(relay), self_cpu0 = cpu_seconds(getpid());
-    run(ep, seconds, FLOOD, 0);
+    run(ep_out, seconds, FLOOD, 0);
     double secs = (double)(now_ns() - t0) / 1e9;
     double rate = (double)received_bytes / secs;
     printf("throughput: %.3f GB/s delivered (%.0f frames/s) with all %d clients sending; CPU: "
@@ -307,21 +339,23 @@ int main(int argc, char **argv)
     printf("memory under load: relay RSS %ld KiB\n", rss_kib(relay));
 
     /* Drain what is in flight, then half the load with timestamps. */
-    run(ep, 2, DRAIN, 0);
-    samples = malloc(max_samples * sizeof *samples);
+    run(ep_out, 2, DRAIN, 0);
     measure_latency = true;
     received_bytes = received_frames = 0;
     uint64_t interval = (uint64_t)((double)payload * nclients / (rate / 2) * 1e9);
     t0 = phase_start_ns = now_ns();
-    run(ep, seconds, PACED, interval);
+    run(ep_out, seconds, PACED, interval);
     secs = (double)(now_ns() - t0) / 1e9;
-    qsort(samples, nsamples, sizeof *samples, cmp_u64);
-    if (nsamples) {
+    measure_latency = false;
+    stop_receiver = true;
+    pthread_join(rx, NULL);
+    size_t count = nsamples;
+    qsort(samples, count, sizeof *samples, cmp_u64);
+    if (count) {
         printf("latency at half load (%.3f GB/s offered, %.3f GB/s delivered, %zu samples): "
                "p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-               rate / 2e9, (double)received_bytes / secs / 1e9, nsamples,
-               samples[nsamples / 2] / 1e6, samples[nsamples * 99 / 100] / 1e6,
-               samples[nsamples - 1] / 1e6);
+               rate / 2e9, (double)received_bytes / secs / 1e9, count, samples[count / 2] / 1e6,
+               samples[count * 99 / 100] / 1e6, samples[count - 1] / 1e6);
     }
     kill(relay, SIGTERM);
     waitpid(relay, NULL, 0);
