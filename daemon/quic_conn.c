@@ -77,7 +77,8 @@ struct quic_conn {
     char name[24];
     uv_timer_t timer;
     ngtcp2_conn *conn;
-    gnutls_session_t tls;
+    gnutls_session_t tls; /* NULL once the handshake is confirmed (release_tls) */
+    bool tls_done;        /* the handshake is confirmed: the session goes at the next settle */
     struct quic_tls_peer peer;
     struct iroh_path_map paths;
     bool server;
@@ -515,7 +516,6 @@ static void arm_timer(struct quic_conn *qc)
     uv_timer_start(&qc->timer, on_timer, ms, 0);
 }
 
-/* Does what the callbacks of the finished entry point asked for: writes, or the close. */
 /* Counts a congestion event (loss or ECN) when ngtcp2 entered a new recovery period. */
 static void note_congestion(struct quic_conn *qc)
 {
@@ -528,9 +528,22 @@ static void note_congestion(struct quic_conn *qc)
     qc->stats.congestion_events++;
 }
 
+/* Once the handshake is confirmed the TLS session has no more work (no tickets, no 0-RTT; key
+ * updates are QUIC's): it is freed, about 9 KiB of an idle connection. Called outside any
+ * ngtcp2 or GnuTLS call. */
+static void release_tls(struct quic_conn *qc)
+{
+    if (!qc->tls_done || !qc->tls) return;
+    ngtcp2_conn_set_tls_native_handle(qc->conn, NULL);
+    gnutls_deinit(qc->tls);
+    qc->tls = NULL;
+}
+
+/* Does what the callbacks of the finished entry point asked for: writes, or the close. */
 static void settle(struct quic_conn *qc)
 {
     if (qc->state == ST_GONE) return;
+    release_tls(qc);
     note_congestion(qc);
     if (!qc->close_pending) {
         qc->busy++;
@@ -616,6 +629,7 @@ static int on_handshake_completed(ngtcp2_conn *conn, void *user)
         return NGTCP2_ERR_CALLBACK_FAILURE;
     }
     qc->state = ST_OPEN;
+    if (qc->server) qc->tls_done = true;
     char id[IROH_KEY_HEX_LEN + 1];
     iroh_public_key_format_hex(&qc->peer.remote, id, sizeof id);
     log_info("quic", "%s: %s %s, ALPN %s", qc->name, qc->server ? "accepted from" : "connected to",
@@ -626,6 +640,25 @@ static int on_handshake_completed(ngtcp2_conn *conn, void *user)
     /* Now, inside the callback: streams the peer opens in the same flight need the service. */
     qc->host->established(qc->host, qc);
     return 0;
+}
+
+/* The client's handshake is confirmed (HANDSHAKE_DONE); a server's is at completion. */
+static int on_handshake_confirmed(ngtcp2_conn *conn, void *user)
+{
+    (void)conn;
+    struct quic_conn *qc = user;
+    qc->tls_done = true;
+    return 0;
+}
+
+/* Handshake bytes go to TLS; 1-RTT CRYPTO data after the session was freed (a TLS 1.3
+ * NewSessionTicket the peer sends anyway) is dropped. */
+static int on_crypto_data(ngtcp2_conn *conn, ngtcp2_crypto_level level, uint64_t offset,
+                          const uint8_t *data, size_t len, void *user)
+{
+    struct quic_conn *qc = user;
+    if (!qc->tls) return 0;
+    return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, len, user);
 }
 
 static struct quic_stream *new_stream(struct quic_conn *qc, int64_t id)
@@ -786,7 +819,8 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server)
         cb->client_initial = ngtcp2_crypto_client_initial_cb;
         cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
     }
-    cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+    cb->recv_crypto_data = on_crypto_data;
+    cb->handshake_confirmed = on_handshake_confirmed;
     cb->encrypt = ngtcp2_crypto_encrypt_cb;
     cb->decrypt = ngtcp2_crypto_decrypt_cb;
     cb->hp_mask = ngtcp2_crypto_hp_mask_cb;

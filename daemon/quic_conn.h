@@ -1,5 +1,6 @@
 /* quic_conn.h — one QUIC connection of irohd's endpoint and its streams: an ngtcp2 connection
- * with its GnuTLS session (quic_tls.h), its loss/idle/pacing timer on the libuv loop, its path
+ * with its GnuTLS session (quic_tls.h; freed once the handshake is confirmed, as it has no
+ * more work), its loss/idle/pacing timer on the libuv loop, its path
  * map (core/quic_path.h: QUIC only sees synthetic addresses) and byte buffers for what its
  * streams send until the peer acknowledges it.
  *

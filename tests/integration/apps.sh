@@ -119,6 +119,7 @@ for run in 1 2 3 4 5 6 7 8 9 10; do
 done
 for run in 1 2 3 4 5 6; do
     mode=$([ "$run" -gt 3 ] && echo echo) # the last 3: the sink sends back, the pusher never reads
+    rm -f "$dir/leave-sink.out" # else first_line may read the last run's before the shell truncates it
     "$PEER" sink "$dir/a/sock" test/leave/0 0 $mode >"$dir/leave-sink.out" 2>"$dir/leave-sink.err" &
     sink_pid=$!
     first_line "$dir/leave-sink.out" >/dev/null
@@ -140,6 +141,7 @@ got=$(timeout 30 "$IROH" --socket "$dir/b/sock" connect "$ticket_a" --alpn nobod
 # --- unidirectional streams: 8 MiB one way; 100 kB that all arrived before the app accepted ---
 for case in "8388608 0" "100000 1000"; do
     set -- $case
+    rm -f "$dir/uni-sink.out" # as above
     "$PEER" sink "$dir/a/sock" test/uni/0 "$2" uni >"$dir/uni-sink.out" 2>"$dir/uni-sink.err" &
     sink_pid=$!
     first_line "$dir/uni-sink.out" >/dev/null
@@ -168,6 +170,7 @@ wait "$drop_pid" || fail "drop: $(cat "$dir/drop.err")"
 # irohd received is either read by the app or counted as dropped.
 for case in "0 200" "1000 1000"; do
     set -- $case
+    rm -f "$dir/dgecho.out" # as above
     "$PEER" dgram-echo "$dir/a/sock" test/dgram/0 "$1" >"$dir/dgecho.out" 2>"$dir/dgecho.err" &
     dgecho_pid=$!
     first_line "$dir/dgecho.out" >/dev/null
