@@ -14,8 +14,8 @@
 
 #define MAX_EXTRA_ARGS 16
 
-void bench_irohd_start(struct bench_irohd *d, const char *path, const char *dir,
-                       const char *const *extra_args)
+int bench_irohd_start(struct bench_irohd *d, const char *path, const char *dir,
+                      const char *const *extra_args)
 {
     snprintf(d->dir, sizeof d->dir, "%s", dir);
     snprintf(d->socket_path, sizeof d->socket_path, "%s/irohd.sock", dir);
@@ -28,7 +28,7 @@ void bench_irohd_start(struct bench_irohd *d, const char *path, const char *dir,
     d->pid = fork();
     if (d->pid < 0) {
         perror("fork");
-        exit(1);
+        return -1;
     }
     if (d->pid == 0) {
         int devnull = open("/dev/null", O_WRONLY);
@@ -41,13 +41,15 @@ void bench_irohd_start(struct bench_irohd *d, const char *path, const char *dir,
         iroh_client *c;
         if (iroh_client_connect(d->socket_path, &c) == 0) {
             iroh_client_close(c);
-            return;
+            return 0;
         }
         usleep(10000);
     }
     fprintf(stderr, "%s did not start in %s\n", path, dir);
     kill(d->pid, SIGKILL);
-    exit(1);
+    waitpid(d->pid, NULL, 0);
+    d->pid = 0;
+    return -1;
 }
 
 void bench_irohd_stop(struct bench_irohd *d)

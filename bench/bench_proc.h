@@ -1,7 +1,7 @@
 /* bench_proc.h — processes for the benchmarks: irohd started and stopped for those that drive
  * it through libiroh-client (rpc_bench, quic_app_bench), each in its own data dir with its own
  * socket and its output discarded; a process's CPU time and resident memory from /proc; the
- * median of a run's figures. Benchmarks only: exits the process when irohd does not start. */
+ * median of a run's figures. Benchmarks only. */
 #ifndef IROHD_BENCH_PROC_H
 #define IROHD_BENCH_PROC_H
 
@@ -16,9 +16,10 @@ struct bench_irohd {
 
 /* Starts irohd (the executable at path) with data dir dir (created if missing) and socket
  * dir/irohd.sock, log level warn, plus extra_args (NULL-terminated, may be NULL), and waits up
- * to 5 s for its socket to answer. */
-void bench_irohd_start(struct bench_irohd *d, const char *path, const char *dir,
-                       const char *const *extra_args);
+ * to 5 s for its socket to answer. Returns 0, or -1 with a message on stderr (nothing left
+ * running). */
+int bench_irohd_start(struct bench_irohd *d, const char *path, const char *dir,
+                      const char *const *extra_args);
 
 /* SIGTERM, then waits for it to exit. */
 void bench_irohd_stop(struct bench_irohd *d);

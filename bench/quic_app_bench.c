@@ -3,7 +3,8 @@
  * irohd → its bridge → the other app's socket), measured like bench/quic_bench measures the
  * endpoint inside the daemon, so the two can be printed side by side.
  *
- *   quic_app_bench [--irohd PATH] [--bytes N] [--streams K] [--reps R] [--piece P]
+ *   quic_app_bench [--irohd PATH] [--irohd-config FILE] [--bytes N] [--streams K] [--reps R]
+ *                  [--piece P]
  *
  * It starts two irohd (temp data dirs, their own sockets, endpoints on 127.0.0.1) and one app
  * process on each, both on libiroh-client:
@@ -16,10 +17,12 @@
  *         checks it; then closes the connection.
  * Goodput runs from the first conn.open_bi to the last answer (as quic_bench: from the first
  * stream open to the last answer; the dial is not timed). Printed per rep:
- *   "app bulk streams=K bytes=N goodput=X MB/s irohd_cpu=A%/B% app_cpu=a%/b%"
- * (each process's CPU time over the transfer: the pushing side first), then
- *   "app median MB/s (streams=K): X".
- * Defaults: 1 GiB, K=1, 3 reps, irohd from this build. */
+ *   "app bulk streams=K bytes=N goodput=X MB/s irohd_cpu=A%/B% app_cpu=a%/b% cpu=T s/GiB"
+ * (each process's CPU time over the transfer: the pushing side first; all four together per
+ * GiB, steadier than goodput on a busy machine), then
+ *   "app median MB/s (streams=K): X" and "app median cpu s/GiB (streams=K): T".
+ * Defaults: 1 GiB, K=1, 3 reps, irohd from this build; FILE is passed to both irohd as
+ * --config (e.g. {"busy_poll_us": 0}). */
 #include <errno.h>
 #include <fcntl.h>
 #include <iroh/client.h>
@@ -231,12 +234,31 @@ static double push_once(iroh_client *c, const char *ticket, uint64_t bytes, unsi
     return (double)bytes / ((double)ns / 1e9) / 1e6;
 }
 
+/* What this process started, stopped on every exit (also die()'s) of this process only. */
+static pid_t main_pid, sink_pid;
+static struct bench_irohd irohd_a, irohd_b;
+static char tmp_dir[] = "/tmp/quic-app-bench-XXXXXX";
+
+static void cleanup(void)
+{
+    if (getpid() != main_pid) return; /* the sink app inherited the handler */
+    bench_irohd_stop(&irohd_b);       /* the sink app sees its irohd go and exits */
+    bench_irohd_stop(&irohd_a);
+    if (sink_pid > 0) {
+        kill(sink_pid, SIGTERM);
+        waitpid(sink_pid, NULL, 0);
+    }
+    if (bench_remove_tree(tmp_dir) != 0)
+        fprintf(stderr, "quic_app_bench: could not remove %s\n", tmp_dir);
+}
+
 int main(int argc, char **argv)
 {
     const char *irohd = IROHD_PATH;
     uint64_t bytes = 1ull << 30;
     unsigned k = 1, reps = 3;
     size_t piece = 64 * 1024;
+    const char *config = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--irohd") == 0)
             irohd = argv[i + 1];
@@ -246,11 +268,14 @@ int main(int argc, char **argv)
             k = (unsigned)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--reps") == 0)
             reps = (unsigned)atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--irohd-config") == 0)
+            config = argv[i + 1];
         else if (strcmp(argv[i], "--piece") == 0)
             piece = (size_t)strtoull(argv[i + 1], NULL, 10);
         else {
             fprintf(stderr,
-                    "usage: %s [--irohd PATH] [--bytes N] [--streams K] [--reps R] [--piece P]\n",
+                    "usage: %s [--irohd PATH] [--irohd-config FILE] [--bytes N] [--streams K] "
+                    "[--reps R] [--piece P]\n",
                     argv[0]);
             return 2;
         }
@@ -261,17 +286,19 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    char dir[] = "/tmp/quic-app-bench-XXXXXX", dir_a[64], dir_b[64];
-    if (!mkdtemp(dir)) {
+    if (!mkdtemp(tmp_dir)) {
         perror("mkdtemp");
         return 1;
     }
-    snprintf(dir_a, sizeof dir_a, "%s/a", dir);
-    snprintf(dir_b, sizeof dir_b, "%s/b", dir);
-    static const char *const bind[] = {"--bind", "127.0.0.1:0", NULL};
-    struct bench_irohd a, b;
-    bench_irohd_start(&a, irohd, dir_a, bind);
-    bench_irohd_start(&b, irohd, dir_b, bind);
+    main_pid = getpid();
+    atexit(cleanup);
+    char dir_a[64], dir_b[64];
+    snprintf(dir_a, sizeof dir_a, "%s/a", tmp_dir);
+    snprintf(dir_b, sizeof dir_b, "%s/b", tmp_dir);
+    const char *bind[] = {"--bind", "127.0.0.1:0", config ? "--config" : NULL, config, NULL};
+    if (bench_irohd_start(&irohd_a, irohd, dir_a, bind) < 0 ||
+        bench_irohd_start(&irohd_b, irohd, dir_b, bind) < 0)
+        return 1;
 
     int tp[2];
     if (pipe(tp) < 0) return 1;
@@ -279,8 +306,9 @@ int main(int argc, char **argv)
     if (sink < 0) return 1;
     if (sink == 0) {
         close(tp[0]);
-        _exit(run_sink(b.socket_path, k, tp[1]));
+        _exit(run_sink(irohd_b.socket_path, k, tp[1]));
     }
+    sink_pid = sink;
     close(tp[1]);
     char ticket[4096];
     size_t got = 0;
@@ -298,24 +326,24 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < SOURCE_LEN; i++)
         source[i] = (uint8_t)(i * 2654435761u >> 13);
     iroh_client *c;
-    if (iroh_client_connect(a.socket_path, &c) < 0) die("push", "connect to irohd");
-    struct procs pr = {a.pid, b.pid, sink};
-    double v[64];
+    if (iroh_client_connect(irohd_a.socket_path, &c) < 0) die("push", "connect to irohd");
+    struct procs pr = {irohd_a.pid, irohd_b.pid, sink};
+    double v[64], total[64];
     for (unsigned r = 0; r < reps; r++) {
         double cpu[4];
         v[r] = push_once(c, ticket, bytes, k, piece, &pr, cpu);
+        /* percent of the time -> seconds per GiB */
+        total[r] = (cpu[0] + cpu[1] + cpu[2] + cpu[3]) / 100 * ((double)bytes / (v[r] * 1e6)) /
+                   ((double)bytes / (1 << 30));
         printf("app bulk streams=%u bytes=%llu goodput=%.1f MB/s irohd_cpu=%.0f%%/%.0f%% "
-               "app_cpu=%.0f%%/%.0f%%\n",
-               k, (unsigned long long)bytes, v[r], cpu[0], cpu[1], cpu[2], cpu[3]);
+               "app_cpu=%.0f%%/%.0f%% cpu=%.2f s/GiB\n",
+               k, (unsigned long long)bytes, v[r], cpu[0], cpu[1], cpu[2], cpu[3], total[r]);
         fflush(stdout);
     }
     printf("app median MB/s (streams=%u): %.1f\n", k, bench_median(v, reps));
+    printf("app median cpu s/GiB (streams=%u): %.2f\n", k, bench_median(total, reps));
 
     iroh_client_close(c);
-    bench_irohd_stop(&b); /* the sink app sees its irohd go and exits */
-    bench_irohd_stop(&a);
-    waitpid(sink, NULL, 0);
     free(source);
-    if (bench_remove_tree(dir) != 0) fprintf(stderr, "quic_app_bench: could not remove %s\n", dir);
-    return 0;
+    return 0; /* cleanup() stops the rest */
 }

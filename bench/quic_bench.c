@@ -9,13 +9,18 @@
  *              them; the server counts what it reads and answers each stream with the 8-byte
  *              count. Goodput runs from the first open to the last answer (as quinn-bench).
  *              Printed per rep: "ours bulk streams=K bytes=N goodput=X MB/s client_cpu=C%
- *              server_cpu=S%" (each process's CPU time over the transfer), then the median.
+ *              server_cpu=S% cpu=T s/GiB" (each process's CPU time over the transfer, and
+ *              both together per GiB: steadier than goodput on a busy machine), then the
+ *              medians.
  *   handshake: H dials one after another, each a full handshake; connect() to established.
  *              Printed: "ours handshake p50=X us p10=Y us p90=Z us".
- *   idle:      C connections held open; the RSS growth of each process divided by C.
- *              Printed: "ours idle conns=C client=X bytes/conn server=Y bytes/conn".
+ *   idle:      C connections held open; the RSS growth of each process divided by C, and the
+ *              client's heap in use (mallinfo2) per connection.
+ *              Printed: "ours idle conns=C client=X bytes/conn server=Y bytes/conn
+ *              client_heap=H bytes/conn".
  * Defaults: 1 GiB, K=1, 3 reps, 200 handshakes, 1000 idle connections. */
 #include <iroh/error.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -254,7 +259,7 @@ static double bulk_once(uint64_t bytes, unsigned streams)
 
 static int run_bulk(uint64_t bytes, unsigned streams, unsigned reps)
 {
-    double v[64];
+    double v[64], cpu[64];
     if (reps > 64) reps = 64;
     for (unsigned r = 0; r < reps; r++) {
         v[r] = bulk_once(bytes, streams);
@@ -262,12 +267,16 @@ static int run_bulk(uint64_t bytes, unsigned streams, unsigned reps)
             fprintf(stderr, "bulk failed: %s\n", iroh_strerror((int)v[r]));
             return 1;
         }
+        /* percent of the time -> seconds per GiB */
+        cpu[r] = (client_cpu + server_cpu) / 100 * ((double)bytes / (v[r] * 1e6)) /
+                 ((double)bytes / (1 << 30));
         printf("ours bulk streams=%u bytes=%llu goodput=%.1f MB/s client_cpu=%.0f%% "
-               "server_cpu=%.0f%%\n",
-               streams, (unsigned long long)bytes, v[r], client_cpu, server_cpu);
+               "server_cpu=%.0f%% cpu=%.2f s/GiB\n",
+               streams, (unsigned long long)bytes, v[r], client_cpu, server_cpu, cpu[r]);
         fflush(stdout);
     }
     printf("ours median MB/s (streams=%u): %.1f\n", streams, bench_median(v, reps));
+    printf("ours median cpu s/GiB (streams=%u): %.2f\n", streams, bench_median(cpu, reps));
     return 0;
 }
 
@@ -344,6 +353,7 @@ static int run_idle(unsigned n, pid_t server)
     struct dialer d = {.conns = calloc(n, sizeof(struct quic_conn *))};
     if (!d.conns) return 1;
     long c0 = bench_rss_kib(getpid()), s0 = bench_rss_kib(server);
+    size_t heap0 = mallinfo2().uordblks;
     for (unsigned i = 0; i < n; i++) {
         if (dial_one(&d) < 0) break;
         while (d.pending >= 16) /* a few handshakes at a time */
@@ -356,10 +366,12 @@ static int run_idle(unsigned n, pid_t server)
     while (uv_hrtime() < until)
         uv_run(&loop, UV_RUN_NOWAIT);
     long c1 = bench_rss_kib(getpid()), s1 = bench_rss_kib(server);
+    double heap = (double)mallinfo2().uordblks - (double)heap0;
     size_t held = d.n_conns;
-    printf("ours idle conns=%zu client=%.0f bytes/conn server=%.0f bytes/conn\n", held,
-           held ? (double)(c1 - c0) * 1024 / (double)held : 0.0,
-           held ? (double)(s1 - s0) * 1024 / (double)held : 0.0);
+    printf("ours idle conns=%zu client=%.0f bytes/conn server=%.0f bytes/conn "
+           "client_heap=%.0f bytes/conn\n",
+           held, held ? (double)(c1 - c0) * 1024 / (double)held : 0.0,
+           held ? (double)(s1 - s0) * 1024 / (double)held : 0.0, held ? heap / (double)held : 0.0);
     close_all(&d);
     free(d.conns);
     return d.failed ? 1 : 0;

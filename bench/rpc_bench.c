@@ -182,7 +182,10 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     struct bench_irohd daemon;
-    bench_irohd_start(&daemon, irohd, dir, NULL);
+    if (bench_irohd_start(&daemon, irohd, dir, NULL) < 0) {
+        bench_remove_tree(dir);
+        return 1;
+    }
     socket_path = daemon.socket_path;
 
     double p50, p99, mean;
