@@ -741,6 +741,17 @@ static void test_tls(void)
     send_datagram(&b, &a, "and back", true);
     expect_datagram(&a, &b, "and back", true);
     check_alive(&a);
+    /* Garbage instead of a TLS handshake is dropped; the relay goes on. */
+    struct rtc junk;
+    memset(&junk, 0, sizeof junk);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(r.tls_port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    junk.fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(junk.fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    CHECK_EQ_INT(rtc_send_raw(&junk, "GET / HTTP/1.1\r\n\r\n", 18), IROH_OK);
+    CHECK_EQ_INT(rtc_wait_closed(&junk, WAIT), IROH_OK);
+    rtc_close(&junk);
+    check_alive(&b);
     /* The plain port only answers the captive portal check. */
     static char out[8192];
     CHECK_EQ_INT(rtc_http(r.port, "GET /generate_204 HTTP/1.1\r\n\r\n", out, sizeof out, WAIT),
@@ -851,6 +862,56 @@ static void test_v035(void)
     relay_stop(&r);
 }
 
+/* iroh-relay refuses a broken config file with exit status 2 and says where. */
+static void test_config_errors(void)
+{
+    const char *bad[][2] = {
+        {"access = \"somebody\"\n", "relay.toml:1"},
+        {"[access]\nallowlist = [\"not-an-id\"]\n", "not an endpoint id"},
+        {"\n\nno_such_key = 1\n", "relay.toml:3: unknown key no_such_key"},
+        {"[access]\nshared_token = []\n", "must not be empty"},
+        {"enable_quic_addr_discovery = true\n", "not supported"},
+        {"[tls]\ncert_mode = \"LetsEncrypt\"\n", "only \"Manual\""},
+        {"http_bind_addr = \"nowhere\"\n", "bad listen address"},
+        {"[access.http]\nurl = \"https://x/\"\n", "must start with http://"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char dir[400], cfg[450], log[450];
+        snprintf(dir, sizeof dir, "%s/config-%zu", base_dir, i);
+        mkdir(dir, 0700);
+        snprintf(cfg, sizeof cfg, "%s/relay.toml", dir);
+        snprintf(log, sizeof log, "%s/relay.log", dir);
+        FILE *f = fopen(cfg, "w");
+        if (!f) continue;
+        fputs(bad[i][0], f);
+        fclose(f);
+        pid_t pid = fork();
+        if (pid == 0) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            dup2(fd, 2);
+            execl(IROH_RELAY_BIN, "iroh-relay", "-c", cfg, "--metrics-bind", "127.0.0.1:0",
+                  (char *)NULL);
+            _exit(127);
+        }
+        int st = -1;
+        for (int t = 0; t < WAIT / 10 && waitpid(pid, &st, WNOHANG) == 0; t++)
+            usleep(10000);
+        if (!WIFEXITED(st)) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+        }
+        char text[2048] = "";
+        FILE *lf = fopen(log, "r");
+        if (lf) {
+            text[fread(text, 1, sizeof text - 1, lf)] = '\0';
+            fclose(lf);
+        }
+        bool ok = WIFEXITED(st) && WEXITSTATUS(st) != 0 && strstr(text, bad[i][1]) != NULL;
+        if (!ok) fprintf(stderr, "config %zu: status %d, said: %s\n", i, st, text);
+        CHECK(ok);
+    }
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -872,6 +933,7 @@ int main(void)
     RUN(test_rate_limit);
     RUN(test_tls);
     RUN(test_v035);
+    RUN(test_config_errors);
     int failed = TEST_SUMMARY();
     if (!failed) {
         char cmd[400];
