@@ -287,7 +287,8 @@ static void on_tick(uv_timer_t *timer)
 {
     struct download *d = timer->data;
     uint64_t now = uv_hrtime();
-    for (struct transfer *t = d->transfers; t; t = t->next) {
+    for (struct transfer *t = d->transfers, *next; t; t = next) {
+        next = t->next; /* t may conclude, and be freed, below */
         if (t->phase != T_STREAM || !t->s || t->fin || now - t->last_rx_ns < STALL_NS) continue;
         t->timed_out = true;
         transfer_abandon(t);
@@ -319,13 +320,14 @@ static void provider_on_close(struct quic_conn *qc, int status, void *arg)
     p->qc = NULL;
     struct download *d = p->d;
     /* Transfers still waiting for it were never given a stream. */
-    for (struct transfer *t = d->transfers; t; t = t->next)
-        if (t->prov == p && t->phase == T_WAIT_CONN) {
-            t->rc = IROH_ECLOSED;
-            t->phase = T_STREAM;
-            t->stream_closed = true;
-            transfer_step(t);
-        }
+    for (struct transfer *t = d->transfers, *next; t; t = next) {
+        next = t->next; /* t may conclude, and be freed, below */
+        if (t->prov != p || t->phase != T_WAIT_CONN) continue;
+        t->rc = IROH_ECLOSED;
+        t->phase = T_STREAM;
+        t->stream_closed = true;
+        transfer_step(t);
+    }
     download_maybe_free(d);
 }
 
@@ -346,7 +348,8 @@ static void provider_on_connect(struct quic_conn *qc, int status, const char *wh
         else
             p->state = PROV_READY;
     }
-    for (struct transfer *t = d->transfers; t; t = t->next) {
+    for (struct transfer *t = d->transfers, *next; t; t = next) {
+        next = t->next; /* t may conclude, and be freed, below */
         if (t->prov != p || t->phase != T_WAIT_CONN) continue;
         if (p->state == PROV_READY) {
             transfer_open_stream(t);
@@ -1228,8 +1231,10 @@ static void on_watch_end(struct rpc_subscription *sub, void *ctx)
     (void)sub;
     d->sub = NULL;
     download_fail(d, IROH_ECLOSED, "cancelled: the caller left");
-    for (struct transfer *t = d->transfers; t; t = t->next)
+    for (struct transfer *t = d->transfers, *next; t; t = next) {
+        next = t->next; /* t may conclude, and be freed, below */
         transfer_abandon(t);
+    }
 }
 
 /* ---- blobs.get ------------------------------------------------------------------------------- */
@@ -1462,8 +1467,10 @@ void blobs_fetch_stop(struct blobs_fetch *bf)
             d->sub = NULL;
         }
         download_fail(d, IROH_ECLOSED, "irohd is shutting down");
-        for (struct transfer *t = d->transfers; t; t = t->next)
+        for (struct transfer *t = d->transfers, *next; t; t = next) {
+            next = t->next; /* t may conclude, and be freed, below */
             transfer_abandon(t);
+        }
     }
     if (bf->pending == 0) free(bf);
 }

@@ -3,8 +3,9 @@
 # node b downloads with `iroh blobs get` (blobs.get): sizes 0, 1 KiB, 16 KiB + 1 and 10 MiB
 # byte for byte; a byte range (only its groups fetched, then the rest); a collection written as
 # a directory, and again from two providers at once (both serve some of its blobs); a blob a
-# provider does not have (clear not_found); a download interrupted by
-# kill -9 of b's irohd and resumed after restarting it (only the missing part fetched); and
+# provider does not have (clear not_found); a download interrupted by kill -9 of b's irohd and
+# resumed after restarting it (only the missing part fetched); a provider killed mid-transfer
+# while another one has the blob (that one finishes it); one that cannot be reached; and
 # a provider that corrupts one chunk group (IROHD_TEST_CORRUPT_PROVIDER) next to one that does
 # not: the corrupt one is cut off, the other completes, and alone the corrupt one fails the
 # download, which a retry completes. Run by ctest (integration.blobs_net). Every wait is
@@ -157,7 +158,50 @@ else
     "$IROH" --socket "$dir/b/sock" blobs cat "$big" | cmp -s - "$dir/src-big" ||
         fail "resume: the blob differs"
 fi
+# --- a provider that dies mid-transfer: the other one finishes the blob -----------------------
+# e fetches the big blob from a (first) and b; a is killed once e holds part of it.
+stale_b=$ticket_b
+call b endpoint.ticket # b was restarted: its port changed
+ticket_b=$(field "$out" ticket)
+call b blobs.provider_stats
+b_bytes=$(field "$out" bytes_sent)
+failed_over=
+for attempt in 1 2 3; do
+    "$IROH" --socket "$dir/e/sock" --json --timeout 120000 blobs get "$ticket" \
+        --provider "$ticket_b" >"$dir/e/get.out" 2>&1 &
+    getter=$!
+    for _ in $(seq 400); do
+        call e blobs.status "{\"hash\":\"$big\"}"
+        groups=$(field "$out" present_groups)
+        [ -n "$groups" ] && [ "$groups" != 0 ] && break
+        sleep 0.01
+    done
+    kill -9 "$pid_a"
+    wait "$pid_a" 2>/dev/null
+    wait_exit "$getter" 60
+    [ "$status" = 0 ] || fail "failover: the get ended with $status: $(cat "$dir/e/get.out")"
+    mv "$dir/a/err" "$dir/a/err.killed-$attempt"
+    start_node a
+    share a "$big"
+    call b blobs.provider_stats
+    if [ "$(field "$out" bytes_sent)" -gt "$b_bytes" ]; then
+        failed_over=1
+        break
+    fi
+    call e blobs.delete "{\"hash\":\"$big\"}" # a sent it all before it died: again
+done
+[ -n "$failed_over" ] || fail "could not kill provider a in the middle of a download in 3 tries"
+"$IROH" --socket "$dir/e/sock" blobs cat "$big" | cmp -s - "$dir/src-big" ||
+    fail "failover: the blob differs"
+call a endpoint.ticket
+ticket_a=$(field "$out" ticket)
 rm -f "$dir/src-big"
+
+# --- a provider nobody answers at (b's address before its restart) is passed over ------------
+iroh_on e --json blobs get "$hash_10m" --provider "$stale_b" --provider "$ticket_a" \
+    --out "$dir/got-stale"
+[ "$rc" = 0 ] || fail "unreachable provider first: $out"
+cmp -s "$dir/src-10485760" "$dir/got-stale" || fail "unreachable provider first: the file differs"
 
 # --- a corrupting provider beside a good one ------------------------------------------------------
 # start_corrupt: node c, whose provider flips a byte of the third group it sends (once).
