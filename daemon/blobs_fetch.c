@@ -370,8 +370,8 @@ static int provider_dial(struct provider *p)
     int rc = endpoint_connect(p->d->bf->ep, &p->addr, IROH_BLOBS_ALPN, provider_on_connect, p);
     if (rc < 0) {
         provider_kill(p, "cannot dial it: %s",
-                      rc == IROH_ENOTFOUND ? "no direct address we can reach (relays are not "
-                                             "supported yet)"
+                      rc == IROH_ENOTFOUND ? "it has no relay and no direct address of an IP "
+                                             "family we can reach"
                                            : iroh_strerror(rc));
         return rc;
     }
@@ -851,7 +851,7 @@ static void conclude(struct transfer *t)
     char hs[13], ps[13];
     int rc = t->timed_out ? IROH_ETIMEDOUT : t->rc;
     if (rc == IROH_ENOTFOUND && t->conn_closed) rc = IROH_ECLOSED; /* not the provider's word */
-    if (t->store_rc < 0 && t->store_rc != IROH_ECORRUPT) {
+    if (t->store_rc < 0) {
         /* Our side failed (disk, memory): no provider can help. */
         download_fail(d, t->store_rc, "cannot store blob %s: %s", hash_short(p->hash, hs),
                       t->err.detail[0] ? t->err.detail : iroh_strerror(t->store_rc));
