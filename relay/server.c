@@ -435,7 +435,9 @@ static void send_status(struct conn *c, enum iroh_relay_status status)
         f.type = IROH_RELAY_STATUS;
         f.status = (uint8_t)status;
     } else {
-        if (status == IROH_RELAY_STATUS_RATE_LIMITED) return; /* v1 is not told, as upstream */
+        /* v1 knows Health text only for problems: no news of being rate limited (as
+         * upstream) nor of being healthy again. */
+        if (status != IROH_RELAY_STATUS_SAME_ENDPOINT_ID_CONNECTED) return;
         f.type = IROH_RELAY_HEALTH;
         f.data = (const uint8_t *)iroh_relay_status_text(status);
         f.data_len = strlen((const char *)f.data);
@@ -965,6 +967,7 @@ static void handle_ws_frame(struct conn *c, const struct iroh_ws_header *h, uint
         if (h->fin) {
             c->in_fragment = false;
             handle_relay_frame(c, c->frag, c->frag_len);
+            flush_pending(c->srv); /* a frame forwarded from c->frag points into it */
             if (c->state != S_CLOSING) {
                 free(c->frag);
                 c->frag = NULL;

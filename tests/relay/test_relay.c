@@ -301,6 +301,16 @@ static void test_forwarding(void)
     expect_datagram(&b, &a, "hello b", false);
     send_datagram(&b, &a, "abcdefgh", true);
     expect_datagram(&a, &b, "abcdefgh", true);
+    /* A message in three WebSocket fragments (legal, though iroh does not send them). */
+    uint8_t frag[IROH_RELAY_DATAGRAM_HEADER_LEN + 9];
+    size_t h = iroh_relay_datagram_header_encode(IROH_RELAY_CLIENT_TO_RELAY_DATAGRAM, b.pk.bytes, 2,
+                                                 0, frag);
+    memcpy(frag + h, "fragments", 9);
+    CHECK_EQ_INT(rtc_send_ws(&a, IROH_WS_BINARY, frag, 10, true), IROH_OK);
+    CHECK_EQ_INT(rtc_send_ws(&a, IROH_WS_CONTINUATION, frag + 10, 20, true), IROH_OK);
+    CHECK_EQ_INT(rtc_send_ws(&a, 0x80 | IROH_WS_CONTINUATION, frag + 30, sizeof frag - 30, true),
+                 IROH_OK);
+    expect_datagram(&b, &a, "fragments", false);
     /* To oneself works too (not special-cased). */
     send_datagram(&a, &a, "me", false);
     expect_datagram(&a, &a, "me", false);
