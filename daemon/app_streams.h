@@ -15,6 +15,8 @@
  * gives QUIC credit back (quic_stream_consume) only for bytes written into the app's socket;
  * what the peer may send beyond that is bounded by the stream and connection windows
  * (quic_conn.h). Nothing blocks the loop: the socket is non-blocking and watched by uv_poll.
+ * Bulk costs: the app's bytes are read straight into the stream's send buffer; the peer's go
+ * to the socket once per loop iteration (after that wakeup's datagrams), not per packet.
  *
  * endpoint_apps.c creates bridges for the streams of the connections apps own. Loop thread
  * only. A bridge frees itself once its stream is closed and its socket end is closed. */
