@@ -7,8 +7,8 @@
  * partial blob served as far as it goes, an unknown hash reset with code 3 before any byte,
  * Push refused with code 1 and accepted from an allowed peer (a blob, a hash sequence and its
  * children, a corrupt blob cut off at its bad group), an invalid request, the per-connection
- * and total limits (code 2), the bound on buffered requests, the test-only corruption, and the
- * counters. Every wait is bounded by a deadline on the loop. */
+ * and total limits (code 2), the bound on buffered requests, a requester leaving mid-response,
+ * the test-only corruption, and the counters. Every wait is bounded by a deadline on the loop. */
 #include <iroh/error.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -821,6 +821,49 @@ static void test_push_allowed(void)
     free(data);
 }
 
+/* The requester goes away in the middle of a 10 MiB response: by resetting its stream, then by
+ * closing its connection. The provider lets go of both requests (none stays active) and serves
+ * the next connection. */
+static void test_requester_leaves(void)
+{
+    size_t n = 10 << 20;
+    uint8_t hash[32], *data = td(n);
+    data[0] = 0x42; /* not the blob of test_get_sizes */
+    add(data, n, hash);
+    for (int how = 0; how < 2; how++) {
+        uint8_t req[64];
+        struct iroh_postcard_writer pw;
+        iroh_postcard_writer_init(&pw, req, sizeof req);
+        iroh_blobs_get_encode(&pw, hash, IROH_RANGE_SEQ_ROOT);
+        struct response r;
+        request_send(&r, req, pw.len, false);
+        for (int k = 0; k < 500 && r.len < (1u << 20); k++) {
+            bool tick = false;
+            run_until(&tick, 10);
+        }
+        CHECK(r.len >= (1u << 20) && !r.closed);
+        if (how == 0)
+            quic_stream_reset(r.s, 0);
+        else
+            quic_conn_close(w.qc, 0, "leaving");
+        CHECK(run_until(&r.closed, 10000));
+        free(r.data);
+        struct blobs_provider_stats st;
+        for (int k = 0; k < 500; k++) {
+            blobs_provider_stats(w.provider, &st);
+            if (st.active == 0 && (how == 0 || st.connections_open == 0)) break;
+            bool tick = false;
+            run_until(&tick, 10);
+        }
+        CHECK_EQ_INT(st.active, 0);
+    }
+    CHECK(w.qc == NULL);
+    struct response ok = fetch_get(hash, IROH_RANGE_SEQ_ROOT);
+    check_whole(&ok, hash, data, n);
+    free(ok.data);
+    free(data);
+}
+
 /* Unfinished requests of 1 MiB on 40 streams: request buffers are bounded in total (32 MiB),
  * so some streams are refused with code 2; the connection still serves. */
 static void test_request_budget(void)
@@ -961,6 +1004,7 @@ int main(void)
     RUN(test_push_refused);
     RUN(test_stats);
     RUN(test_request_budget);
+    RUN(test_requester_leaves);
     RUN(test_push_allowed);
     RUN(test_limits);
     RUN(test_corruption);
