@@ -39,6 +39,7 @@
 #define MAX_HEAD 8192
 #define MAX_WS_PAYLOAD (IROH_RELAY_MAX_PACKET_SIZE + 1) /* a whole relay frame */
 #define MAX_CARRY (IROH_WS_MAX_HEADER_LEN + MAX_WS_PAYLOAD)
+#define MAX_HANDSHAKE_CARRY 2048
 #define READ_BUF (256 * 1024)
 #define MAX_WRITE_BUFS 32
 #define MAX_PENDING 4096 /* forwarded frames collected before a flush */
@@ -1039,9 +1040,13 @@ static size_t process(struct conn *c, uint8_t *buf, size_t len)
     return at;
 }
 
+/* What a connection may leave unprocessed: a request head; before authentication only a
+ * handshake frame (ClientAuth, ClientInfo: about 100 bytes), so an unauthenticated flood holds
+ * little memory; afterwards one whole frame. */
 static size_t carry_limit(const struct conn *c)
 {
-    return c->state == S_HTTP ? MAX_HEAD : MAX_CARRY;
+    if (c->state == S_HTTP) return MAX_HEAD;
+    return c->state == S_CHALLENGE ? MAX_HANDSHAKE_CARRY : MAX_CARRY;
 }
 
 /* Appends to the carried input (the caller keeps within carry_limit). */
