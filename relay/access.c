@@ -12,6 +12,8 @@
 
 #define CALLOUT_MAX_ANSWER 65536
 
+static uint32_t callouts_pending; /* on the loop thread only */
+
 struct relay_access_req {
     uv_getaddrinfo_t resolve;
     uv_tcp_t tcp;
@@ -56,6 +58,7 @@ static void finish(struct relay_access_req *r, bool allowed)
 {
     if (r->finished) return;
     r->finished = true;
+    callouts_pending--;
     relay_access_done_fn *done = r->done;
     r->done = NULL;
     if (done) done(r->ctx, allowed);
@@ -209,6 +212,10 @@ static enum relay_access_answer start_callout(uv_loop_t *loop, const struct rela
 {
     char host[256], port[16], hex[IROH_KEY_HEX_LEN + 1];
     const char *path;
+    if (callouts_pending >= cfg->callout_max_pending) {
+        log_warn("access", "%u callouts pending: client denied", callouts_pending);
+        return RELAY_ACCESS_DENIED;
+    }
     if (parse_url(cfg->callout_url, host, sizeof host, port, sizeof port, &path) < 0)
         return RELAY_ACCESS_DENIED;
     struct relay_access_req *r = calloc(1, sizeof *r);
@@ -232,6 +239,7 @@ static enum relay_access_answer start_callout(uv_loop_t *loop, const struct rela
         return RELAY_ACCESS_DENIED;
     }
     r->resolving = true;
+    callouts_pending++;
     r->open_handles = 2; /* timer and tcp (counted even before the tcp handle exists) */
     uv_timer_init(loop, &r->timer);
     r->timer.data = r;

@@ -27,7 +27,8 @@ enum relay_access_answer {
 /* Decides for the authenticated key; token is what the client presented (NULL if nothing).
  * Returns RELAY_ACCESS_ALLOWED, RELAY_ACCESS_DENIED, or RELAY_ACCESS_PENDING with *req set
  * (cancel it with relay_access_cancel if the client leaves first). A callout that cannot
- * start answers DENIED. */
+ * start, or one more than cfg->callout_max_pending at once (a flood of new ids must not turn
+ * into a flood of requests to the access service), answers DENIED. */
 enum relay_access_answer relay_access_check(uv_loop_t *loop, const struct relay_config *cfg,
                                             const struct iroh_public_key *key, const char *token,
                                             relay_access_done_fn *done, void *ctx,

@@ -24,6 +24,7 @@ void relay_config_defaults(struct relay_config *cfg, bool dev)
     cfg->enable_metrics = true;
     cfg->access = RELAY_ACCESS_EVERYONE;
     cfg->callout_timeout_ms = 5000;
+    cfg->callout_max_pending = 1024;
     cfg->queue_frames = 512;
     cfg->queue_bytes = 512u << 10;
     cfg->establish_timeout_ms = 30000;
@@ -296,6 +297,8 @@ static int apply(struct relay_config *cfg, const char *key, const struct toml_va
         return set_string(cfg->callout_bearer, sizeof cfg->callout_bearer, v, key, err, cap);
     if (key_is(key, "access.http.timeout_ms"))
         return set_u32(&cfg->callout_timeout_ms, v, key, err, cap);
+    if (key_is(key, "access.http.max_pending"))
+        return set_u32(&cfg->callout_max_pending, v, key, err, cap);
     if (strncmp(key, "tls.", 4) == 0) {
         cfg->tls = true;
         const char *k = key + 4;

@@ -39,6 +39,7 @@ struct relay_config {
     char callout_url[RELAY_PATH_LEN]; /* http://host[:port]/path */
     char callout_bearer[512];
     uint32_t callout_timeout_ms;
+    uint32_t callout_max_pending; /* callouts at once; clients beyond are denied */
 
     uint32_t rx_bytes_per_second; /* 0: no rate limit */
     uint32_t rx_max_burst_bytes;

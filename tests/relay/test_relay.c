@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,11 +474,49 @@ struct callout {
     int listen_fd;
     uint16_t port;
     char allow_hex[65], slow_hex[65];
-    int requests;
-    bool bearer_seen;
-    volatile int stop;
+    _Atomic int requests;  /* answered */
+    _Atomic int in_flight; /* read, not answered yet */
+    _Atomic bool bearer_seen;
+    _Atomic bool stop;
 };
 
+struct callout_request {
+    struct callout *co;
+    int fd;
+};
+
+/* Answers one request: "true" for allow_hex, "true" after 1.5 s for slow_hex, else "false". */
+static void *callout_answer(void *arg)
+{
+    struct callout_request *cr = arg;
+    struct callout *co = cr->co;
+    char req[4096] = "";
+    size_t len = 0;
+    while (len < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
+        struct pollfd q = {.fd = cr->fd, .events = POLLIN};
+        if (poll(&q, 1, WAIT) <= 0) break;
+        ssize_t n = recv(cr->fd, req + len, sizeof req - 1 - len, 0);
+        if (n <= 0) break;
+        len += (size_t)n;
+        req[len] = '\0';
+    }
+    if (strstr(req, "POST /check HTTP/1.1\r\n") && strstr(req, "Authorization: Bearer sekrit"))
+        co->bearer_seen = true;
+    const char *answer = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfalse";
+    if (strstr(req, co->allow_hex)) answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ntrue";
+    if (strstr(req, co->slow_hex)) {
+        usleep(1500 * 1000); /* past the relay's timeout */
+        answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ntrue";
+    }
+    send(cr->fd, answer, strlen(answer), MSG_NOSIGNAL);
+    close(cr->fd);
+    free(cr);
+    co->requests++;
+    co->in_flight--;
+    return NULL;
+}
+
+/* The callout service: one thread per request, so a slow answer holds up no other. */
 static void *callout_thread(void *arg)
 {
     struct callout *co = arg;
@@ -486,29 +525,23 @@ static void *callout_thread(void *arg)
         if (poll(&p, 1, 100) <= 0) continue;
         int fd = accept(co->listen_fd, NULL, NULL);
         if (fd < 0) continue;
-        char req[4096] = "";
-        size_t len = 0;
-        while (len < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
-            struct pollfd q = {.fd = fd, .events = POLLIN};
-            if (poll(&q, 1, WAIT) <= 0) break;
-            ssize_t n = recv(fd, req + len, sizeof req - 1 - len, 0);
-            if (n <= 0) break;
-            len += (size_t)n;
-            req[len] = '\0';
-        }
-        co->requests++;
-        if (strstr(req, "POST /check HTTP/1.1\r\n") && strstr(req, "Authorization: Bearer sekrit"))
-            co->bearer_seen = true;
-        const char *answer = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfalse";
-        if (strstr(req, co->allow_hex)) answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ntrue";
-        if (strstr(req, co->slow_hex)) {
-            usleep(1500 * 1000); /* past the relay's 300 ms timeout */
-            answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ntrue";
-        }
-        send(fd, answer, strlen(answer), MSG_NOSIGNAL);
-        close(fd);
+        struct callout_request *cr = malloc(sizeof *cr);
+        pthread_t th;
+        cr->co = co;
+        cr->fd = fd;
+        co->in_flight++;
+        pthread_create(&th, NULL, callout_answer, cr);
+        pthread_detach(th);
     }
     return NULL;
+}
+
+/* Waits (bounded) until every request has been answered. */
+static void callout_idle(struct callout *co)
+{
+    for (int i = 0; i < WAIT / 10 && co->in_flight > 0; i++)
+        usleep(10000);
+    CHECK_EQ_INT(co->in_flight, 0);
 }
 
 static void test_access_callout(void)
@@ -538,7 +571,37 @@ static void test_access_callout(void)
         CHECK_EQ_STR(reason, "not authorized");
         CHECK_EQ_INT(try_client(&r, 3, NULL, reason), IROH_EPERM); /* too late */
         CHECK(co.bearer_seen);
-        CHECK(co.requests >= 3);
+        callout_idle(&co);
+        CHECK_EQ_INT(co.requests, 3);
+        relay_stop(&r);
+    } else {
+        CHECK(!"relay did not start");
+    }
+    /* At most max_pending callouts at once: while the slow one waits, another client is
+     * denied without asking; once it is over, that client gets in. */
+    snprintf(cfg, sizeof cfg,
+             "[access.http]\nurl = \"http://127.0.0.1:%u/check\"\ntimeout_ms = 1000\n"
+             "max_pending = 1\n",
+             co.port);
+    if (relay_start(&r, cfg, false)) {
+        struct rtc slow;
+        struct iroh_relay_frame f, auth;
+        uint8_t seed[32];
+        seed_of(3, seed);
+        CHECK_EQ_INT(rtc_open(&slow, r.port, seed, NULL, WAIT), IROH_OK);
+        expect_frame(&slow, IROH_RELAY_SERVER_CHALLENGE, &f);
+        iroh_relay_client_auth_make(&slow.sk, f.challenge, &auth);
+        CHECK_EQ_INT(rtc_send(&slow, &auth), IROH_OK);
+        for (int i = 0; i < WAIT / 10 && co.in_flight == 0; i++) /* the slow callout waits */
+            usleep(10000);
+        CHECK_EQ_INT(co.in_flight, 1);
+        int requests = co.requests;
+        CHECK_EQ_INT(try_client(&r, 1, NULL, reason), IROH_EPERM);
+        CHECK_EQ_INT(co.requests + co.in_flight, requests + 1); /* denied without a callout */
+        expect_frame(&slow, IROH_RELAY_SERVER_DENIES_AUTH, &f); /* its callout timed out */
+        rtc_close(&slow);
+        CHECK_EQ_INT(try_client(&r, 1, NULL, reason), IROH_OK);
+        callout_idle(&co);
         relay_stop(&r);
     } else {
         CHECK(!"relay did not start");
