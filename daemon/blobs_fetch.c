@@ -103,7 +103,8 @@ struct transfer {
     struct rx_buf *spare;   /* used buffers to fill again */
     size_t nspare;
     bool fin, stream_closed, timed_out;
-    bool conn_closed; /* the stream ended because its connection did */
+    bool conn_closed;       /* the stream ended because its connection did */
+    uint64_t busy_since_ns; /* the connection had no stream for it since then */
     uint64_t last_rx_ns;
     /* the first job (what is missing), then the decoding jobs */
     uv_work_t work;
@@ -282,13 +283,18 @@ static void transfer_abandon(struct transfer *t)
     transfer_step(t);
 }
 
-/* Drops streams that stayed silent for STALL_NS; sends progress. */
+/* Retries opening streams the connection had no room for; drops streams that stayed silent
+ * for STALL_NS; sends progress. */
 static void on_tick(uv_timer_t *timer)
 {
     struct download *d = timer->data;
     uint64_t now = uv_hrtime();
     for (struct transfer *t = d->transfers, *next; t; t = next) {
         next = t->next; /* t may conclude, and be freed, below */
+        if (t->phase == T_WAIT_CONN && t->busy_since_ns && t->prov->state == PROV_READY) {
+            transfer_open_stream(t); /* another try for a stream (t may be gone after it) */
+            continue;
+        }
         if (t->phase != T_STREAM || !t->s || t->fin || now - t->last_rx_ns < STALL_NS) continue;
         t->timed_out = true;
         transfer_abandon(t);
@@ -732,8 +738,14 @@ static const struct quic_stream_callbacks detached_callbacks = {
 /* Sends the request for what the part lacks: a Get of the blob with only its ranges. */
 static void transfer_open_stream(struct transfer *t)
 {
+    int rc = t->d->failing ? IROH_ECLOSED : quic_conn_open_bi(t->prov->qc, &t->s);
+    if (rc == IROH_EBUSY && (!t->busy_since_ns || uv_hrtime() - t->busy_since_ns < STALL_NS)) {
+        /* The peer allows no more streams until it has seen ours close: on_tick retries. */
+        if (!t->busy_since_ns) t->busy_since_ns = uv_hrtime();
+        t->s = NULL;
+        return;
+    }
     t->phase = T_STREAM;
-    int rc = quic_conn_open_bi(t->prov->qc, &t->s);
     if (rc < 0) {
         t->s = NULL;
         t->rc = rc;
