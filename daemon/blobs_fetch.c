@@ -2,17 +2,17 @@
  *
  * Objects: a download (one blobs.get call) owns its providers (an address, then a
  * connection), its parts (the blobs to fetch) and its transfers (one part asked of one
- * provider on one stream). A transfer's store work — what is missing, decoding what arrived,
- * writing verified groups — runs on the thread pool, one job at a time per transfer; the loop
- * only queues received bytes and gives the peer credit back. Everything is freed once the
- * call is answered and every transfer, dial, connection, job and the timer has come back. */
+ * provider on one stream). A transfer's store work runs on the thread pool: first what is
+ * missing, then decoding what arrived into one batch while the previous batch is written (two
+ * jobs at most); the loop only queues received bytes and gives the peer credit back.
+ * Everything is freed once the call is answered and every transfer, dial, connection, job and
+ * the timer has come back. */
 #include "daemon/blobs_fetch.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <iroh/error.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
