@@ -494,13 +494,14 @@ static void deny(struct conn *c, const char *reason)
 static void respond(struct conn *c, int status, const char *reason, const char *headers,
                     const char *content_type, const char *body)
 {
-    char head[1536];
+    char head[1536], length[48] = "";
     size_t blen = body ? strlen(body) : 0;
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\n%s%s%s%s%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
+    if (status != 204) /* a 204 carries no Content-Length (RFC 9110 §8.6) */
+        snprintf(length, sizeof length, "Content-Length: %zu\r\n", blen);
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%s%s%s%s%s%sConnection: close\r\n\r\n",
                      status, reason, c->kind == L_METRICS ? "" : RELAY_HEADERS,
                      headers ? headers : "", content_type ? "Content-Type: " : "",
-                     content_type ? content_type : "", content_type ? "\r\n" : "", blen);
+                     content_type ? content_type : "", content_type ? "\r\n" : "", length);
     if (n > 0 && (size_t)n < sizeof head) {
         const uint8_t *pieces[2] = {(const uint8_t *)head, (const uint8_t *)body};
         size_t lens[2] = {(size_t)n, blen};

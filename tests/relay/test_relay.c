@@ -243,6 +243,7 @@ static void test_http_pages(void)
                           sizeof out, WAIT),
                  204);
     CHECK(strstr(out, "X-Iroh-Response: response ts_relay.x\r\n") != NULL);
+    CHECK(strstr(out, "Content-Length") == NULL);
     CHECK_EQ_INT(rtc_http(r.port, "GET /generate_204 HTTP/1.1\r\nX-Iroh-Challenge: a b\r\n\r\n",
                           out, sizeof out, WAIT),
                  204);
