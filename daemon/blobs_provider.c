@@ -42,6 +42,7 @@ struct blobs_provider {
     struct iroh_public_key push_allow[BLOBS_PROVIDER_MAX_PUSH_ALLOW];
     size_t push_allow_count;
     unsigned max_requests, max_conn_requests;
+    unsigned request_timeout_ms;
     struct pconn *conns;
     struct request *requests;
     struct blobs_provider_stats stats;
@@ -624,6 +625,16 @@ static void step_work(uv_work_t *w)
         push_step(r);
 }
 
+/* A stream that has not sent a whole request in time holds a slot for nothing. */
+static void on_request_timeout(uv_timer_t *t)
+{
+    struct request *r = t->data;
+    if (r->decoded || r->ended || !r->s) return;
+    r->p->stats.refused_limit++;
+    quic_stream_stop(r->s, IROH_BLOBS_ERR_LIMIT);
+    request_finish(r, IROH_BLOBS_ERR_LIMIT);
+}
+
 static void on_observe_timer(uv_timer_t *t)
 {
     queue_step(t->data);
@@ -676,11 +687,6 @@ static void observe_done(struct request *r)
     if (o->complete) {
         request_finish(r, -1); /* nothing will change any more */
         return;
-    }
-    if (!r->timer_open) {
-        uv_timer_init(r->p->loop, &r->timer);
-        r->timer.data = r;
-        r->timer_open = true;
     }
     uv_timer_start(&r->timer, on_observe_timer, BLOBS_PROVIDER_OBSERVE_MS, 0);
 }
@@ -887,6 +893,7 @@ static void stream_on_data(struct quic_stream *s, const uint8_t *data, size_t le
         return;
     }
     r->decoded = true;
+    uv_timer_stop(&r->timer);
     dispatch(r, (size_t)rc, fin);
 }
 
@@ -950,6 +957,10 @@ static void conn_on_stream(struct quic_conn *qc, struct quic_stream *s, void *ar
     if (p->requests) p->requests->prev = r;
     p->requests = r;
     p->pending++;
+    uv_timer_init(p->loop, &r->timer);
+    r->timer.data = r;
+    r->timer_open = true;
+    uv_timer_start(&r->timer, on_request_timeout, p->request_timeout_ms, 0);
     quic_stream_set_callbacks(s, &stream_callbacks, r);
 }
 
@@ -1016,6 +1027,8 @@ int blobs_provider_start(uv_loop_t *loop, struct endpoint *ep, struct blob_store
         options->max_requests ? options->max_requests : BLOBS_PROVIDER_DEFAULT_MAX_REQUESTS;
     p->max_conn_requests = options->max_conn_requests ? options->max_conn_requests
                                                       : BLOBS_PROVIDER_DEFAULT_MAX_CONN_REQUESTS;
+    p->request_timeout_ms = options->request_timeout_ms ? options->request_timeout_ms
+                                                        : BLOBS_PROVIDER_DEFAULT_REQUEST_TIMEOUT_MS;
     const char *corrupt = getenv("IROHD_TEST_CORRUPT_PROVIDER");
     if (corrupt && *corrupt) {
         p->corrupt_leaf = strtoull(corrupt, NULL, 10);

@@ -14,9 +14,9 @@
  *     IROH_BLOBS_ERR_INTERNAL, before any byte for the root; a request over a limit is reset
  *     with IROH_BLOBS_ERR_LIMIT; an undecodable request gets a clean finish with no data and
  *     STOP_SENDING 0, as a dropped stream of iroh's.
- *   - Limits: concurrent requests per connection and in total, and 32 MiB of request bytes
- *     buffered in total (a request may be 1 MiB); streams over a limit are reset with
- *     IROH_BLOBS_ERR_LIMIT.
+ *   - Limits: concurrent requests per connection and in total, 32 MiB of request bytes
+ *     buffered in total (a request may be 1 MiB), and the time to send a whole request; streams
+ *     over a limit are reset with IROH_BLOBS_ERR_LIMIT.
  * Store reads (and Push writes) run on the libuv thread pool, one step per request at a time,
  * each step producing up to BLOBS_PROVIDER_BATCH bytes; a stream is written only while its
  * unacknowledged data is under QUIC_STREAM_HIGH_WATER, so a slow peer holds one batch.
@@ -42,7 +42,8 @@
 #define BLOBS_PROVIDER_MAX_PUSH_ALLOW 16
 #define BLOBS_PROVIDER_DEFAULT_MAX_REQUESTS 512     /* in total */
 #define BLOBS_PROVIDER_DEFAULT_MAX_CONN_REQUESTS 64 /* per connection */
-#define BLOBS_PROVIDER_BATCH (256 * 1024)           /* response bytes per pool step */
+#define BLOBS_PROVIDER_DEFAULT_REQUEST_TIMEOUT_MS 20000
+#define BLOBS_PROVIDER_BATCH (256 * 1024) /* response bytes per pool step */
 #define BLOBS_PROVIDER_OBSERVE_MS 500
 
 struct blobs_provider;
@@ -53,6 +54,9 @@ struct blobs_provider_options {
     size_t push_allow_count;
     unsigned max_requests;      /* 0: BLOBS_PROVIDER_DEFAULT_MAX_REQUESTS */
     unsigned max_conn_requests; /* 0: BLOBS_PROVIDER_DEFAULT_MAX_CONN_REQUESTS */
+    /* A stream must send its whole request (Get, GetMany, Observe: up to its FIN) within this
+     * time, else it is reset with IROH_BLOBS_ERR_LIMIT. 0: the default. */
+    unsigned request_timeout_ms;
 };
 
 /* Counts since start (active ones: now). */

@@ -7,8 +7,9 @@
  * partial blob served as far as it goes, an unknown hash reset with code 3 before any byte,
  * Push refused with code 1 and accepted from an allowed peer (a blob, a hash sequence and its
  * children, a corrupt blob cut off at its bad group), an invalid request, the per-connection
- * and total limits (code 2), the bound on buffered requests, a requester leaving mid-response,
- * the test-only corruption, and the counters. Every wait is bounded by a deadline on the loop. */
+ * and total limits (code 2), the bound on buffered requests, the request timeout, a requester
+ * leaving mid-response, the test-only corruption, and the counters. Every wait is bounded by a
+ * deadline on the loop. */
 #include <iroh/error.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -952,6 +953,30 @@ static void test_limits(void)
     free(third.data);
 }
 
+/* A stream that does not finish its request in time (here 300 ms) is reset with code 2. */
+static void test_request_timeout(void)
+{
+    provider_stop();
+    provider_start(&(struct blobs_provider_options){.request_timeout_ms = 300});
+    uint8_t hash[32], req[64];
+    add("slow", 4, hash);
+    struct iroh_postcard_writer pw;
+    iroh_postcard_writer_init(&pw, req, sizeof req);
+    iroh_blobs_get_encode(&pw, hash, IROH_RANGE_SEQ_ROOT);
+    struct response slow;
+    request_send(&slow, req, pw.len, true); /* never finished */
+    CHECK(run_until(&slow.closed, 10000));
+    CHECK(slow.reset && slow.reset_code == IROH_BLOBS_ERR_LIMIT);
+    struct blobs_provider_stats st;
+    blobs_provider_stats(w.provider, &st);
+    CHECK_EQ_INT(st.refused_limit, 1);
+    CHECK_EQ_INT(st.active, 0);
+    struct response ok = fetch(req, pw.len); /* a finished one in time is served */
+    check_whole(&ok, hash, (const uint8_t *)"slow", 4);
+    free(slow.data);
+    free(ok.data);
+}
+
 /* TEST ONLY fault injection: the 3rd leaf sent is corrupt; the reader stops at it. */
 static void test_corruption(void)
 {
@@ -1007,6 +1032,7 @@ int main(void)
     RUN(test_requester_leaves);
     RUN(test_push_allowed);
     RUN(test_limits);
+    RUN(test_request_timeout);
     RUN(test_corruption);
     world_stop();
     uv_loop_close(&loop);
