@@ -732,22 +732,27 @@ static int on_acked(ngtcp2_conn *conn, int64_t id, uint64_t offset, uint64_t len
 static int on_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t id, uint64_t app_error,
                            void *user, void *stream_user)
 {
-    (void)conn;
-    (void)id;
-    (void)user;
+    struct quic_conn *qc = user;
+    /* ngtcp2 never raises the peer's stream limit by itself: each stream the peer opened gives
+     * its place back when it closes, so a peer may open any number over time, 100 at once. */
+    if ((id & 0x1) != qc->server) {
+        if (id & 0x2)
+            ngtcp2_conn_extend_max_streams_uni(conn, 1);
+        else
+            ngtcp2_conn_extend_max_streams_bidi(conn, 1);
+    }
     struct quic_stream *s = stream_user;
     if (!s) return 0;
     bool errored = flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET;
-    s->qc->stats.stream_packets_lost += ngtcp2_conn_get_stream_loss_count(conn, id);
+    qc->stats.stream_packets_lost += ngtcp2_conn_get_stream_loss_count(conn, id);
     if (errored)
-        log_debug("quic", "%s: stream %lld closed with code %llu", s->qc->name, (long long)id,
+        log_debug("quic", "%s: stream %lld closed with code %llu", qc->name, (long long)id,
                   (unsigned long long)app_error);
     /* ngtcp2 0.12 tells nobody of a STOP_SENDING it received; its code is the stream's first
      * code, so a code that is neither ours nor the peer's RESET_STREAM's came with one. */
     bool ours = s->reset || s->read_shut || s->write_reset;
     if (errored && !ours && !(s->peer_reset && s->peer_reset_code == app_error) && s->cb) {
         if (s->cb->on_reset) s->cb->on_reset(s, app_error, true, s->arg);
-        struct quic_conn *qc = s->qc;
         if (qc->cb && qc->cb->on_stream_reset)
             qc->cb->on_stream_reset(qc, s, app_error, true, qc->arg);
     }
