@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # blobs_net.sh IROHD IROH — blobs between real irohd processes over 127.0.0.1: node a shares,
 # node b downloads with `iroh blobs get` (blobs.get): sizes 0, 1 KiB, 16 KiB + 1 and 10 MiB
-# byte for byte; a byte range (only its groups fetched, then the rest); a collection written as
+# byte for byte, the progress bar on a terminal; a byte range (only its groups fetched, then the rest); a collection written as
 # a directory, and again from two providers at once (both serve some of its blobs); a blob a
 # provider does not have (clear not_found); a download interrupted by kill -9 of b's irohd and
 # resumed after restarting it (only the missing part fetched); a provider killed mid-transfer
@@ -61,6 +61,14 @@ for size in 0 1024 16385 10485760; do
     [ "$rc" = 0 ] && [ "$(field "$out" downloaded)" = 0 ] || fail "second get $size: $out"
 done
 hash_10m=$hash
+
+# The progress bar on a terminal (script gives iroh one): bytes, percent, rate.
+call b blobs.delete "{\"hash\":\"$hash_10m\"}"
+script -qec "$IROH --socket $dir/b/sock blobs get $ticket --out $dir/got-tty" /dev/null \
+    >"$dir/tty" 2>&1 || fail "get on a terminal: $(cat "$dir/tty")"
+has "$(tr '\r' '\n' <"$dir/tty")" "^downloading +[0-9.]+%  [0-9.]+ [KMG]?i?B / 10.0 MiB  [0-9.]+ [KMG]?i?B/s" \
+    "progress bar"
+cmp -s "$dir/src-10485760" "$dir/got-tty" || fail "get on a terminal: the file differs"
 
 # --- a byte range, then the rest ---------------------------------------------------------------
 head -c 3000000 /dev/urandom >"$dir/src-range"
