@@ -378,6 +378,7 @@ static int provider_dial(struct provider *p)
         provider_kill(p, "cannot dial it: %s",
                       rc == IROH_ENOTFOUND ? "it has no relay and no direct address of an IP "
                                              "family we can reach"
+                      : rc == IROH_EINVAL  ? "it is this node, which lacks the blob"
                                            : iroh_strerror(rc));
         return rc;
     }
