@@ -2,7 +2,8 @@
 # blobs_net.sh IROHD IROH — blobs between real irohd processes over 127.0.0.1: node a shares,
 # node b downloads with `iroh blobs get` (blobs.get): sizes 0, 1 KiB, 16 KiB + 1 and 10 MiB
 # byte for byte, the progress bar on a terminal; a byte range (only its groups fetched, then the rest); a collection written as
-# a directory, and again from two providers at once (both serve some of its blobs); a blob a
+# a directory, and again from two providers at once (both serve some of its blobs); one of 150
+# files (more streams than a connection has at once); a blob a
 # provider does not have (clear not_found); a download interrupted by kill -9 of b's irohd and
 # resumed after restarting it (only the missing part fetched); a provider killed mid-transfer
 # while another one has the blob (that one finishes it); one that cannot be reached; and
@@ -103,6 +104,15 @@ iroh_on b --json blobs get "$ticket" --out "$dir/tree-got"
     fail "collection get: $out"
 diff -r "$dir/tree" "$dir/tree-got" >/dev/null || fail "collection get: the directories differ"
 collection_ticket=$ticket
+
+# A collection of 150 files: more blobs than a connection's 100 streams at once.
+mkdir -p "$dir/many"
+for i in $(seq 150); do head -c $((i * 37)) /dev/urandom >"$dir/many/f$i"; done
+add a "$dir/many"
+share a "$hash" hash_seq
+iroh_on b --json blobs get "$ticket" --out "$dir/many-got"
+[ "$rc" = 0 ] && [ "$(field "$out" files)" = 150 ] || fail "150-file collection: $out"
+diff -r "$dir/many" "$dir/many-got" >/dev/null || fail "150-file collection: differs"
 
 # The same collection from a and b at once: its blobs are spread over both providers.
 call b endpoint.ticket
