@@ -6,8 +6,8 @@
 // Adds each FILE as a blob, and all of them as a collection named by their base names; then
 // prints one JSON line {"id", "blobs": [{"file", "hash", "ticket"}...], "collection":
 // {"hash", "ticket"}} with 0.35 blob tickets carrying the node's direct addresses, and serves
-// until killed. MODULE is the path of the 0.35 package's index.js (installed outside the
-// repository by blobs_get.sh). Discovery is off. Logs go to stderr.
+// until killed. MODULE is the path of the 0.35 package's index.js (iroh035/node_modules,
+// installed by lib.sh). Discovery is off. Logs go to stderr.
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { createRequire } from 'node:module'

@@ -8,8 +8,8 @@
 //   node disco035.mjs MODULE dial --id ID --addr IP:PORT [--bytes N]
 //                                              dial, echo N random bytes, print the result
 //
-// MODULE is the path of the 0.35 package's index.js (installed outside the repository by
-// disco035.sh). Discovery is off: the node only knows the addresses given to it. Output is
+// MODULE is the path of the 0.35 package's index.js (iroh035/node_modules, installed by
+// lib.sh). Discovery is off: the node only knows the addresses given to it. Output is
 // one JSON line per result on stdout; logs go to stderr.
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'

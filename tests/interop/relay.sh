@@ -15,81 +15,24 @@
 #      authorized)".
 #   3. allowlist and denylist of endpoint ids: the listed (resp. unlisted) endpoint gets online,
 #      the other is refused with the same message.
-# Run by ctest as interop.relay; needs root (ip netns). Without node >= 20.3 or npm it prints
-# why it skips and exits 0. Every process it starts is killed and the namespaces deleted on
-# every path.
+# Run by ctest as interop.relay; needs root (ip netns). Node, the modules of package.json
+# (npm ci), the namespaces and the cleanup on every path come from lib.sh (SKIP without node or
+# npm).
 set -u
 RELAY=$1
-here=$(cd "$(dirname "$0")" && pwd)
-
-skip() {
-    echo "SKIP interop.relay: $* — the interop test did not run"
-    exit 0
-}
-command -v node >/dev/null || skip "node is not installed (iroh's bindings need node >= 20.3)"
-command -v npm >/dev/null || skip "npm is not installed"
-node -e 'const [a, b] = process.versions.node.split(".").map(Number);
-         process.exit(a > 20 || (a === 20 && b >= 3) ? 0 : 1)' ||
-    skip "node $(node --version) is older than 20.3, which iroh's bindings need"
-
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-die() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-[ "$(id -u)" = 0 ] || die "needs root to make network namespaces (ip netns)"
-command -v ip >/dev/null || die "needs the ip command (Debian package iproute2)"
-
-if [ ! -f "$here/node_modules/@number0/iroh/index.js" ]; then
-    (
-        flock 9
-        [ -f "$here/node_modules/@number0/iroh/index.js" ] ||
-            (cd "$here" && npm ci --no-audit --no-fund >&2)
-    ) 9>"${TMPDIR:-/tmp}/irohd-interop-npm.lock" || die "npm ci failed in $here"
-fi
-
-dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/interop-relay-XXXXXX")
+test_name=interop.relay
+. "$(dirname "$0")/lib.sh"
+need_node
+need_root
+need_iroh1
+make_tmp interop-relay
 nsR="irohd-relay-r-$$"
 nsA="irohd-relay-a-$$"
 nsB="irohd-relay-b-$$"
-cleanup() {
-    local pids ns
-    pids="$(jobs -p)"
-    for ns in "$nsR" "$nsA" "$nsB"; do pids="$pids $(ip netns pids "$ns" 2>/dev/null)"; done
-    [ -n "${pids// /}" ] && kill -9 $pids 2>/dev/null
-    wait 2>/dev/null
-    for ns in "$nsR" "$nsA" "$nsB"; do ip netns del "$ns" 2>/dev/null; done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# wait_for SECONDS CMD...: retries CMD every 100 ms.
-wait_for() {
-    local tries=$(($1 * 10))
-    shift
-    while [ "$tries" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.1
-        tries=$((tries - 1))
-    done
-    return 1
-}
-get() {
-    node -e 'let v = JSON.parse(process.argv[1]); for (const k of process.argv[2].split("."))
-             v = v == null ? v : v[k]; process.stdout.write(v == null ? "" : String(v))' "$1" "$2"
-}
 
 # The namespaces: R holds 10.9.0.1 on both of its links and routes 10.9.0.2 to A and 10.9.0.3
 # to B; forwarding is off in a new namespace, so A and B cannot reach each other.
-for ns in "$nsR" "$nsA" "$nsB"; do
-    ip netns add "$ns" || die "ip netns add $ns failed"
-    ip -n "$ns" link set lo up || die "cannot bring lo up in $ns"
-done
+for n in "$nsR" "$nsA" "$nsB"; do make_ns "$n"; done
 ip -n "$nsA" link add va type veth peer name vra netns "$nsR" || die "veth A-R"
 ip -n "$nsB" link add vb type veth peer name vrb netns "$nsR" || die "veth B-R"
 ip -n "$nsR" addr add 10.9.0.1/32 dev vra && ip -n "$nsR" addr add 10.9.0.1/32 dev vrb &&
@@ -134,7 +77,7 @@ metric() {
 peer() {
     local ns=$1
     shift
-    ip netns exec "$ns" node "$here/relay-peer.mjs" "$@"
+    ip netns exec "$ns" node "$interop_dir/relay-peer.mjs" "$@"
 }
 # refused NS ARGS...: an endpoint that the relay must refuse; iroh has to say so.
 refused() {
@@ -189,8 +132,7 @@ echo_through() {
     wait "$serve_pid" 2>/dev/null
 }
 
-echo "== iroh-relay and iroh ($(node -p 'require("'"$here"'/node_modules/@number0/iroh/package.json").version')" \
-    "bindings, node $(node --version)): relay in $nsR, endpoints in $nsA and $nsB"
+echo "== iroh-relay and iroh (1.1.0 bindings, node $(node --version)): relay in $nsR, endpoints in $nsA and $nsB"
 
 echo "== 1. access everyone: iroh <-> iroh through the relay only"
 start_relay everyone
@@ -208,7 +150,7 @@ secret_a=$(printf 'a%.0s' $(seq 64))
 secret_b=$(printf 'b%.0s' $(seq 64))
 idof() { node -e 'const iroh = require(process.argv[1]);
     process.stdout.write(iroh.SecretKey.fromBytes(Array.from(Buffer.from(process.argv[2], "hex"))).public().toString())' \
-    "$here/node_modules/@number0/iroh/index.js" "$1"; }
+    "$iroh1" "$1"; }
 id_a=$(idof "$secret_a")
 id_b=$(idof "$secret_b")
 start_relay allowlist --allow "$id_a"
@@ -219,5 +161,4 @@ admitted "$nsA" not-denied --secret "$secret_a"
 refused "$nsB" denied --secret "$secret_b"
 stop_relay
 
-[ "$failures" = 0 ] && echo "interop.relay: all checks passed"
-exit $((failures > 0))
+finish

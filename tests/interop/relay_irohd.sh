@@ -12,81 +12,22 @@
 #   5. the relay over https (a self-signed certificate made with openssl, trusted with
 #      --relay-ca; localhost resolves to ::1 first, where nothing listens): two more irohd
 #      echo through it by id and relay URL. Skipped without openssl.
-# Without node >= 20.3 or npm it prints why it skips and exits 0; needs root (ip netns). It
-# installs the node modules with `npm ci` when they are missing. Every process it starts is
-# killed and the namespace deleted on every path.
+# Node, the modules of package.json (npm ci), the namespace and the cleanup on every path come
+# from lib.sh (SKIP without node or npm; needs root for ip netns).
 set -u
 IROHD=$1
 IROH=$2
 RELAY=$3
-here=$(cd "$(dirname "$0")" && pwd)
+test_name=interop.relay_irohd
+. "$(dirname "$0")/lib.sh"
 bytes=1048576
 url=http://127.0.0.1:3340/
+need_node
+need_root
+need_iroh1
+make_tmp relay-irohd
+make_ns "irohd-relay-$$"
 
-skip() {
-    echo "SKIP interop.relay_irohd: $* — the test did not run"
-    exit 0
-}
-command -v node >/dev/null || skip "node is not installed"
-command -v npm >/dev/null || skip "npm is not installed"
-node -e 'const [a, b] = process.versions.node.split(".").map(Number);
-         process.exit(a > 20 || (a === 20 && b >= 3) ? 0 : 1)' ||
-    skip "node $(node --version) is older than 20.3"
-
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-die() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-[ "$(id -u)" = 0 ] || die "needs root to make a network namespace (ip netns)"
-
-if [ ! -f "$here/node_modules/@number0/iroh/index.js" ]; then
-    (
-        flock 9
-        [ -f "$here/node_modules/@number0/iroh/index.js" ] ||
-            (cd "$here" && npm ci --no-audit --no-fund >&2)
-    ) 9>"${TMPDIR:-/tmp}/irohd-interop-npm.lock" || die "npm ci failed in $here"
-fi
-
-dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/relay-irohd-XXXXXX")
-ns="irohd-relay-$$"
-cleanup() {
-    local pids
-    pids="$(jobs -p) $(ip netns pids "$ns" 2>/dev/null)"
-    [ -n "${pids// /}" ] && kill -9 $pids 2>/dev/null
-    wait 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-ip netns add "$ns" || die "ip netns add $ns failed"
-in_ns() { ip netns exec "$ns" "$@"; }
-in_ns ip link set lo up || die "cannot bring lo up in $ns"
-
-get() {
-    node -e 'let v = JSON.parse(process.argv[1]); for (const k of process.argv[2].split("."))
-             v = v == null ? v : v[k]; process.stdout.write(v == null ? "" : String(v))' "$1" "$2"
-}
-wait_for() {
-    local tries=$(($1 * 10))
-    shift
-    while [ "$tries" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.1
-        tries=$((tries - 1))
-    done
-    return 1
-}
-# rpc N METHOD [PARAMS]: iroh rpc against irohd N (a or b); JSON in $out, exit code in $rc.
-rpc() {
-    out=$(in_ns "$IROH" --socket "$dir/$1.sock" --json --timeout 90000 rpc "$2" ${3:+"$3"} 2>&1)
-    rc=$?
-}
 # home_up N: irohd N's home relay is connected.
 home_up() {
     rpc "$1" node.status
@@ -104,23 +45,13 @@ relay_start() {
 }
 # ticket ID: an endpoint ticket with ID and the relay URL only.
 ticket() {
-    get "$(in_ns node "$here/relay_irohd.mjs" ticket --id "$1" --relay "$url")" ticket
-}
-
-irohd_pids=""
-# all_stopped: every irohd started has exited (so a sanitizer's exit report is in its log).
-all_stopped() {
-    local p
-    for p in $irohd_pids; do kill -0 "$p" 2>/dev/null && return 1; done
-    return 0
+    get "$(in_ns node "$interop_dir/relay_irohd.mjs" ticket --id "$1" --relay "$url")" ticket
 }
 
 echo "== our relay, two irohd and the real iroh in network namespace $ns (loopback only)"
 relay_start
 for n in a b; do
-    ip netns exec "$ns" "$IROHD" --data-dir "$dir/$n" --socket "$dir/$n.sock" \
-        --bind 127.0.0.1:0 --relay "$url" --log-level debug >"$dir/$n.out" 2>"$dir/$n.log" &
-    irohd_pids="$irohd_pids $!"
+    start_irohd "$n" --bind 127.0.0.1:0 --relay "$url" --log-level debug
 done
 for n in a b; do
     wait_for 10 home_up "$n" || die "irohd $n has no home relay: $out $(tail -5 "$dir/$n.log")"
@@ -133,8 +64,8 @@ b_id=$(get "$out" id)
 echo "irohd a $a_id, b $b_id, home relay $url"
 
 echo "== 1. irohd dials the real iroh by id and relay URL"
-in_ns node "$here/relay_irohd.mjs" serve --relay "$url" >"$dir/serve.out" 2>"$dir/serve.err" &
-wait_for 30 test -s "$dir/serve.out" || die "iroh did not come up: $(cat "$dir/serve.err")"
+in_ns node "$interop_dir/relay_irohd.mjs" serve --relay "$url" >"$dir/serve.out" 2>"$dir/serve.err" &
+wait_ready 30 "$dir/serve.out" iroh "$dir/serve.err"
 ready=$(head -1 "$dir/serve.out")
 iroh_id=$(get "$ready" id)
 echo "iroh $iroh_id, home relay $(get "$ready" relay)"
@@ -149,7 +80,7 @@ echo "iroh: $line"
     [ "$(get "$line" relay)" = true ] || fail "iroh saw another remote, too little or a direct path: $line"
 
 echo "== 2. the real iroh dials irohd by id and relay URL"
-out=$(in_ns timeout 60 node "$here/relay_irohd.mjs" dial --id "$a_id" --relay "$url" \
+out=$(in_ns timeout 60 node "$interop_dir/relay_irohd.mjs" dial --id "$a_id" --relay "$url" \
     --bytes "$bytes" 2>"$dir/dial.err")
 echo "iroh client: $out"
 [ "$(get "$out" ok)" = true ] && [ "$(get "$out" bytes)" = "$bytes" ] ||
@@ -186,32 +117,25 @@ if command -v openssl >/dev/null; then
         --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem" --no-metrics >>"$dir/relay-tls.log" 2>&1 &
     tls_url=https://localhost:3443/
     for n in c d; do
-        ip netns exec "$ns" "$IROHD" --data-dir "$dir/$n" --socket "$dir/$n.sock" \
-            --bind 127.0.0.1:0 --relay "$tls_url" --relay-ca "$dir/cert.pem" --log-level debug \
-            >"$dir/$n.out" 2>"$dir/$n.log" &
-        irohd_pids="$irohd_pids $!"
+        start_irohd "$n" --bind 127.0.0.1:0 --relay "$tls_url" --relay-ca "$dir/cert.pem" \
+            --log-level debug
     done
     for n in c d; do
         wait_for 20 home_up "$n" || fail "irohd $n has no https home relay: $out"
     done
     rpc d endpoint.addr
     d_id=$(get "$out" id)
-    t=$(get "$(in_ns node "$here/relay_irohd.mjs" ticket --id "$d_id" --relay "$tls_url")" ticket)
+    t=$(get "$(in_ns node "$interop_dir/relay_irohd.mjs" ticket --id "$d_id" --relay "$tls_url")" ticket)
     rpc c endpoint.echo "{\"ticket\":\"$t\",\"bytes\":$bytes,\"timeout_s\":30}"
     echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
     [ "$rc" = 0 ] && [ "$(get "$out" bytes)" = "$bytes" ] && [ "$(get "$out" remote)" = "$d_id" ] ||
         fail "irohd -> irohd via the https relay failed: $out"
-    for n in c d; do rpc "$n" node.shutdown; done
 else
     echo "skipped: no openssl"
 fi
 
-for n in a b; do rpc "$n" node.shutdown; done
-wait_for 20 all_stopped || fail "irohd did not stop"
+stop_irohds
 echo "== what irohd a saw"
 grep -E "relay: |home relay|quic: .*(connected|accepted)" "$dir/a.log" | grep -v "retrying in" |
     sed 's/^[^ ]* //'
-grep -E "ERROR|Sanitizer|runtime error" "$dir"/?.log && fail "sanitizer reports from irohd"
-
-[ "$failures" = 0 ] && echo "interop.relay_irohd: all checks passed"
-exit $((failures > 0))
+finish

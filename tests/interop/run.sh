@@ -18,118 +18,47 @@
 #      iroh resets a stream with 42 and stops one with 43 and the app sees both codes; the app
 #      resets with 44 and stops with 45 and iroh reports both.
 # Both sides check every byte and the peer's id. Run by ctest as interop.echo; needs root (ip
-# netns). Without node >= 20.3 or npm it prints why it skips and exits 0. It installs the node
-# modules with `npm ci` when they are missing. INTEROP_BYTES overrides the 1 MiB. Every process
-# it starts is killed and the namespace deleted on every path.
+# netns). Node, the modules of package.json (npm ci), the namespace and the cleanup on every
+# path come from lib.sh (SKIP without node or npm). INTEROP_BYTES overrides the 1 MiB.
 set -u
 IROHD=$1
 IROH=$2
 ECHO=$3
 PEER=$4
-here=$(cd "$(dirname "$0")" && pwd)
+test_name=interop.echo
+. "$(dirname "$0")/lib.sh"
+here=$interop_dir
 bytes=${INTEROP_BYTES:-1048576}
-
-skip() {
-    echo "SKIP interop.echo: $* — the interop test did not run"
-    exit 0
-}
-command -v node >/dev/null || skip "node is not installed (iroh's bindings need node >= 20.3)"
-command -v npm >/dev/null || skip "npm is not installed"
-node -e 'const [a, b] = process.versions.node.split(".").map(Number);
-         process.exit(a > 20 || (a === 20 && b >= 3) ? 0 : 1)' ||
-    skip "node $(node --version) is older than 20.3, which iroh's bindings need"
-
-failures=0
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-die() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-[ "$(id -u)" = 0 ] || die "needs root to make a network namespace (ip netns)"
-command -v ip >/dev/null || die "needs the ip command (Debian package iproute2)"
-
-# The pinned modules, installed once; the lock keeps concurrent runs from racing npm ci.
-if [ ! -f "$here/node_modules/@number0/iroh/index.js" ]; then
-    (
-        flock 9
-        [ -f "$here/node_modules/@number0/iroh/index.js" ] ||
-            (cd "$here" && npm ci --no-audit --no-fund >&2)
-    ) 9>"${TMPDIR:-/tmp}/irohd-interop-npm.lock" || die "npm ci failed in $here"
-fi
-
-dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/interop-XXXXXX")
-ns="irohd-interop-$$"
-# Kills our background jobs and anything else still running in the namespace (by pid), then
-# deletes it. Background jobs are started with `ip netns exec` itself, which execs the command,
-# so a job's pid is the process.
-cleanup() {
-    local pids
-    pids="$(jobs -p) $(ip netns pids "$ns" 2>/dev/null)"
-    [ -n "${pids// /}" ] && kill -9 $pids 2>/dev/null
-    wait 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-ip netns add "$ns" || die "ip netns add $ns failed"
-in_ns() { ip netns exec "$ns" "$@"; }
-in_ns ip link set lo up || die "cannot bring lo up in $ns"
-
-# get JSON KEY: a member of a JSON text (node is here anyway).
-get() {
-    node -e 'let v = JSON.parse(process.argv[1]); for (const k of process.argv[2].split("."))
-             v = v == null ? v : v[k]; process.stdout.write(v == null ? "" : String(v))' "$1" "$2"
-}
-
-# wait_for SECONDS CMD...: retries CMD every 100 ms.
-wait_for() {
-    local tries=$(($1 * 10))
-    shift
-    while [ "$tries" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.1
-        tries=$((tries - 1))
-    done
-    return 1
-}
-
-# rpc METHOD [PARAMS]: iroh rpc against the test irohd; JSON in $out, exit code in $rc.
+need_node
+need_root
+need_iroh1
+make_tmp interop
+make_ns "irohd-interop-$$"
 sock=$dir/irohd.sock
-rpc() {
-    out=$(in_ns "$IROH" --socket "$sock" --json --timeout 90000 rpc "$1" ${2:+"$2"} 2>&1)
-    rc=$?
-}
 
-echo "== irohd and iroh ($(node -p 'require("'"$here"'/node_modules/@number0/iroh/package.json").version')" \
-    "bindings, node $(node --version)) in network namespace $ns (loopback only)"
-ip netns exec "$ns" "$IROHD" --data-dir "$dir/irohd" --socket "$sock" \
-    --bind 127.0.0.1:0 --bind '[::1]:0' --log-level debug >"$dir/irohd.out" 2>"$dir/irohd.log" &
-wait_for 10 in_ns "$IROH" --socket "$sock" id >/dev/null 2>&1 ||
-    die "irohd did not start: $(cat "$dir/irohd.log")"
-rpc endpoint.addr
+echo "== irohd and iroh (1.1.0 bindings, node $(node --version)) in network namespace $ns (loopback only)"
+start_irohd irohd --bind 127.0.0.1:0 --bind '[::1]:0' --log-level debug
+wait_irohd irohd
+rpc irohd endpoint.addr
 irohd_id=$(get "$out" id)
 echo "irohd $irohd_id on $(get "$out" addrs)"
 
 echo "== 1. irohd dials iroh's echo server"
 ip netns exec "$ns" node "$here/peer.mjs" serve --ready "$dir/ready" >"$dir/serve.out" \
     2>"$dir/serve.err" &
-wait_for 30 test -s "$dir/ready" || die "iroh's echo server did not start: $(cat "$dir/serve.err")"
+wait_ready 30 "$dir/ready" "iroh's echo server" "$dir/serve.err"
 ready=$(cat "$dir/ready")
 echo "iroh  $(get "$ready" id) on $(get "$ready" addrs)"
 ticket=$(get "$ready" ticket)
 
-rpc endpoint.echo "{\"ticket\":\"$ticket\",\"bytes\":$bytes,\"timeout_s\":60}"
+rpc irohd endpoint.echo "{\"ticket\":\"$ticket\",\"bytes\":$bytes,\"timeout_s\":60}"
 echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
 [ "$rc" = 0 ] || fail "irohd -> iroh echo failed: $out"
 [ "$(get "$out" bytes)" = "$bytes" ] || fail "irohd -> iroh echoed $(get "$out" bytes) bytes"
 [ "$(get "$out" remote)" = "$(get "$ready" id)" ] || fail "irohd -> iroh: wrong remote id"
 
 quarter=$((bytes / 4))
-rpc endpoint.echo "{\"ticket\":\"$ticket\",\"bytes\":$quarter,\"streams\":4,\"timeout_s\":60}"
+rpc irohd endpoint.echo "{\"ticket\":\"$ticket\",\"bytes\":$quarter,\"streams\":4,\"timeout_s\":60}"
 echo "endpoint.echo (4 streams): $(printf '%s' "$out" | tr -d ' \n')"
 [ "$rc" = 0 ] || fail "irohd -> iroh 4-stream echo failed: $out"
 [ "$(get "$out" bytes)" = $((4 * quarter)) ] || fail "irohd -> iroh 4 streams echoed too little"
@@ -145,7 +74,7 @@ grep -q FAIL "$dir/server-lines" && fail "iroh's server saw another remote id"
 [ "$(get "$(sed -n 2p "$dir/serve.out")" streams)" = 4 ] || fail "iroh saw not 4 streams"
 
 echo "== 2. iroh's client dials irohd's echo protocol"
-rpc endpoint.ticket
+rpc irohd endpoint.ticket
 out=$(in_ns node "$here/peer.mjs" dial --ticket "$(get "$out" ticket)" --bytes "$bytes" \
     --timeout 60 2>"$dir/dial.err")
 echo "iroh client: $out"
@@ -155,11 +84,11 @@ echo "iroh client: $out"
 
 echo "== 3. refused handshakes end promptly"
 impostor=$(in_ns node "$here/peer.mjs" impostor --ticket "$ticket" 2>>"$dir/dial.err")
-rpc endpoint.echo "{\"ticket\":\"$(get "$impostor" ticket)\",\"timeout_s\":20}"
+rpc irohd endpoint.echo "{\"ticket\":\"$(get "$impostor" ticket)\",\"timeout_s\":20}"
 echo "endpoint.echo to a wrong id: $(printf '%s' "$out" | tr -d '\n')"
 [ "$rc" = 1 ] && printf '%s' "$out" | grep -q "alert 42" || fail "a wrong id was not refused by TLS: $out"
 wait_for 10 test "$(wc -l <"$dir/serve.out")" -ge 3 && echo "iroh server: $(sed -n 3p "$dir/serve.out")"
-rpc endpoint.ticket
+rpc irohd endpoint.ticket
 out=$(in_ns node "$here/peer.mjs" dial --ticket "$(get "$out" ticket)" --alpn not-served/0 \
     --timeout 20 2>>"$dir/dial.err")
 echo "iroh client with an unserved ALPN: $out"
@@ -221,12 +150,8 @@ for code in '"reset 42"' '"stop 43"' '"saw reset 44"' '"saw stopped 45"'; do
     printf '%s' "$line" | grep -q "$code" || fail "iroh's server did not report $code"
 done
 
-in_ns "$IROH" --socket "$sock" shutdown >/dev/null 2>&1 || fail "irohd shutdown"
-wait_for 10 sh -c "! kill -0 $(jobs -p | head -1) 2>/dev/null" || fail "irohd did not stop"
+stop_irohds
 
 echo "== what irohd saw"
 grep -E "quic: |endpoint: " "$dir/irohd.log" | sed 's/^[^ ]* //'
-grep -E "ERROR|Sanitizer|runtime error" "$dir/irohd.log" && fail "sanitizer reports from irohd"
-
-[ "$failures" = 0 ] && echo "interop.echo: all checks passed"
-exit $((failures > 0))
+finish
