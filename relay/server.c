@@ -91,7 +91,7 @@ struct conn {
     uint8_t *in; /* a partial frame or head carried to the next read */
     size_t in_len, in_cap;
     uint8_t *frag; /* a binary message arriving in continuation frames */
-    size_t frag_len;
+    size_t frag_len, frag_cap;
     bool in_fragment;
 
     struct outbuf *out_head, *out_tail;
@@ -956,12 +956,15 @@ static void handle_ws_frame(struct conn *c, const struct iroh_ws_header *h, uint
             fail_ws(c, IROH_WS_CLOSE_PROTOCOL_ERROR, "continuation without a message");
             return;
         }
-        if (c->frag_len + len > MAX_WS_PAYLOAD) {
-            fail_ws(c, IROH_WS_CLOSE_TOO_BIG, "message too big");
-            return;
+        if (!c->frag) { /* before authentication only a handshake frame's worth */
+            c->frag_cap = c->state == S_RELAY ? MAX_WS_PAYLOAD : MAX_HANDSHAKE_CARRY;
+            if (!(c->frag = malloc(c->frag_cap))) {
+                conn_close(c, true);
+                return;
+            }
         }
-        if (!c->frag && !(c->frag = malloc(MAX_WS_PAYLOAD))) {
-            conn_close(c, true);
+        if (c->frag_len + len > c->frag_cap) {
+            fail_ws(c, IROH_WS_CLOSE_TOO_BIG, "message too big");
             return;
         }
         memcpy(c->frag + c->frag_len, payload, len);
@@ -977,7 +980,13 @@ static void handle_ws_frame(struct conn *c, const struct iroh_ws_header *h, uint
         }
         return;
     case IROH_WS_TEXT: log_debug("relay", "ignoring a text message"); return;
-    case IROH_WS_PING: send_ws(c, IROH_WS_PONG, payload, len, false); return;
+    case IROH_WS_PING: /* answered within the control queue, as relay Pings */
+        if (c->out_control >= c->srv->cfg->queue_frames) {
+            c->srv->m.other_packets_dropped++;
+            return;
+        }
+        send_ws(c, IROH_WS_PONG, payload, len, false);
+        return;
     case IROH_WS_PONG: return;
     case IROH_WS_CLOSE:
         send_ws(c, IROH_WS_CLOSE, payload, len < 2 ? len : 2, false);

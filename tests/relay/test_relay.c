@@ -743,6 +743,57 @@ static void test_floods_and_slow_clients(void)
     relay_stop(&r);
 }
 
+/* Before authentication a message in WebSocket fragments may not grow past a handshake frame's
+ * worth (the server closes with 1009 at once instead of holding a 64 KiB buffer for it), and
+ * WebSocket Pings from a client that does not read are answered only within the control queue
+ * (the rest dropped and counted) instead of queueing Pongs without bound. */
+static void test_ws_fragments_and_pings(void)
+{
+    struct relay_proc r;
+    if (!relay_start(&r, "[limits.client]\nqueue_frames = 16\n", false)) {
+        CHECK(!"relay did not start");
+        return;
+    }
+    uint8_t seed[32];
+    seed_of(7, seed);
+    struct rtc c;
+    CHECK_EQ_INT(rtc_open(&c, r.port, seed, NULL, WAIT), IROH_OK);
+    size_t len;
+    CHECK_EQ_INT(rtc_recv_message(&c, &len, WAIT), IROH_OK); /* the challenge */
+    static uint8_t piece[1500];
+    memset(piece, 0xab, sizeof piece);
+    piece[0] = IROH_RELAY_CLIENT_AUTH;
+    CHECK_EQ_INT(rtc_send_ws(&c, IROH_WS_BINARY, piece, sizeof piece, true), IROH_OK);
+    CHECK_EQ_INT(rtc_send_ws(&c, IROH_WS_CONTINUATION, piece, sizeof piece, true), IROH_OK);
+    memset(c.msg, 0, sizeof c.msg);
+    CHECK_EQ_INT(rtc_recv_message(&c, &len, WAIT), IROH_ECLOSED);
+    CHECK_EQ_INT(c.msg[0] << 8 | c.msg[1], IROH_WS_CLOSE_TOO_BIG); /* a Close, not a timeout */
+    rtc_close(&c);
+
+    /* A registered client sends WebSocket Pings and never reads. */
+    struct rtc a, b;
+    if (!connect_n(&a, &r, 1) || !connect_n(&b, &r, 2)) return;
+    enum { PER_SEND = 1000, PING_FRAME = 2 + 4 + IROH_WS_MAX_CONTROL_PAYLOAD };
+    static uint8_t pings[PER_SEND * PING_FRAME];
+    for (size_t i = 0; i < PER_SEND; i++) {
+        uint8_t *f = pings + i * PING_FRAME, mask[4] = {1, 2, 3, 4};
+        size_t h = iroh_ws_encode_header(f, true, IROH_WS_PING, IROH_WS_MAX_CONTROL_PAYLOAD, mask);
+        memset(f + h, 'p', IROH_WS_MAX_CONTROL_PAYLOAD);
+        iroh_ws_mask(f + h, IROH_WS_MAX_CONTROL_PAYLOAD, mask, 0);
+    }
+    long long dropped = 0;
+    for (int i = 0; i < 400 && dropped <= 0; i++) { /* at most 52 MB of Pings */
+        if (rtc_send_raw(&a, pings, sizeof pings) < 0) break;
+        if (i % 20 == 19) dropped = metric(&r, "relayserver_other_packets_dropped_total");
+    }
+    if (dropped <= 0) dropped = metric(&r, "relayserver_other_packets_dropped_total");
+    CHECK(dropped > 0);
+    check_alive(&b);
+    rtc_close(&a);
+    rtc_close(&b);
+    relay_stop(&r);
+}
+
 static void test_rate_limit(void)
 {
     struct relay_proc r;
@@ -1004,6 +1055,7 @@ int main(void)
     RUN(test_access_callout);
     RUN(test_bad_signature_and_frames);
     RUN(test_floods_and_slow_clients);
+    RUN(test_ws_fragments_and_pings);
     RUN(test_rate_limit);
     RUN(test_tls);
     RUN(test_v035);
