@@ -29,69 +29,16 @@
 //   node peer.mjs impostor --ticket T
 //       Prints a ticket with T's addresses and a fresh random id (to dial the wrong id).
 // Endpoints use the minimal preset with relays disabled: no DNS, no pkarr, no relay traffic.
-import { createRequire } from 'node:module'
 import { randomFillSync } from 'node:crypto'
-import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { bindEndpoint, cause, deadline, echoOver, echoStream, iroh, main, options, out, PIECE, textArray, toArray, writeReady } from './common.mjs'
 
 const ECHO_ALPN = 'iroh-example/echo/0'
 const CODES_ALPN = 'irohd-test/codes/0'
 // dgram's largest datagram: one that a 1200-byte packet carries, so the other side can send it
 // back before either has raised its path MTU (a peer drops what is over its current limit).
 const SMALL_DATAGRAM = 1100
-const PIECE = 64 * 1024
 
-// The package's "main" names a file it does not ship; its index.js is the entry point.
-const require = createRequire(import.meta.url)
-const iroh = require('@number0/iroh/index.js')
-
-// Refuse to run where a default route exists (nothing here may reach beyond loopback).
-function defaultRouteExists() {
-  const lines = (file) => { try { return readFileSync(file, 'utf8').split('\n') } catch { return [] } }
-  const v4 = lines('/proc/net/route').slice(1).some((l) => l.split('\t')[1] === '00000000')
-  const v6 = lines('/proc/net/ipv6_route').some((l) => {
-    const f = l.trim().split(/\s+/)
-    return f.length >= 10 && /^0{32}$/.test(f[0]) && f[1] === '00' && f[9] !== 'lo'
-  })
-  return v4 || v6
-}
-
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
 const log = (msg) => process.stderr.write(`peer.mjs: ${msg}\n`)
-// The binding takes and returns bytes as plain arrays of numbers only.
-const toArray = (u8) => { const a = new Array(u8.length); for (let i = 0; i < u8.length; i++) a[i] = u8[i]; return a }
-const textArray = (s) => toArray(Buffer.from(s, 'utf8'))
-
-function options(argv, spec) {
-  const o = { ...spec }
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i].replace(/^--/, '')
-    if (!(key in spec) || i + 1 >= argv.length) throw new Error(`bad argument ${argv[i]}`)
-    o[key] = typeof spec[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1]
-  }
-  return o
-}
-
-async function bindEndpoint(alpns) {
-  const b = iroh.Endpoint.builder()
-  iroh.presetMinimal(b)
-  b.relayMode(iroh.RelayMode.disabled())
-  b.bindAddr('127.0.0.1:0')
-  b.bindAddr('[::1]:0')
-  if (alpns.length) b.alpns(alpns.map(textArray))
-  return b.bind()
-}
-
-async function echoStream(bi) {
-  let total = 0
-  for (;;) {
-    const piece = await bi.recv.read(PIECE)
-    if (piece.length === 0) break
-    total += piece.length
-    await bi.send.writeAll(piece)
-  }
-  await bi.send.finish()
-  return total
-}
 
 async function readLine(recv) {
   const bytes = []
@@ -179,20 +126,16 @@ async function serveConnection(incoming) {
 
 async function serve(argv) {
   const o = options(argv, { conns: 0, ready: '' })
-  const ep = await bindEndpoint([ECHO_ALPN, CODES_ALPN])
+  const ep = await bindEndpoint({}, [ECHO_ALPN, CODES_ALPN])
   const addr = ep.addr()
-  const ready = JSON.stringify({
+  const ready = {
     id: ep.id().toString(),
     ticket: iroh.EndpointTicket.fromAddr(addr).toString(),
     addrs: addr.directAddresses(),
     bound: ep.boundSockets(),
-  }) + '\n'
-  if (o.ready) {
-    writeFileSync(o.ready + '.tmp', ready)
-    renameSync(o.ready + '.tmp', o.ready)
-  } else {
-    process.stdout.write(ready)
   }
+  if (o.ready) writeReady(o.ready, ready)
+  else out(ready)
   const stop = async () => { await ep.close().catch(() => {}); process.exit(0) }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
@@ -211,28 +154,10 @@ const elapsedMs = () => Math.round(Number(process.hrtime.bigint() - started) / 1
 
 async function dial(argv) {
   const o = options(argv, { ticket: '', bytes: 1 << 20, timeout: 30, alpn: ECHO_ALPN })
-  setTimeout(() => { out({ ok: false, error: `timeout after ${o.timeout} s`, ms: elapsedMs() }); process.exit(1) },
-    o.timeout * 1000).unref()
-  const data = new Uint8Array(o.bytes)
-  randomFillSync(data)
-  const ep = await bindEndpoint([])
+  deadline(o.timeout, () => ({ ms: elapsedMs() }))
+  const ep = await bindEndpoint({}, [])
   const conn = await ep.connect(iroh.EndpointTicket.fromString(o.ticket).endpointAddr(), textArray(o.alpn))
-  const bi = await conn.openBi()
-  const send = (async () => {
-    for (let off = 0; off < data.length; off += PIECE)
-      await bi.send.writeAll(toArray(data.subarray(off, off + PIECE)))
-    await bi.send.finish()
-  })()
-  let got = 0
-  for (;;) {
-    const piece = await bi.recv.read(PIECE)
-    if (piece.length === 0) break
-    for (let i = 0; i < piece.length; i++)
-      if (got + i >= data.length || piece[i] !== data[got + i]) throw new Error(`echo differs at offset ${got + i}`)
-    got += piece.length
-  }
-  await send
-  if (got !== data.length) throw new Error(`echo ended after ${got} of ${data.length} bytes`)
+  const got = await echoOver(conn, o.bytes)
   const ms = elapsedMs()
   const paths = conn.paths()
   const path = (paths.find((p) => p.isSelected) || paths[0] || {}).remoteAddr || null
@@ -244,9 +169,8 @@ async function dial(argv) {
 
 async function dgram(argv) {
   const o = options(argv, { ticket: '', count: 200, timeout: 30, alpn: ECHO_ALPN })
-  setTimeout(() => { out({ ok: false, error: `timeout after ${o.timeout} s`, ms: elapsedMs() }); process.exit(1) },
-    o.timeout * 1000).unref()
-  const ep = await bindEndpoint([])
+  deadline(o.timeout, () => ({ ms: elapsedMs() }))
+  const ep = await bindEndpoint({}, [])
   const conn = await ep.connect(iroh.EndpointTicket.fromString(o.ticket).endpointAddr(), textArray(o.alpn))
   const max = conn.maxDatagramSize()
   if (!max) throw new Error('the peer takes no datagrams')
@@ -282,17 +206,6 @@ async function impostor(argv) {
   out({ ticket: iroh.EndpointTicket.fromAddr(other).toString() })
 }
 
-if (defaultRouteExists()) {
-  log('refusing to run: this network namespace has a default route (use run.sh)')
-  process.exit(3)
-}
-const [mode, ...rest] = process.argv.slice(2)
-const run = { serve, dial, dgram, impostor }[mode]
-if (!run) {
-  log('usage: node peer.mjs serve [--conns N] [--ready FILE] | dial --ticket T [--bytes N] [--timeout S] [--alpn A] | dgram --ticket T [--count N] [--alpn A] [--timeout S] | impostor --ticket T')
-  process.exit(2)
-}
-// The binding's errors carry Rust source locations and a backtrace: keep the causes only.
-const cause = (e) => String((e && e.message) || e).split(/\n\s*Stack backtrace:/)[0]
-  .replace(/ \([^()]*\.rs:\d+:\d+\)/g, '').replace(/\s*\n\s*(Caused by:\s*)?/g, ': ')
-run(rest).catch((e) => { out({ ok: false, error: cause(e), ms: elapsedMs() }); process.exit(1) })
+main('peer.mjs', { serve, dial, dgram, impostor },
+  'serve [--conns N] [--ready FILE] | dial --ticket T [--bytes N] [--timeout S] [--alpn A] | dgram --ticket T [--count N] [--alpn A] [--timeout S] | impostor --ticket T',
+  () => ({ ms: elapsedMs() }))
