@@ -104,6 +104,7 @@ struct transfer {
     size_t nspare;
     bool fin, stream_closed, timed_out;
     bool conn_closed;       /* the stream ended because its connection did */
+    bool rx_pending;        /* bytes arrived this loop iteration */
     uint64_t busy_since_ns; /* the connection had no stream for it since then */
     uint64_t last_rx_ns;
     /* the first job (what is missing), then the decoding jobs */
@@ -179,6 +180,8 @@ struct download {
     struct blob_error err;
     uv_timer_t timer;
     bool timer_closed;
+    uv_check_t check; /* hands what arrived in one loop iteration to the decoding at once */
+    bool check_closed;
 };
 
 struct blobs_fetch {
@@ -660,6 +663,19 @@ static void transfer_after_work(uv_work_t *req, int status)
 
 /* ---- the stream ----------------------------------------------------------------------------- */
 
+/* After the loop's I/O: the transfers that received bytes move on. */
+static void on_check(uv_check_t *check)
+{
+    struct download *d = check->data;
+    uv_check_stop(check);
+    for (struct transfer *t = d->transfers, *next; t; t = next) {
+        next = t->next; /* t may conclude, and be freed, below */
+        if (!t->rx_pending) continue;
+        t->rx_pending = false;
+        transfer_step(t);
+    }
+}
+
 static void stream_on_data(struct quic_stream *s, const uint8_t *data, size_t len, bool fin,
                            void *arg)
 {
@@ -696,7 +712,10 @@ static void stream_on_data(struct quic_stream *s, const uint8_t *data, size_t le
     else
         t->held += len; /* given back when the jobs catch up */
     if (fin) t->fin = true;
-    transfer_step(t);
+    /* The decoding gets everything this loop iteration brings at once (one job, not one per
+     * packet). */
+    t->rx_pending = true;
+    uv_check_start(&t->d->check, on_check);
 }
 
 static void stream_on_close(struct quic_stream *s, int status, uint64_t app_error, void *arg)
@@ -1180,6 +1199,13 @@ static void on_timer_closed(uv_handle_t *h)
     download_maybe_free(d);
 }
 
+static void on_check_closed(uv_handle_t *h)
+{
+    struct download *d = h->data;
+    d->check_closed = true;
+    download_maybe_free(d);
+}
+
 static void download_job_done(uv_work_t *req, int status)
 {
     struct download *d = req->data;
@@ -1213,12 +1239,14 @@ static void download_job_done(uv_work_t *req, int status)
     for (unsigned i = 0; i < d->nprov; i++)
         if (d->prov[i].qc) quic_conn_close(d->prov[i].qc, 0, "done");
     uv_close((uv_handle_t *)&d->timer, on_timer_closed);
+    uv_close((uv_handle_t *)&d->check, on_check_closed);
     download_maybe_free(d);
 }
 
 static void download_maybe_free(struct download *d)
 {
-    if (d->phase != D_DONE || d->working || d->transfers || !d->timer_closed) return;
+    if (d->phase != D_DONE || d->working || d->transfers || !d->timer_closed || !d->check_closed)
+        return;
     for (unsigned i = 0; i < d->nprov; i++)
         if (d->prov[i].dialing || d->prov[i].qc) return;
     struct blobs_fetch *bf = d->bf;
@@ -1442,6 +1470,8 @@ static void handle_get(struct rpc_call *call, json_object *params, void *ctx)
     d->call = call;
     d->sub = rpc_subscription_new(rpc_call_client(call), on_watch_end, d);
     uv_timer_init(bf->loop, &d->timer);
+    uv_check_init(bf->loop, &d->check);
+    d->check.data = d;
     d->timer.data = d;
     uv_timer_start(&d->timer, on_tick, TICK_MS, TICK_MS);
     d->next = bf->downloads;
