@@ -54,7 +54,7 @@ static uint32_t get_u32(const uint8_t *p)
 }
 
 struct iroh_peer *iroh_peer_map_add(struct iroh_peer_map *m, const struct iroh_public_key *id,
-                                    uint64_t now)
+                                    uint64_t now, uint64_t idle_before)
 {
     struct iroh_peer *p = iroh_peer_map_get(m, id);
     if (p) {
@@ -70,6 +70,7 @@ struct iroh_peer *iroh_peer_map_add(struct iroh_peer_map *m, const struct iroh_p
         }
         if (!victim || q->last_used < victim->last_used) victim = q;
     }
+    if (victim->generation && victim->last_used >= idle_before) return NULL;
     if (victim->generation) m->count--;
     memset(victim, 0, sizeof *victim);
     if (++m->generation == 0) m->generation = 1;

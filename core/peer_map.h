@@ -10,7 +10,8 @@
  * coming from it. The generation changes when a slot is reused, so a stale address finds
  * nothing instead of another remote.
  *
- * Bounded: at most cap remotes; adding one more forgets the least recently used. Lookups by id
+ * Bounded: at most cap remotes; adding one more forgets the least recently used, if the caller
+ * says it has been idle long enough (iroh_peer_map_add). Lookups by id
  * try the remote found last, then scan the table (the endpoint does it per relay datagram and
  * per disco packet, never for direct QUIC traffic). Pure apart from its one allocation; the caller
  * passes the time. Used by daemon/endpoint.c only, on the loop thread. */
@@ -60,9 +61,12 @@ void iroh_peer_map_free(struct iroh_peer_map *m);
 struct iroh_peer *iroh_peer_map_get(struct iroh_peer_map *m, const struct iroh_public_key *id);
 
 /* The remote with this id, added (no relay, no key) if it was not there — forgetting the least
- * recently used one when the map is full. Its last_used becomes now. Never NULL. */
+ * recently used one when the map is full, but only one last used before idle_before: NULL when
+ * every remote was used since (so remotes that only announce themselves, one new id after
+ * another, cannot push out the remotes in use). UINT64_MAX lets any remote go: never NULL.
+ * Its last_used becomes now. */
 struct iroh_peer *iroh_peer_map_add(struct iroh_peer_map *m, const struct iroh_public_key *id,
-                                    uint64_t now);
+                                    uint64_t now, uint64_t idle_before);
 
 /* The remote whose relay path addr is, or NULL (not a relay path address, or a forgotten one). */
 struct iroh_peer *iroh_peer_map_by_relay_addr(struct iroh_peer_map *m,

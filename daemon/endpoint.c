@@ -31,6 +31,7 @@
 /* Remotes the path layer remembers (relay paths, disco keys and Pings); beyond it the least
  * recently used is forgotten. */
 #define MAX_PEERS 1024
+#define PEER_KEEP_NS (30 * 1000000000ull) /* the QUIC idle timeout */
 /* A relay connection opened for a remote closes after this long without a datagram sent
  * through it (as iroh); the check runs every RELAY_SWEEP_MS. */
 #define RELAY_IDLE_MS 60000
@@ -288,6 +289,14 @@ static void host_freed(struct quic_host *host)
 
 /* ---- disco: the Pings and Pongs of iroh 0.35's path layer (core/disco.h) -------------------- */
 
+/* Remotes that arrive by themselves (a disco packet, a relay datagram from a new id) take the
+ * place only of a remote unused for PEER_KEEP_NS: a stream of fresh ids must not break the
+ * relay paths of connections in use (their keep-alives, every 5 s, use their remote). */
+static uint64_t peer_idle_before(uint64_t now)
+{
+    return now > PEER_KEEP_NS ? now - PEER_KEEP_NS : 0;
+}
+
 /* The box key for p, derived on first use. Returns false if p's id does not convert. */
 static bool disco_key(struct endpoint *ep, struct iroh_peer *p)
 {
@@ -346,7 +355,7 @@ static void on_disco(struct endpoint *ep, const struct iroh_socket_addr *from, c
     if (iroh_disco_open(p ? &p->disco_key : &key, pkt, len, &msg) < 0) return;
     uint64_t now = uv_hrtime();
     if (!p) {
-        p = iroh_peer_map_add(&ep->peers, &sender, now);
+        if (!(p = iroh_peer_map_add(&ep->peers, &sender, now, peer_idle_before(now)))) return;
         p->disco_key = key;
         p->has_disco_key = true;
     }
@@ -524,7 +533,9 @@ static void on_relay_datagram(struct relay_client *rc, const struct iroh_public_
 {
     struct endpoint *ep = arg;
     if (memcmp(src->bytes, ep->id.bytes, IROH_KEY_LEN) == 0 || ep->stopping) return;
-    struct iroh_peer *p = iroh_peer_map_add(&ep->peers, src, uv_hrtime());
+    uint64_t now = uv_hrtime();
+    struct iroh_peer *p = iroh_peer_map_add(&ep->peers, src, now, peer_idle_before(now));
+    if (!p) return; /* every remote is in use: a new one waits until one goes idle */
     snprintf(p->relay_url, sizeof p->relay_url, "%s", relay_client_url(rc));
     struct iroh_socket_addr from = p->relay_addr;
     dispatch(ep, &from, data, len);
@@ -923,7 +934,8 @@ int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr,
     if (n == 0 && !via_relay) return IROH_ENOTFOUND;
     struct dial *d = calloc(1, sizeof *d);
     if (!d) return IROH_ENOMEM;
-    struct iroh_peer *peer = iroh_peer_map_add(&ep->peers, &addr->id, uv_hrtime());
+    /* our own dial may take the place of any remote */
+    struct iroh_peer *peer = iroh_peer_map_add(&ep->peers, &addr->id, uv_hrtime(), UINT64_MAX);
     /* Pings first (the Initial leaves from the loop): a 0.35 node learns our address from them */
     for (size_t i = 0; i < n; i++)
         disco_ping(ep, peer, &candidates[i]);

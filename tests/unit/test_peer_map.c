@@ -1,6 +1,7 @@
 /* test_peer_map.c — the path layer's remotes: adding and finding by id, relay path addresses
  * that name exactly one live remote, forgetting the least recently used one when full (its old
- * address then finds nothing), and matching Pongs to the Pings sent. */
+ * address then finds nothing) unless it was used too recently, and matching Pongs to the Pings
+ * sent. */
 #include <string.h>
 
 #include "core/peer_map.h"
@@ -22,10 +23,10 @@ static void test_add_get_relay_addr(void)
     CHECK_EQ_INT(iroh_peer_map_init(&m, 4), IROH_OK);
     struct iroh_public_key a = key(1), b = key(2);
     CHECK(iroh_peer_map_get(&m, &a) == NULL);
-    struct iroh_peer *pa = iroh_peer_map_add(&m, &a, 10);
-    struct iroh_peer *pb = iroh_peer_map_add(&m, &b, 11);
+    struct iroh_peer *pa = iroh_peer_map_add(&m, &a, 10, UINT64_MAX);
+    struct iroh_peer *pb = iroh_peer_map_add(&m, &b, 11, UINT64_MAX);
     CHECK(pa != pb);
-    CHECK(iroh_peer_map_add(&m, &a, 12) == pa);
+    CHECK(iroh_peer_map_add(&m, &a, 12, UINT64_MAX) == pa);
     CHECK_EQ_INT(pa->last_used, 12);
     CHECK(iroh_peer_map_get(&m, &b) == pb);
     CHECK_EQ_INT(m.count, 2);
@@ -60,10 +61,10 @@ static void test_full_map_forgets_least_recent(void)
     struct iroh_public_key k[4] = {key(1), key(2), key(3), key(4)};
     struct iroh_peer *p[3];
     for (int i = 0; i < 3; i++)
-        p[i] = iroh_peer_map_add(&m, &k[i], (uint64_t)(100 + i));
-    iroh_peer_map_add(&m, &k[0], 200); /* k[1] is now the least recently used */
+        p[i] = iroh_peer_map_add(&m, &k[i], (uint64_t)(100 + i), UINT64_MAX);
+    iroh_peer_map_add(&m, &k[0], 200, UINT64_MAX); /* k[1] is now the least recently used */
     struct iroh_socket_addr old = p[1]->relay_addr;
-    struct iroh_peer *fresh = iroh_peer_map_add(&m, &k[3], 201);
+    struct iroh_peer *fresh = iroh_peer_map_add(&m, &k[3], 201, UINT64_MAX);
     CHECK(fresh == p[1]);
     CHECK_EQ_INT(m.count, 3);
     CHECK(iroh_peer_map_get(&m, &k[1]) == NULL);
@@ -75,12 +76,35 @@ static void test_full_map_forgets_least_recent(void)
     iroh_peer_map_free(&m);
 }
 
+/* Remotes used since idle_before stay: a new id then finds no place (NULL) instead of pushing
+ * out a remote in use; once the least recent one is older, it goes. */
+static void test_full_map_keeps_remotes_in_use(void)
+{
+    struct iroh_peer_map m;
+    CHECK_EQ_INT(iroh_peer_map_init(&m, 2), IROH_OK);
+    struct iroh_public_key a = key(1), b = key(2), c = key(3);
+    struct iroh_peer *pa = iroh_peer_map_add(&m, &a, 100, 0);
+    struct iroh_peer *pb = iroh_peer_map_add(&m, &b, 110, 0); /* free slots: always taken */
+    CHECK(pa && pb && pa != pb);
+    CHECK(iroh_peer_map_add(&m, &c, 120, 100) == NULL); /* a was used at 100: kept */
+    CHECK(iroh_peer_map_get(&m, &a) == pa && iroh_peer_map_get(&m, &b) == pb);
+    CHECK(iroh_peer_map_get(&m, &c) == NULL);
+    CHECK_EQ_INT(m.count, 2);
+    CHECK(iroh_peer_map_by_relay_addr(&m, &pa->relay_addr) == pa);
+    CHECK(iroh_peer_map_add(&m, &a, 125, 100) == pa);           /* a known id is always found */
+    struct iroh_peer *pc = iroh_peer_map_add(&m, &c, 130, 111); /* b (110) is idle now */
+    CHECK(pc == pb);
+    CHECK(iroh_peer_map_get(&m, &b) == NULL);
+    CHECK_EQ_INT(m.count, 2);
+    iroh_peer_map_free(&m);
+}
+
 static void test_pings(void)
 {
     struct iroh_peer_map m;
     CHECK_EQ_INT(iroh_peer_map_init(&m, 1), IROH_OK);
     struct iroh_public_key a = key(1);
-    struct iroh_peer *p = iroh_peer_map_add(&m, &a, 1);
+    struct iroh_peer *p = iroh_peer_map_add(&m, &a, 1, UINT64_MAX);
     struct iroh_socket_addr to, got;
     CHECK_EQ_INT(iroh_socket_addr_parse("10.0.0.1:7", 10, &to), IROH_OK);
     uint8_t tx[IROH_PEER_PINGS + 1][IROH_DISCO_TX_ID_LEN];
@@ -103,6 +127,7 @@ int main(void)
     if (iroh_keys_init() != IROH_OK) return 1;
     RUN(test_add_get_relay_addr);
     RUN(test_full_map_forgets_least_recent);
+    RUN(test_full_map_keeps_remotes_in_use);
     RUN(test_pings);
     return TEST_SUMMARY();
 }

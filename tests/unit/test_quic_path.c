@@ -117,7 +117,7 @@ static void test_relay_path_is_a_real_address(void)
     iroh_secret_key_public(&sk, &id);
     struct iroh_peer_map peers;
     CHECK_EQ_INT(iroh_peer_map_init(&peers, 4), IROH_OK);
-    struct iroh_peer *p = iroh_peer_map_add(&peers, &id, 1);
+    struct iroh_peer *p = iroh_peer_map_add(&peers, &id, 1, UINT64_MAX);
     struct iroh_socket_addr c[2] = {addr("192.0.2.7:4000"), p->relay_addr};
     struct iroh_path_map m;
     iroh_path_map_init_dial(&m, c, 2);
