@@ -37,10 +37,7 @@ wait_ready 30 "$dir/serve.out" "the 0.35 node" "$dir/serve.err"
 ready=$(head -1 "$dir/serve.out")
 node_id=$(get "$ready" id)
 echo "0.35 node $node_id on $(get "$ready" addrs)"
-rpc irohd endpoint.echo "{\"ticket\":\"$(get "$ready" ticket)\",\"bytes\":$bytes,\"timeout_s\":30}"
-echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
-[ "$rc" = 0 ] && [ "$(get "$out" bytes)" = "$bytes" ] || fail "irohd -> 0.35 echo failed: $out"
-[ "$(get "$out" remote)" = "$node_id" ] || fail "irohd -> 0.35: wrong remote id"
+echo_to irohd "$(get "$ready" ticket)" "$bytes" "$node_id" "irohd -> 0.35 echo"
 grep -q "disco: pong from ${node_id:0:10}" "$dir/irohd.log" || fail "irohd saw no Pong from the node"
 wait_for 15 test "$(wc -l <"$dir/serve.out")" -ge 2 || fail "the 0.35 node did not report the connection"
 line=$(sed -n 2p "$dir/serve.out")

@@ -12,8 +12,9 @@
 #   make_ns NAME       a network namespace with nothing but lo (up); the first one is $ns
 #
 # and then fail/die, in_ns, get, wait_for, wait_ready, start_irohd/wait_irohd/stop_irohds,
-# cli/rpc, and finish at the end. At exit, on every path (also INT/TERM), every background job
-# and every process left in our namespaces is killed, the namespaces deleted and $dir removed.
+# cli/rpc/echo_to, and finish at the end. At exit, on every path (also INT/TERM), every
+# background job and every process left in our namespaces is killed, the namespaces deleted
+# and $dir removed.
 #
 # The real iroh multicasts UPnP discovery whenever a default route exists, so nothing of it
 # may run outside such a namespace (README.md, "Isolation").
@@ -190,4 +191,15 @@ cli() {
 }
 rpc() {
     cli "$1" --json rpc "$2" ${3:+"$3"}
+}
+
+# echo_to NAME TICKET BYTES REMOTE WHAT [STREAMS]: irohd NAME echoes BYTES random bytes on each
+# of STREAMS (default 1) streams with TICKET's endpoint (endpoint.echo, 60 s at most); FAIL with
+# WHAT unless every byte came back and the peer was REMOTE.
+echo_to() {
+    local streams=${6:-1}
+    rpc "$1" endpoint.echo "{\"ticket\":\"$2\",\"bytes\":$3,\"streams\":$streams,\"timeout_s\":60}"
+    echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
+    [ "$rc" = 0 ] && [ "$(get "$out" bytes)" = $(($3 * streams)) ] && [ "$(get "$out" remote)" = "$4" ] ||
+        fail "$5: $out"
 }

@@ -69,10 +69,7 @@ wait_ready 30 "$dir/serve.out" iroh "$dir/serve.err"
 ready=$(head -1 "$dir/serve.out")
 iroh_id=$(get "$ready" id)
 echo "iroh $iroh_id, home relay $(get "$ready" relay)"
-rpc a endpoint.echo "{\"ticket\":\"$(get "$ready" ticket)\",\"bytes\":$bytes,\"timeout_s\":30}"
-echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
-[ "$rc" = 0 ] && [ "$(get "$out" bytes)" = "$bytes" ] || fail "irohd -> iroh via the relay failed: $out"
-[ "$(get "$out" remote)" = "$iroh_id" ] || fail "irohd -> iroh: wrong remote id"
+echo_to a "$(get "$ready" ticket)" "$bytes" "$iroh_id" "irohd -> iroh via the relay"
 wait_for 15 test "$(wc -l <"$dir/serve.out")" -ge 2 || fail "iroh did not report the connection"
 line=$(sed -n 2p "$dir/serve.out")
 echo "iroh: $line"
@@ -89,11 +86,7 @@ echo "iroh client: $out"
     fail "iroh -> irohd: wrong remote or a direct path: $out"
 
 echo "== 3. irohd dials irohd by id and relay URL"
-b_ticket=$(ticket "$b_id")
-rpc a endpoint.echo "{\"ticket\":\"$b_ticket\",\"bytes\":$bytes,\"timeout_s\":30}"
-echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
-[ "$rc" = 0 ] && [ "$(get "$out" bytes)" = "$bytes" ] && [ "$(get "$out" remote)" = "$b_id" ] ||
-    fail "irohd -> irohd via the relay failed: $out"
+echo_to a "$(ticket "$b_id")" "$bytes" "$b_id" "irohd -> irohd via the relay"
 
 echo "== 4. the relay restarts: both irohd reconnect and echo again"
 kill -9 "$relay_pid"
@@ -103,10 +96,7 @@ relay_start
 for n in a b; do
     wait_for 30 home_up "$n" || fail "irohd $n did not reconnect: $out"
 done
-rpc b endpoint.echo "{\"ticket\":\"$(ticket "$a_id")\",\"bytes\":$bytes,\"timeout_s\":30}"
-echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
-[ "$rc" = 0 ] && [ "$(get "$out" bytes)" = "$bytes" ] && [ "$(get "$out" remote)" = "$a_id" ] ||
-    fail "irohd b -> a via the restarted relay failed: $out"
+echo_to b "$(ticket "$a_id")" "$bytes" "$a_id" "irohd b -> a via the restarted relay"
 
 echo "== 5. the relay over https"
 if command -v openssl >/dev/null; then
@@ -126,10 +116,7 @@ if command -v openssl >/dev/null; then
     rpc d endpoint.addr
     d_id=$(get "$out" id)
     t=$(get "$(in_ns node "$interop_dir/relay_irohd.mjs" ticket --id "$d_id" --relay "$tls_url")" ticket)
-    rpc c endpoint.echo "{\"ticket\":\"$t\",\"bytes\":$bytes,\"timeout_s\":30}"
-    echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
-    [ "$rc" = 0 ] && [ "$(get "$out" bytes)" = "$bytes" ] && [ "$(get "$out" remote)" = "$d_id" ] ||
-        fail "irohd -> irohd via the https relay failed: $out"
+    echo_to c "$t" "$bytes" "$d_id" "irohd -> irohd via the https relay"
 else
     echo "skipped: no openssl"
 fi

@@ -51,17 +51,8 @@ ready=$(cat "$dir/ready")
 echo "iroh  $(get "$ready" id) on $(get "$ready" addrs)"
 ticket=$(get "$ready" ticket)
 
-rpc irohd endpoint.echo "{\"ticket\":\"$ticket\",\"bytes\":$bytes,\"timeout_s\":60}"
-echo "endpoint.echo: $(printf '%s' "$out" | tr -d ' \n')"
-[ "$rc" = 0 ] || fail "irohd -> iroh echo failed: $out"
-[ "$(get "$out" bytes)" = "$bytes" ] || fail "irohd -> iroh echoed $(get "$out" bytes) bytes"
-[ "$(get "$out" remote)" = "$(get "$ready" id)" ] || fail "irohd -> iroh: wrong remote id"
-
-quarter=$((bytes / 4))
-rpc irohd endpoint.echo "{\"ticket\":\"$ticket\",\"bytes\":$quarter,\"streams\":4,\"timeout_s\":60}"
-echo "endpoint.echo (4 streams): $(printf '%s' "$out" | tr -d ' \n')"
-[ "$rc" = 0 ] || fail "irohd -> iroh 4-stream echo failed: $out"
-[ "$(get "$out" bytes)" = $((4 * quarter)) ] || fail "irohd -> iroh 4 streams echoed too little"
+echo_to irohd "$ticket" "$bytes" "$(get "$ready" id)" "irohd -> iroh echo"
+echo_to irohd "$ticket" $((bytes / 4)) "$(get "$ready" id)" "irohd -> iroh echo on 4 streams" 4
 
 # the server prints one line per finished connection
 wait_for 15 test "$(wc -l <"$dir/serve.out")" -ge 2 || fail "iroh's server did not see both connections end"
