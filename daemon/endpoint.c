@@ -471,8 +471,10 @@ static void on_readable(uv_poll_t *handle, int status, int events)
             return;
         }
         struct iroh_socket_addr from;
+        /* a source in the relay path block would pass for a remote's relay path */
         if (n == 0 || (msg.msg_flags & MSG_TRUNC) ||
-            quic_addr_from_sockaddr((const struct sockaddr *)&sa, &from) < 0)
+            quic_addr_from_sockaddr((const struct sockaddr *)&sa, &from) < 0 ||
+            iroh_peer_map_is_relay_addr(&from))
             continue;
         size_t len = (size_t)n, segment = len;
         for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {

@@ -3,7 +3,8 @@
  * Disco, against a hand-made peer on a plain UDP socket that speaks it as iroh 0.35 does
  * (core/disco.h): a Ping is answered with a Pong naming our address; a Ping sealed for another
  * key, a tampered one and STUN get no answer; dialing sends a disco Ping to the address before
- * the QUIC Initial; a Pong to that Ping is taken quietly.
+ * the QUIC Initial; a Pong to that Ping is taken quietly; in a network namespace of its own, a
+ * CallMeMaybe sent over UDP from a relay path address is not taken for one from the relay.
  *
  * Relay paths, with the real iroh-relay (relay/, plain HTTP on a free loopback port): two
  * endpoints that know each other only by id and relay URL echo 1 MiB through it (the
@@ -21,6 +22,7 @@
 #include <iroh/error.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,6 +36,7 @@
 #include "core/keys.h"
 #include "core/ticket.h"
 #include "core/peer_map.h"
+#include "core/quic_path.h"
 #include "daemon/endpoint.h"
 #include "daemon/endpoint_echo.h"
 #include "tests/test.h"
@@ -110,17 +113,22 @@ struct node {
     struct iroh_socket_addr addr;
 };
 
-static void node_start(struct node *n)
+static void node_start_on(struct node *n, const char *bind)
 {
     struct iroh_secret_key sk;
     iroh_secret_key_generate(&sk);
     iroh_secret_key_public(&sk, &n->id);
-    struct endpoint_options options = {.secret = &sk, .bind = "127.0.0.1:0"};
+    struct endpoint_options options = {.secret = &sk, .bind = bind};
     char err[256] = "";
     int rc = endpoint_start(&loop, &options, &n->ep, err, sizeof err);
     if (rc < 0) fprintf(stderr, "endpoint_start: %s\n", err);
     CHECK_EQ_INT(rc, 0);
     CHECK_EQ_INT(endpoint_bound(n->ep, &n->addr, 1), 1);
+}
+
+static void node_start(struct node *n)
+{
+    node_start_on(n, "127.0.0.1:0");
 }
 
 static void set_true(void *arg)
@@ -176,6 +184,96 @@ static void test_ping_gets_pong(void)
 
     close(p.fd);
     node_stop(&n);
+}
+
+/* A UDP socket bound to [ip]:port (0: any); its address in *out. */
+static int udp6_open(const char *ip, uint16_t port, struct iroh_socket_addr *out)
+{
+    int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in6 sin = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+    CHECK(inet_pton(AF_INET6, ip, &sin.sin6_addr) == 1);
+    socklen_t len = sizeof sin;
+    CHECK(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+    *out = (struct iroh_socket_addr){.family = IROH_IP_V6, .port = ntohs(sin.sin6_port)};
+    memcpy(out->ip, &sin.sin6_addr, 16);
+    return fd;
+}
+
+static void udp6_send(int fd, const struct iroh_socket_addr *to, const uint8_t *data, size_t len)
+{
+    struct sockaddr_in6 sin = {.sin6_family = AF_INET6, .sin6_port = htons(to->port)};
+    memcpy(&sin.sin6_addr, to->ip, 16);
+    CHECK(sendto(fd, data, len, 0, (struct sockaddr *)&sin, sizeof sin) == (ssize_t)len);
+}
+
+/* Sends a Ping with tx_id byte tx from p and reads what comes back until its Pong; returns the
+ * Pings among it (opened with n's key). */
+static int ping_until_pong(struct peer *p, const struct node *n, uint8_t tx)
+{
+    uint8_t pkt[2048];
+    struct iroh_disco_msg ping = {.type = IROH_DISCO_PING, .node_key = p->id}, got;
+    memset(ping.tx_id, tx, sizeof ping.tx_id);
+    int len = seal(p, &n->id, &ping, pkt);
+    udp6_send(p->fd, &n->addr, pkt, (size_t)len);
+    int pings = 0;
+    for (int i = 0; i < 16; i++) {
+        size_t r = peer_receive(p, pkt, sizeof pkt, 5000);
+        if (r == 0 || !open_from(p, &n->id, pkt, r, &got)) break;
+        if (got.type == IROH_DISCO_PING) pings++;
+        if (got.type == IROH_DISCO_PONG && memcmp(got.tx_id, ping.tx_id, sizeof got.tx_id) == 0)
+            return pings;
+    }
+    CHECK(!"no pong");
+    return pings;
+}
+
+/* Runs in a network namespace of its own whose loopback also holds [fd15:70a:510b:1::1], the
+ * relay path address of the first remote the endpoint learns (slot 0, generation 1): what an
+ * attacker on the link could send from. A datagram from that address over UDP is not taken
+ * for one that came through the relay: a CallMeMaybe from it (heeded over a relay only) makes
+ * the endpoint ping nobody. */
+static void relay_block_source_body(void)
+{
+    CHECK(system("ip link set lo up && ip -6 addr add fd15:70a:510b:1::1/128 dev lo nodad") == 0);
+    struct node n;
+    node_start_on(&n, "[::1]:0");
+    struct peer p;
+    p.fd = udp6_open("::1", 0, &p.addr);
+    iroh_secret_key_generate(&p.sk);
+    iroh_secret_key_public(&p.sk, &p.id);
+    iroh_disco_secret_init(&p.disco, &p.sk);
+    CHECK_EQ_INT(ping_until_pong(&p, &n, 1), 0); /* p is the endpoint's first remote now */
+
+    struct iroh_socket_addr spoof_addr;
+    int spoof = udp6_open("fd15:70a:510b:1::1", IROH_PATH_SYNTHETIC_PORT, &spoof_addr);
+    CHECK(iroh_peer_map_is_relay_addr(&spoof_addr));
+    struct iroh_disco_msg cmm = {.type = IROH_DISCO_CALL_ME_MAYBE, .addr_count = 1};
+    cmm.addrs[0] = p.addr;
+    uint8_t pkt[2048];
+    int len = seal(&p, &n.id, &cmm, pkt);
+    udp6_send(spoof, &n.addr, pkt, (size_t)len);
+    CHECK_EQ_INT(ping_until_pong(&p, &n, 2), 0); /* its datagrams came in order: no Ping */
+    close(spoof);
+    close(p.fd);
+    node_stop(&n);
+}
+
+static void test_relay_block_source_dropped(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        uv_loop_fork(&loop);
+        if (unshare(CLONE_NEWNET) != 0) {
+            perror("unshare(CLONE_NEWNET)");
+            _exit(2);
+        }
+        relay_block_source_body();
+        _exit(TEST_FAILED_CHECKS ? 1 : 0);
+    }
+    int st = 0;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static void on_connect(struct quic_conn *qc, int status, const char *why, void *arg)
@@ -545,6 +643,7 @@ int main(void)
     uv_loop_init(&loop);
     RUN(test_ping_gets_pong);
     RUN(test_dial_pings_first);
+    RUN(test_relay_block_source_dropped);
     RUN(test_relay_only);
     RUN(test_home_relay_fails_over);
     RUN(test_remote_relay_on_demand);
