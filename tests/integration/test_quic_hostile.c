@@ -9,6 +9,8 @@
  *   - 3000 bidirectional streams opened over time on one connection, as many at once as irohd
  *     allows: its limit (100) holds, an app behind irohd answers every stream irohd did not
  *     refuse (it queues 64 the app has not accepted yet);
+ *   - 101 unidirectional streams: 100 per connection, a known limit (ngtcp2 0.12 never closes
+ *     one the peer opened, so irohd cannot give its place back);
  *   - a peer that never reads while an app behind irohd writes up to 64 MiB to it: the app
  *     stalls, irohd's memory does not grow with what the app would write.
  * The app behind irohd runs on its own thread (libiroh-client is per-thread); this thread runs
@@ -296,7 +298,7 @@ static void test_abandoned_handshakes(void)
 
 /* ---- the app behind irohd (its own thread) --------------------------------------------------- */
 
-enum app_mode { APP_ANSWER, APP_PUSH };
+enum app_mode { APP_ANSWER, APP_READ_UNI, APP_PUSH };
 
 struct app {
     enum app_mode mode;
@@ -324,6 +326,21 @@ static void app_answer(iroh_client *c, struct app *a)
         while ((n = read(fd, buf, sizeof buf)) > 0)
             ;
         if (write(fd, "ok", 2) == 2) atomic_fetch_add(&a->streams, 1);
+        close(fd);
+    }
+}
+
+/* APP_READ_UNI: reads each unidirectional stream the peer opens to EOF. */
+static void app_read_uni(iroh_client *c, struct app *a)
+{
+    int fd;
+    char buf[4096];
+    while (iroh_conn_accept_uni(c, a->conn, WAIT_MS, &fd) == 0) {
+        ssize_t n;
+        size_t total = 0;
+        while ((n = read(fd, buf, sizeof buf)) > 0)
+            total += (size_t)n;
+        if (total == 1000) atomic_fetch_add(&a->streams, 1);
         close(fd);
     }
 }
@@ -360,6 +377,7 @@ static void *app_main(void *arg)
             if (poll(&p, 1, 100) > 0 && iroh_client_process(c) < 0) break;
         }
         if (a->conn && a->mode == APP_ANSWER) app_answer(c, a);
+        if (a->conn && a->mode == APP_READ_UNI) app_read_uni(c, a);
         if (a->conn && a->mode == APP_PUSH) app_push(c, a);
     }
     atomic_store(&a->done, true);
@@ -386,6 +404,7 @@ struct peer {
     bool reads; /* consume what arrives */
     unsigned opened, open_now, max_open, completed, failed, busy, wanted;
     unsigned in_flight; /* open at most this many at once (0: as many as irohd allows) */
+    bool uni;           /* open unidirectional streams */
     atomic_bool all_done;
 };
 
@@ -423,7 +442,7 @@ static void peer_open_more(struct peer *p)
     static const uint8_t kb[1000];
     while (p->qc && p->opened < p->wanted && (!p->in_flight || p->open_now < p->in_flight)) {
         struct quic_stream *s;
-        int rc = quic_conn_open_bi(p->qc, &s);
+        int rc = p->uni ? quic_conn_open_uni(p->qc, &s) : quic_conn_open_bi(p->qc, &s);
         if (rc == IROH_EBUSY) {
             p->busy++;
             return;
@@ -487,9 +506,9 @@ static void on_retry(uv_timer_t *t)
 }
 
 /* Opens wanted streams on one connection, at most in_flight at once (0: as irohd allows). */
-static void churn(struct peer *p, struct app *a, unsigned wanted, unsigned in_flight)
+static void churn(struct peer *p, struct app *a, unsigned wanted, unsigned in_flight, bool uni)
 {
-    *p = (struct peer){.reads = true, .wanted = wanted, .in_flight = in_flight};
+    *p = (struct peer){.reads = true, .wanted = wanted, .in_flight = in_flight, .uni = uni};
     unsigned long long answered_before = atomic_load(&a->streams);
     long before = irohd_rss_kb();
     if (peer_connect(p)) {
@@ -497,7 +516,7 @@ static void churn(struct peer *p, struct app *a, unsigned wanted, unsigned in_fl
         uv_timer_init(&loop, &retry);
         retry.data = p;
         uv_timer_start(&retry, on_retry, 5, 5);
-        CHECK(run_until(&p->all_done, 180000));
+        CHECK(run_until(&p->all_done, uni ? 3000 : 180000) || uni); /* uni: the 101st waits */
         uv_close((uv_handle_t *)&retry, NULL);
     }
     long after = irohd_rss_kb();
@@ -505,9 +524,9 @@ static void churn(struct peer *p, struct app *a, unsigned wanted, unsigned in_fl
            "refused for the limit; app answered %llu; irohd VmRSS %ld -> %ld kB\n",
            in_flight, p->opened, p->completed, p->failed, p->max_open, p->busy,
            atomic_load(&a->streams) - answered_before, before, after);
-    CHECK_EQ_INT(p->completed + p->failed, wanted);
+    if (!uni) CHECK_EQ_INT(p->completed + p->failed, wanted);
     CHECK(p->max_open <= 100); /* irohd's initial_max_streams_bidi, given back as streams close */
-    CHECK_EQ_INT(atomic_load(&a->streams) - answered_before, p->completed);
+    if (!uni) CHECK_EQ_INT(atomic_load(&a->streams) - answered_before, p->completed);
     CHECK(after - before < RSS_GROWTH_KB);
     check_alive("stream churn");
     peer_close(p);
@@ -519,15 +538,22 @@ static void test_stream_churn(void)
     app_start(&a, APP_ANSWER);
     struct peer p;
     /* over time, fewer at once than irohd queues for the app: every stream is answered */
-    churn(&p, &a, 3000, 32);
+    churn(&p, &a, 3000, 32, false);
     CHECK_EQ_INT(p.completed, 3000);
     /* a flood, as many at once as irohd allows: its limit holds (we are refused more), it
      * refuses what the app has no room for, the rest is answered */
     pthread_join(a.thread, NULL); /* the app leaves once its connection closed */
     app_start(&a, APP_ANSWER);
-    churn(&p, &a, 1000, 0);
+    churn(&p, &a, 1000, 0, false);
     CHECK(p.busy > 0);
     CHECK(p.completed >= 64);
+    pthread_join(a.thread, NULL);
+    /* Unidirectional ones: ngtcp2 0.12 never closes one the peer opened (its issue 662), so
+     * irohd cannot give its place back: 100 per connection, then the limit holds for good. */
+    app_start(&a, APP_READ_UNI);
+    churn(&p, &a, 101, 32, true);
+    CHECK_EQ_INT(p.completed, 100);
+    CHECK_EQ_INT(p.opened, 100);
     pthread_join(a.thread, NULL);
 }
 
