@@ -30,8 +30,11 @@
 #define COMPONENT "blobs"
 #define TICK_MS 100                      /* progress notifications and stall checks */
 #define STALL_NS (20ull * 1000000000ull) /* a stream silent this long is given up */
-#define RX_HOLD_LIMIT (8u << 20)         /* queued bytes beyond which credit is held back */
-#define BATCH_BYTES (8u << 20)           /* verified group bytes written to the store at once */
+/* A download of one blob: received bytes queued before credit is held back, and verified group
+ * bytes written to the store at once (two batches in memory). The blobs of a hash sequence,
+ * up to FETCH_MAX_PARALLEL at once, get a quarter of each. */
+#define RX_HOLD_LIMIT (8u << 20)
+#define BATCH_BYTES (8u << 20)
 #define GROUP_LEN IROH_BAO_GROUP_LEN
 #define OUT_BLOCK (1u << 20) /* bytes per read when a range is written to a file */
 
@@ -85,6 +88,7 @@ struct batch {
     uint8_t *gbuf; /* the groups' bytes, one after the other */
     struct blob_group *groups;
     size_t ngroups, gbytes, gcap;
+    size_t limit;      /* bytes that fill it */
     uint64_t leaf_end; /* end chunk of the last group */
 };
 
@@ -99,8 +103,9 @@ struct transfer {
     struct quic_stream *s; /* NULL once closed or let go */
     /* loop side: bytes received and not yet handed to the decoding */
     struct rx_buf *rx_head, *rx_tail;
-    size_t rx_queued, held; /* queued (also in the decoding's input), credit held back */
-    struct rx_buf *spare;   /* used buffers to fill again */
+    size_t rx_queued, held;         /* queued (also in the decoding's input), credit held back */
+    size_t hold_limit, batch_bytes; /* RX_HOLD_LIMIT, BATCH_BYTES or their quarters */
+    struct rx_buf *spare;           /* used buffers to fill again */
     size_t nspare;
     bool fin, stream_closed, timed_out;
     bool conn_closed;       /* the stream ended because its connection did */
@@ -410,7 +415,7 @@ static int add_pair(struct batch *b, const struct blob_pair *pair, uint64_t end)
 
 static bool batch_full(const struct batch *b)
 {
-    return b->ngroups > 0 && (b->ngroups == b->gcap || b->gbytes >= BATCH_BYTES);
+    return b->ngroups > 0 && (b->ngroups == b->gcap || b->gbytes >= b->limit);
 }
 
 static void batch_free(struct batch *b)
@@ -430,7 +435,8 @@ static int add_leaf(struct transfer *t, struct batch *b, const struct iroh_bao_i
         return IROH_EPROTO;
     if (!b->gbuf) {
         /* Room for one batch, less for a small blob. */
-        uint64_t need = t->size < BATCH_BYTES ? t->size : BATCH_BYTES;
+        uint64_t need = t->size < t->batch_bytes ? t->size : t->batch_bytes;
+        b->limit = (size_t)need;
         b->gcap = (size_t)need / GROUP_LEN + 2;
         b->gbuf = malloc(b->gcap * GROUP_LEN);
         b->groups = malloc(b->gcap * sizeof *b->groups);
@@ -636,7 +642,7 @@ static void transfer_after_work(uv_work_t *req, int status)
     while (t->spent) {              /* kept for the bytes still to come, up to the credit limit */
         struct rx_buf *b = t->spent;
         t->spent = b->next;
-        if (t->nspare * RX_BUF_CAP < RX_HOLD_LIMIT) {
+        if (t->nspare * RX_BUF_CAP < t->hold_limit) {
             b->next = t->spare;
             t->spare = b;
             t->nspare++;
@@ -644,7 +650,7 @@ static void transfer_after_work(uv_work_t *req, int status)
             free(b);
         }
     }
-    if (t->held && t->s && t->rx_queued <= RX_HOLD_LIMIT) {
+    if (t->held && t->s && t->rx_queued <= t->hold_limit) {
         quic_stream_consume(t->s, t->held);
         t->held = 0;
     }
@@ -707,7 +713,7 @@ static void stream_on_data(struct quic_stream *s, const uint8_t *data, size_t le
         off += n;
     }
     t->rx_queued += len;
-    if (t->rx_queued <= RX_HOLD_LIMIT)
+    if (t->rx_queued <= t->hold_limit)
         quic_stream_consume(s, len);
     else
         t->held += len; /* given back when the jobs catch up */
@@ -831,6 +837,9 @@ static void transfer_start(struct download *d, struct part *p, struct provider *
     t->prov = prov;
     t->phase = T_MISSING;
     t->work.data = t;
+    unsigned share = d->nparts > 1 ? 4 : 1;
+    t->hold_limit = RX_HOLD_LIMIT / share;
+    t->batch_bytes = BATCH_BYTES / share;
     t->next = d->transfers;
     d->transfers = t;
     d->running++;
