@@ -11,6 +11,7 @@
  *   daemon/endpoint_service.c  the endpoint.* RPC methods
  *   daemon/endpoint_apps.c     connections and ALPNs owned by apps, conn.* (endpoint_apps.h)
  *   daemon/app_streams.c       a stream bridged to an app's socketpair fd (app_streams.h)
+ *   daemon/app_datagrams.c     a connection's datagrams bridged to an app's fd (app_datagrams.h)
  *   core/quic_cid.c, core/quic_path.c, core/quic_tp.c, core/tls_rpk.c   the I/O-free parts
  *   daemon/relay_client.c      one connection to a relay server (relay_client.h)
  *   core/disco.c, core/peer_map.c   disco packets; the remotes of the path layer

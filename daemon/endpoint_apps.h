@@ -14,7 +14,8 @@
  *
  * Known limit: ngtcp2 0.12 releases a unidirectional stream the peer opened only when its
  * connection closes (ngtcp2 issue 662, fixed in 0.13), so a peer can open at most 100 per
- * connection (quic_conn.h's initial_max_streams_uni).
+ * connection (quic_conn.h's initial_max_streams_uni; tests/integration/test_quic_hostile.c).
+ * Bidirectional ones give their place back as they close: any number over time, 100 at once.
  *
  * endpoint_service.c starts and stops it. Loop thread only. */
 #ifndef IROHD_ENDPOINT_APPS_H
