@@ -240,8 +240,19 @@ int iroh_bao_verify_group(const uint8_t root_hash[32], uint64_t size,
                           iroh_bao_read_fn *read_outboard, void *ctx, uint64_t index,
                           const void *data, size_t len)
 {
+    if (index >= iroh_bao_groups(size) || len != iroh_bao_group_len(size, index))
+        return IROH_EINVAL;
+    uint8_t cv[32];
+    iroh_bao_group_cv(size, index, data, len, 1, cv);
+    return iroh_bao_verify_group_cv(root_hash, size, read_outboard, ctx, index, cv);
+}
+
+int iroh_bao_verify_group_cv(const uint8_t root_hash[32], uint64_t size,
+                             iroh_bao_read_fn *read_outboard, void *ctx, uint64_t index,
+                             const uint8_t group_cv[32])
+{
     uint64_t groups = iroh_bao_groups(size);
-    if (index >= groups || len != iroh_bao_group_len(size, index)) return IROH_EINVAL;
+    if (index >= groups) return IROH_EINVAL;
     uint8_t expected[32], cv[32];
     memcpy(expected, root_hash, 32);
     struct walk w = {0, groups, 0};
@@ -253,8 +264,7 @@ int iroh_bao_verify_group(const uint8_t root_hash[32], uint64_t size,
         if (memcmp(cv, expected, 32) != 0) return IROH_ECORRUPT;
         memcpy(expected, walk_down(&w, index) ? pair + 32 : pair, 32);
     }
-    iroh_bao_group_cv(size, index, data, len, 1, cv);
-    return memcmp(cv, expected, 32) == 0 ? 0 : IROH_ECORRUPT;
+    return memcmp(group_cv, expected, 32) == 0 ? 0 : IROH_ECORRUPT;
 }
 
 /* ---- the body walk (§5.3) shared by encoder and decoder --------------------------------- */
@@ -472,6 +482,7 @@ int iroh_bao_decoder_next(struct iroh_bao_decoder *d, const void *in, size_t len
         d->failed_chunk = n->start;
         return d->err = IROH_ECORRUPT;
     }
+    memcpy(item->cv, n->cv, 32);
     walk_pop(&d->walk, item->bytes);
     return IROH_BAO_ITEM;
 }

@@ -109,6 +109,13 @@ void iroh_bao_outboard_compute(const void *data, uint64_t size, unsigned threads
 int iroh_bao_verify_group(const uint8_t root_hash[32], uint64_t size,
                           iroh_bao_read_fn *read_outboard, void *ctx, uint64_t index,
                           const void *data, size_t len);
+/* The same check for a group whose chaining value is already known (e.g. from
+ * iroh_bao_group_cv, or a verifying decoder's item->cv): checks only the pairs on its path and
+ * that the path ends in group_cv, hashing no data. Returns 0, IROH_ECORRUPT, IROH_EINVAL (index
+ * past the last group) or read_outboard's error. */
+int iroh_bao_verify_group_cv(const uint8_t root_hash[32], uint64_t size,
+                             iroh_bao_read_fn *read_outboard, void *ctx, uint64_t index,
+                             const uint8_t group_cv[32]);
 
 /* ---- response bodies (§5.3): encoder and decoder ---------------------------------------- */
 
@@ -133,6 +140,9 @@ struct iroh_bao_item {
      * pre-order outboard, or UINT64_MAX for a pair inside a chunk group (not part of the
      * outboard; only partially requested groups carry these). */
     uint64_t offset;
+    /* Decoder only: the chaining value the item was checked against (for a leaf that is a
+     * whole chunk group, the group's CV as iroh_bao_group_cv computes it). */
+    uint8_t cv[32];
 };
 
 /* Results of the encoder and decoder steps (negative values are IROH_E* errors). */

@@ -36,6 +36,7 @@
 #define RX_HOLD_LIMIT (8u << 20)
 #define BATCH_BYTES (8u << 20)
 #define GROUP_LEN IROH_BAO_GROUP_LEN
+#define GBUF_ALIGN 4096 /* batches of groups are page-aligned: the store writes them O_DIRECT */
 #define OUT_BLOCK (1u << 20) /* bytes per read when a range is written to a file */
 
 struct download;
@@ -85,7 +86,8 @@ struct batch {
     struct blob_pair *pairs;
     uint64_t *pair_ends; /* end chunk of each pair's node */
     size_t npairs, pairs_cap;
-    uint8_t *gbuf; /* the groups' bytes, one after the other */
+    uint8_t *gbuf;      /* the groups' bytes, one after the other (page-aligned: O_DIRECT) */
+    uint8_t (*cvs)[32]; /* each group's CV, as the decoder checked it */
     struct blob_group *groups;
     size_t ngroups, gbytes, gcap;
     size_t limit;      /* bytes that fill it */
@@ -423,6 +425,7 @@ static void batch_free(struct batch *b)
     free(b->pairs);
     free(b->pair_ends);
     free(b->gbuf);
+    free(b->cvs);
     free(b->groups);
 }
 
@@ -438,12 +441,17 @@ static int add_leaf(struct transfer *t, struct batch *b, const struct iroh_bao_i
         uint64_t need = t->size < t->batch_bytes ? t->size : t->batch_bytes;
         b->limit = (size_t)need;
         b->gcap = (size_t)need / GROUP_LEN + 2;
-        b->gbuf = malloc(b->gcap * GROUP_LEN);
+        b->gbuf = aligned_alloc(GBUF_ALIGN, b->gcap * GROUP_LEN);
+        b->cvs = malloc(b->gcap * sizeof *b->cvs);
         b->groups = malloc(b->gcap * sizeof *b->groups);
-        if (!b->gbuf || !b->groups) return IROH_ENOMEM;
+        if (!b->gbuf || !b->cvs || !b->groups) return IROH_ENOMEM;
     }
-    memcpy(b->gbuf + b->gbytes, item->bytes, item->len);
-    b->groups[b->ngroups++] = (struct blob_group){index, b->gbuf + b->gbytes, item->len};
+    /* Groups are whole 16 KiB apart, so every full one stays page-aligned. */
+    uint8_t *slot = b->gbuf + b->ngroups * GROUP_LEN;
+    memcpy(slot, item->bytes, item->len);
+    memcpy(b->cvs[b->ngroups], item->cv, 32);
+    b->groups[b->ngroups] = (struct blob_group){index, slot, item->len, b->cvs[b->ngroups]};
+    b->ngroups++;
     b->gbytes += item->len;
     b->leaf_end = item->start_chunk + item->chunks;
     t->verified += item->len;

@@ -11,9 +11,10 @@
  *     request names only those chunk groups, so a download that was interrupted (irohd
  *     killed, a provider gone) resumes where it stopped.
  *   - The response is verified while it streams (core/blobs_proto.h, core/bao.h) on the
- *     thread pool; only verified whole 16 KiB groups, with their parent pairs, are written to
- *     the store's partial entry (which checks them again), in batches of up to 8 MiB while
- *     the next batch is decoded.
+ *     thread pool; only verified whole 16 KiB groups, with their parent pairs and the CVs the
+ *     decoder checked them against, are written to the store's partial entry (which checks
+ *     each CV's path to the root again, without hashing the data twice), in batches of up to
+ *     8 MiB while the next batch is decoded.
  *   - A provider that sends a byte that does not verify is cut off at that group: what
  *     verified before it is kept, its connection is closed and it gets no more requests. A
  *     provider that lacks the blob (a reset, or the stream ending before the size, as iroh

@@ -527,7 +527,7 @@ static int push_keep(struct blobs_provider *p, struct push_state *ps,
         return 0;
     uint8_t *slot = ps->group_data + ps->ngroups * IROH_BAO_GROUP_LEN;
     memcpy(slot, item->bytes, item->len);
-    ps->groups[ps->ngroups++] = (struct blob_group){group, slot, item->len};
+    ps->groups[ps->ngroups++] = (struct blob_group){group, slot, item->len, NULL};
     ps->pairs_pending = 0;
     return ps->ngroups == PUSH_BATCH_GROUPS ? push_flush(p, ps, false) : 0;
 }

@@ -256,17 +256,24 @@ struct blob_pair {
     uint64_t offset;
     uint8_t pair[64];
 };
-/* One whole chunk group: its index and its iroh_bao_group_len bytes. */
+/* One whole chunk group: its index and its iroh_bao_group_len bytes, and optionally its
+ * chaining value. cv is for a caller whose verifying decoder (iroh_bao_decoder) already checked
+ * the data against it (item->cv of the released leaf): the store then checks that the CV lies
+ * on a verified path to the root but does not hash the data again. NULL: the store hashes it.
+ * Groups whose data is 4 KiB-aligned in memory are written with O_DIRECT (no copy into the
+ * page cache) where the file system takes it. */
 struct blob_group {
     uint64_t index;
     const uint8_t *data;
     size_t len;
+    const uint8_t *cv; /* 32 bytes, or NULL */
 };
 
 /* Writes groups of a partial entry, each checked against the root hash along its path of
  * parent pairs, taken from `pairs` or from pairs already stored (so a batch needs only the
- * pairs not sent before). The whole batch is checked before anything is written; groups
- * already present are skipped. Data and pairs are fsynced before the bitfield commits; when
+ * pairs not sent before); a group given with its cv is trusted to hash to it (see struct
+ * blob_group), only its path is checked. The whole batch is checked before anything is written;
+ * groups already present are skipped. Data and pairs are fsynced before the bitfield commits; when
  * the last group arrives the entry becomes complete (placement applied). Returns 0, 1 when the
  * entry is now complete, IROH_ENOTFOUND (no partial or complete entry), IROH_ECORRUPT (a group
  * or pair does not verify: nothing written), IROH_EINVAL (index or length wrong), IROH_EIO. */

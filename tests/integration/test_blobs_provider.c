@@ -595,7 +595,7 @@ static void test_observe_and_partial(void)
             pairs[i].offset = offsets[i];
             memcpy(pairs[i].pair, ob + offsets[i], 64);
         }
-        struct blob_group g = {groups[k], big + groups[k] * 16384, 16384};
+        struct blob_group g = {groups[k], big + groups[k] * 16384, 16384, NULL};
         CHECK_EQ_INT(blob_store_partial_write(w.store, ph, pairs, np, &g, 1, &e), 0);
     }
     /* Observe it: one message, then updates while it is incomplete — read the first and stop. */
@@ -621,7 +621,7 @@ static void test_observe_and_partial(void)
         pairs[i].offset = offsets[i];
         memcpy(pairs[i].pair, ob + offsets[i], 64);
     }
-    struct blob_group g5 = {5, big + 5 * 16384, 16384};
+    struct blob_group g5 = {5, big + 5 * 16384, 16384, NULL};
     CHECK_EQ_INT(blob_store_partial_write(w.store, ph, pairs, np, &g5, 1, &e), 0);
     size_t first_end = pos;
     got_one = false;

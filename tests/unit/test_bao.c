@@ -309,6 +309,13 @@ static void test_verify_group(void)
             r.reads = 0;
             CHECK_EQ_INT(iroh_bao_verify_group(root, size, counting_read, &r, g, gd, len), 0);
             CHECK_EQ_INT(r.reads, depth_of(groups, g));
+            /* Given the group's CV, the path alone is checked; a wrong CV fails. */
+            uint8_t cv[32];
+            iroh_bao_group_cv(size, g, gd, len, 1, cv);
+            CHECK_EQ_INT(iroh_bao_verify_group_cv(root, size, counting_read, &r, g, cv), 0);
+            cv[31] ^= 1;
+            CHECK_EQ_INT(iroh_bao_verify_group_cv(root, size, counting_read, &r, g, cv),
+                         IROH_ECORRUPT);
             if (len) {
                 gd[len - 1] ^= 1;
                 CHECK_EQ_INT(iroh_bao_verify_group(root, size, counting_read, &r, g, gd, len),
@@ -319,6 +326,8 @@ static void test_verify_group(void)
                          IROH_EINVAL);
         }
         CHECK_EQ_INT(iroh_bao_verify_group(root, size, counting_read, &r, groups, d, 0),
+                     IROH_EINVAL);
+        CHECK_EQ_INT(iroh_bao_verify_group_cv(root, size, counting_read, &r, groups, root),
                      IROH_EINVAL);
         /* A wrong root fails every group; a flipped outboard byte fails the groups below it. */
         root[5] ^= 0x40;
@@ -485,6 +494,8 @@ static int on_item(void *ctx, const struct iroh_bao_item *item)
             item->offset / 16384 == rel->groups_fed) {
             uint8_t cv[32];
             iroh_bao_group_cv(b->size, rel->groups_fed++, item->bytes, item->len, 1, cv);
+            if (!rel->leaves_only && memcmp(cv, item->cv, 32) != 0)
+                rel->bad++; /* item->cv is the CV the leaf was checked against */
             iroh_bao_outboard_builder_add(&rel->builder, cv);
         }
     } else if (item->offset != UINT64_MAX && !rel->leaves_only) {

@@ -106,7 +106,7 @@ static void write_groups(struct blob_store *s, const uint8_t hash[32], const uin
             memcpy(pairs[k].pair, ob + offs[k], 64);
         }
         struct blob_group g = {groups[i], data + groups[i] * IROH_BAO_GROUP_LEN,
-                               iroh_bao_group_len(size, groups[i])};
+                               iroh_bao_group_len(size, groups[i]), NULL};
         int rc = blob_store_partial_write(s, hash, pairs, np, &g, 1, &e);
         CHECK(rc >= 0);
         if (rc < 0)

@@ -500,7 +500,7 @@ static void partial_roundtrip(uint64_t size)
     /* A group without its pairs (nothing stored yet) or with a flipped byte is refused. */
     if (groups > 1) {
         struct blob_group g = {order[0], data + order[0] * 16384,
-                               iroh_bao_group_len(size, order[0])};
+                               iroh_bao_group_len(size, order[0]), NULL};
         CHECK_EQ_INT(blob_store_partial_write(s, hash, NULL, 0, &g, 1, &e), IROH_ECORRUPT);
     }
     {
@@ -515,7 +515,12 @@ static void partial_roundtrip(uint64_t size)
             pairs[k].offset = offs[k];
             memcpy(pairs[k].pair, ob + offs[k], 64);
         }
-        struct blob_group g = {order[0], bad, len};
+        struct blob_group g = {order[0], bad, len, NULL};
+        CHECK_EQ_INT(blob_store_partial_write(s, hash, pairs, np, &g, 1, &e), IROH_ECORRUPT);
+        /* A CV handed in must be the one on the group's verified path. */
+        uint8_t cv[32];
+        iroh_bao_group_cv(size, order[0], bad, len, 1, cv);
+        g.cv = cv;
         CHECK_EQ_INT(blob_store_partial_write(s, hash, pairs, np, &g, 1, &e), IROH_ECORRUPT);
         free(bad);
     }
@@ -556,7 +561,11 @@ static void partial_roundtrip(uint64_t size)
             pairs[k].offset = offs[k];
             memcpy(pairs[k].pair, ob + offs[k], 64);
         }
-        struct blob_group grp = {g, data + g * 16384, iroh_bao_group_len(size, g)};
+        /* Every third group comes with its CV (as a verifying decoder hands it on). */
+        size_t glen = iroh_bao_group_len(size, g);
+        uint8_t cv[32];
+        iroh_bao_group_cv(size, g, data + g * 16384, glen, 1, cv);
+        struct blob_group grp = {g, data + g * 16384, glen, i % 3 == 0 ? cv : NULL};
         int rc = blob_store_partial_write(s, hash, pairs, np, &grp, 1, &e);
         if (rc < 0)
             fprintf(stderr, "partial_write group %llu: %s\n", (unsigned long long)g, e.detail);
@@ -625,12 +634,12 @@ static void test_partial(void)
         pairs[k].offset = offs[k];
         memcpy(pairs[k].pair, ob + offs[k], 64);
     }
-    struct blob_group g = {2, data + 2 * 16384, 16384};
+    struct blob_group g = {2, data + 2 * 16384, 16384, NULL};
     CHECK_EQ_INT(blob_store_partial_write(s, hash, pairs, np, &g, 1, &e), 0);
     CHECK_EQ_INT(blob_store_partial_create(s, hash, size + 1, &e), IROH_EINVAL);
-    struct blob_group wrong_len = {2, data, 100};
+    struct blob_group wrong_len = {2, data, 100, NULL};
     CHECK_EQ_INT(blob_store_partial_write(s, hash, NULL, 0, &wrong_len, 1, &e), IROH_EINVAL);
-    struct blob_group past_end = {99, data, 16384};
+    struct blob_group past_end = {99, data, 16384, NULL};
     CHECK_EQ_INT(blob_store_partial_write(s, hash, NULL, 0, &past_end, 1, &e), IROH_EINVAL);
     uint8_t unknown[32] = {9};
     CHECK_EQ_INT(blob_store_partial_write(s, unknown, NULL, 0, &g, 1, &e), IROH_ENOTFOUND);
