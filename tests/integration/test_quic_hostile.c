@@ -4,8 +4,9 @@
  * connection, and its memory (VmRSS) must stay bounded:
  *   - 3000 garbage datagrams (random bytes, Initial-shaped, short-header-shaped);
  *   - 300 client Initials (real ones, captured from our endpoint's dials) that never continue,
- *     three times: irohd serves others meanwhile, frees every one of them (its log names each
- *     timeout), and its memory does not grow from round to round;
+ *     after copies of them cut short or with another connection id, three times: irohd serves
+ * others meanwhile, frees every one of them (its log names each timeout), and its memory does not
+ * grow from round to round;
  *   - 3000 bidirectional streams opened over time on one connection, as many at once as irohd
  *     allows: its limit (100) holds, an app behind irohd answers every stream irohd did not
  *     refuse (it queues 64 the app has not accepted yet);
@@ -263,6 +264,16 @@ static long abandoned_handshakes(void)
     CHECK_EQ_INT(n, HANDSHAKES);
 
     int fd = udp_socket(); /* irohd answers here; nobody ever replies */
+    /* First broken copies: cut short (under the 1200 bytes an Initial needs), and with another
+     * destination connection id (its keys then no longer decrypt it): irohd drops them. */
+    static uint8_t broken[1500];
+    for (size_t i = 0; i < n && i < 100; i++) {
+        send_to_irohd(fd, initials[i], 600);
+        memcpy(broken, initials[i], lens[i]);
+        broken[6] ^= 0x5a;
+        send_to_irohd(fd, broken, lens[i]);
+        if (i % 20 == 0) run_for(1);
+    }
     for (size_t i = 0; i < n; i++) {
         send_to_irohd(fd, initials[i], lens[i]);
         if (i % 20 == 0) run_for(1);
