@@ -36,6 +36,7 @@
 #define RX_HOLD_LIMIT (8u << 20)
 #define BATCH_BYTES (8u << 20)
 #define GROUP_LEN IROH_BAO_GROUP_LEN
+#define DECODE_SHARE 8  /* a decoding job starts once 1/8 of RX_HOLD_LIMIT (or its quarter) came */
 #define GBUF_ALIGN 4096 /* batches of groups are page-aligned: the store writes them O_DIRECT */
 #define OUT_BLOCK (1u << 20) /* bytes per read when a range is written to a file */
 
@@ -106,6 +107,7 @@ struct transfer {
     /* loop side: bytes received and not yet handed to the decoding */
     struct rx_buf *rx_head, *rx_tail;
     size_t rx_queued, held;         /* queued (also in the decoding's input), credit held back */
+    size_t rx_new;                  /* bytes in rx_head.., not yet handed to the decoding */
     size_t hold_limit, batch_bytes; /* RX_HOLD_LIMIT, BATCH_BYTES or their quarters */
     struct rx_buf *spare;           /* used buffers to fill again */
     size_t nspare;
@@ -576,6 +578,7 @@ static void start_store(struct transfer *t)
 
 static void start_decode(struct transfer *t)
 {
+    t->rx_new = 0;
     if (t->rx_head) { /* what arrived joins the input */
         if (t->in_tail)
             t->in_tail->next = t->rx_head;
@@ -601,7 +604,11 @@ static void transfer_step(struct transfer *t)
     if (!t->storing && !store_failed && f->ngroups > 0 && (batch_full(f) || over)) start_store(t);
     over = over || t->rc < 0;
     f = &t->batch[t->fill];
-    if (!over && !batch_full(f) && (t->rx_head || t->in_head || t->fin || t->stream_closed))
+    /* A decoding job gets at least a DECODE_SHARE of the credit's worth of new bytes (fewer
+     * round trips to the pool), or what is left when the stream is over. */
+    bool input = t->in_head || t->fin || t->stream_closed ||
+                 (t->rx_head && t->rx_new >= t->hold_limit / DECODE_SHARE);
+    if (!over && !batch_full(f) && input)
         start_decode(t);
     else if (over && !t->storing)
         conclude(t);
@@ -721,6 +728,7 @@ static void stream_on_data(struct quic_stream *s, const uint8_t *data, size_t le
         off += n;
     }
     t->rx_queued += len;
+    t->rx_new += len;
     if (t->rx_queued <= t->hold_limit)
         quic_stream_consume(s, len);
     else
