@@ -61,6 +61,14 @@ struct relay_slot {
     uint64_t last_send; /* uv_now() of the last datagram sent through it */
 };
 
+/* An open connection as the endpoint counts it. */
+struct tracked {
+    struct quic_conn *qc;
+    struct iroh_socket_addr from; /* a client's address when it started (incoming only) */
+    bool incoming;
+    bool established;
+};
+
 /* A dial that has not reached its callback yet. */
 struct dial {
     struct dial *next;
@@ -92,8 +100,10 @@ struct endpoint {
     const char *alpns[ENDPOINT_MAX_PROTOCOLS]; /* protocols' ALPNs in bytewise order */
     size_t n_protocols;
     struct dial *dials;
-    struct quic_conn **conns; /* open connections */
+    struct tracked *conns; /* open connections */
     size_t n_conns, cap_conns;
+    size_t n_established, n_incoming_handshakes;
+    uint64_t retries_sent, initials_dropped;
     bool stopping;
     void (*stop_done)(void *arg);
     void *stop_arg;
@@ -107,26 +117,72 @@ static struct endpoint *endpoint_of(struct quic_host *host)
 
 /* ---- connection bookkeeping ------------------------------------------------------------------ */
 
-static int track(struct endpoint *ep, struct quic_conn *qc)
+/* Notes a new connection; from is the client's address of an incoming one, else NULL. */
+static int track(struct endpoint *ep, struct quic_conn *qc, const struct iroh_socket_addr *from)
 {
     if (ep->n_conns == ep->cap_conns) {
         size_t cap = ep->cap_conns ? 2 * ep->cap_conns : 16;
-        struct quic_conn **bigger = realloc(ep->conns, cap * sizeof *bigger);
+        struct tracked *bigger = realloc(ep->conns, cap * sizeof *bigger);
         if (!bigger) return IROH_ENOMEM;
         ep->conns = bigger;
         ep->cap_conns = cap;
     }
-    ep->conns[ep->n_conns++] = qc;
+    ep->conns[ep->n_conns++] = (struct tracked){.qc = qc, .incoming = from != NULL};
+    if (from) {
+        ep->conns[ep->n_conns - 1].from = *from;
+        ep->n_incoming_handshakes++;
+    }
     return 0;
+}
+
+static struct tracked *tracked_of(struct endpoint *ep, const struct quic_conn *qc)
+{
+    for (size_t i = 0; i < ep->n_conns; i++)
+        if (ep->conns[i].qc == qc) return &ep->conns[i];
+    return NULL;
+}
+
+static void set_established(struct endpoint *ep, struct quic_conn *qc)
+{
+    struct tracked *t = tracked_of(ep, qc);
+    if (!t || t->established) return;
+    t->established = true;
+    ep->n_established++;
+    if (t->incoming) ep->n_incoming_handshakes--;
 }
 
 static void untrack(struct endpoint *ep, struct quic_conn *qc)
 {
+    struct tracked *t = tracked_of(ep, qc);
+    if (!t) return;
+    if (t->established)
+        ep->n_established--;
+    else if (t->incoming)
+        ep->n_incoming_handshakes--;
+    *t = ep->conns[--ep->n_conns];
+}
+
+/* Incoming handshakes in progress from from's IP address. */
+static size_t handshakes_from(const struct endpoint *ep, const struct iroh_socket_addr *from)
+{
+    size_t n = 0;
     for (size_t i = 0; i < ep->n_conns; i++) {
-        if (ep->conns[i] != qc) continue;
-        ep->conns[i] = ep->conns[--ep->n_conns];
-        return;
+        const struct tracked *t = &ep->conns[i];
+        n += t->incoming && !t->established && t->from.family == from->family &&
+             memcmp(t->from.ip, from->ip, sizeof from->ip) == 0;
     }
+    return n;
+}
+
+void endpoint_counts(const struct endpoint *ep, struct endpoint_counts *out)
+{
+    *out = (struct endpoint_counts){
+        .established = ep->n_established,
+        .handshaking = ep->n_conns - ep->n_established,
+        .handshaking_incoming = ep->n_incoming_handshakes,
+        .retries_sent = ep->retries_sent,
+        .initials_dropped = ep->initials_dropped,
+    };
 }
 
 static struct dial *take_dial(struct endpoint *ep, struct quic_conn *qc)
@@ -253,6 +309,7 @@ static const struct protocol *protocol_for(const struct endpoint *ep, const char
 static void host_established(struct quic_host *host, struct quic_conn *qc)
 {
     struct endpoint *ep = endpoint_of(host);
+    set_established(ep, qc);
     if (!quic_conn_is_server(qc)) {
         struct dial *d = take_dial(ep, qc);
         if (d) d->fn(qc, 0, NULL, d->arg);
@@ -402,19 +459,34 @@ static bool looks_like_stun(const uint8_t *pkt, size_t len)
 static void accept_initial(struct endpoint *ep, const struct iroh_socket_addr *from,
                            const uint8_t *pkt, size_t len)
 {
-    if (ep->n_conns >= ENDPOINT_MAX_CONNECTIONS) {
-        log_debug("endpoint", "dropping a new client: %zu connections are open", ep->n_conns);
+    char text[IROH_SOCKET_ADDR_TEXT_MAX + 1];
+    iroh_socket_addr_format(from, text, sizeof text);
+    int validated = quic_initial_check(&ep->host, from, pkt, len);
+    if (validated < 0) {
+        log_debug("endpoint", "dropping an Initial from %s: unusable or a bad Retry token", text);
+        return;
+    }
+    const char *drop = ep->n_conns >= ENDPOINT_MAX_CONNECTIONS ? "too many connections are open"
+                       : handshakes_from(ep, from) >= ENDPOINT_MAX_HANDSHAKES_PER_IP
+                           ? "too many handshakes from its address"
+                           : NULL;
+    if (drop) {
+        ep->initials_dropped++;
+        log_debug("endpoint", "dropping a new client's Initial from %s: %s", text, drop);
+        return;
+    }
+    if (!validated && ep->n_incoming_handshakes >= ENDPOINT_RETRY_THRESHOLD) {
+        if (quic_send_retry(&ep->host, from, pkt, len) == 0) ep->retries_sent++;
         return;
     }
     struct quic_conn *qc;
     if (quic_conn_accept(&ep->host, from, pkt, len, ep->alpns, ep->n_protocols, &qc) < 0) return;
-    if (track(ep, qc) < 0) {
+    if (track(ep, qc, from) < 0) {
         quic_conn_close(qc, 0, "");
         return;
     }
-    char text[IROH_SOCKET_ADDR_TEXT_MAX + 1];
-    iroh_socket_addr_format(from, text, sizeof text);
-    log_debug("endpoint", "%s: incoming from %s", quic_conn_name(qc), text);
+    log_debug("endpoint", "%s: incoming from %s%s", quic_conn_name(qc), text,
+              validated ? " (after a Retry)" : "");
     quic_conn_receive(qc, from, pkt, len);
 }
 
@@ -858,6 +930,7 @@ int endpoint_start(uv_loop_t *loop, const struct endpoint_options *options, stru
         .freed = host_freed,
     };
     randombytes_buf(ep->host.reset_secret, sizeof ep->host.reset_secret);
+    randombytes_buf(ep->host.retry_secret, sizeof ep->host.retry_secret);
     ep->secret = *options->secret;
     iroh_secret_key_public(options->secret, &ep->id);
     iroh_disco_secret_init(&ep->disco, options->secret);
@@ -883,7 +956,7 @@ void endpoint_stop(struct endpoint *ep, void (*done)(void *arg), void *arg)
     ep->stop_done = done;
     ep->stop_arg = arg;
     for (size_t i = 0; i < ep->n_conns; i++)
-        quic_conn_close(ep->conns[i], 0, "");
+        quic_conn_close(ep->conns[i].qc, 0, "");
     if (ep->host.conns == 0) close_sockets(ep);
 }
 
@@ -950,7 +1023,7 @@ int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr,
     }
     struct quic_conn *qc;
     int rc = quic_conn_dial(&ep->host, &addr->id, candidates, n, alpn, &qc);
-    if (rc == 0 && (rc = track(ep, qc)) < 0) quic_conn_close(qc, 0, "");
+    if (rc == 0 && (rc = track(ep, qc, NULL)) < 0) quic_conn_close(qc, 0, "");
     if (rc < 0) {
         free(d);
         return rc;

@@ -43,6 +43,15 @@
 /* Open connections (both directions) beyond which new clients' Initials are dropped: each
  * handshake costs a connection and a TLS session until it completes or times out (10 s). */
 #define ENDPOINT_MAX_CONNECTIONS 4096
+/* Address validation (RFC 9000 8.1.2): while this many incoming handshakes are in progress, a
+ * new client's first Initial gets a stateless Retry instead of a connection, and only a client
+ * that answers it from the same address (a Retry token, sealed with a per-process secret, valid
+ * 10 s) gets one: a flood of Initials from forged addresses then costs a Retry each and no
+ * memory. */
+#define ENDPOINT_RETRY_THRESHOLD 64
+/* Incoming handshakes in progress from one IP address (any port) beyond which its new Initials
+ * are dropped: one validated host cannot take every handshake slot. */
+#define ENDPOINT_MAX_HANDSHAKES_PER_IP 16
 /* Relay connections at once: the configured ones and those opened for remotes' relays (the
  * least recently used of these is closed to make room). */
 #define ENDPOINT_MAX_RELAYS 8
@@ -126,6 +135,19 @@ size_t endpoint_relays(const struct endpoint *ep, struct endpoint_relay_status *
  * NUL. Returns the length or IROH_EBUFFER (ENDPOINT_PATH_TEXT_MAX + 1 always suffices). */
 int endpoint_path_format(struct endpoint *ep, const struct iroh_socket_addr *real, char *out,
                          size_t cap);
+
+/* What the endpoint's connections are doing now, and what it refused since it started. */
+struct endpoint_counts {
+    size_t established;          /* connections past their handshake, both directions */
+    size_t handshaking;          /* connections whose handshake is in progress, both directions */
+    size_t handshaking_incoming; /* of these, the ones clients started */
+    uint64_t retries_sent;       /* client Initials answered with a Retry */
+    /* client Initials dropped past ENDPOINT_MAX_HANDSHAKES_PER_IP or ENDPOINT_MAX_CONNECTIONS
+     * (not counted: packets that cannot start a connection, bad Retry tokens) */
+    uint64_t initials_dropped;
+};
+
+void endpoint_counts(const struct endpoint *ep, struct endpoint_counts *out);
 
 /* The addresses the sockets are bound to (wildcards as such). Returns how many were written to
  * out[0..cap). */

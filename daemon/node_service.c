@@ -77,6 +77,22 @@ static json_object *relays_json(struct node_service *ns)
     return list;
 }
 
+/* The endpoint's connections now and the client Initials it refused (endpoint_counts). */
+static json_object *connections_json(struct node_service *ns)
+{
+    json_object *c = json_object_new_object();
+    struct endpoint_counts n = {0};
+    if (ns->info.endpoint) endpoint_counts(ns->info.endpoint, &n);
+    json_object_object_add(c, "established", json_object_new_int64((int64_t)n.established));
+    json_object_object_add(c, "handshaking", json_object_new_int64((int64_t)n.handshaking));
+    json_object_object_add(c, "handshaking_incoming",
+                           json_object_new_int64((int64_t)n.handshaking_incoming));
+    json_object_object_add(c, "retries_sent", json_object_new_int64((int64_t)n.retries_sent));
+    json_object_object_add(c, "initials_dropped",
+                           json_object_new_int64((int64_t)n.initials_dropped));
+    return c;
+}
+
 static void handle_status(struct rpc_call *call, json_object *params, void *ctx)
 {
     struct node_service *ns = ctx;
@@ -96,6 +112,7 @@ static void handle_status(struct rpc_call *call, json_object *params, void *ctx)
     refresh_ticket(ns);
     json_object_object_add(r, "ticket", json_object_new_string(ns->ticket));
     json_object_object_add(r, "relays", relays_json(ns));
+    json_object_object_add(r, "connections", connections_json(ns));
     rpc_call_reply(call, r, NULL, 0);
 }
 

@@ -959,12 +959,71 @@ int quic_conn_dial(struct quic_host *host, const struct iroh_public_key *id,
     return 0;
 }
 
+/* ---- address validation (Retry) ------------------------------------------------------------ */
+
+/* Whether a client Initial carries a token of our Retry (we send no NEW_TOKEN, so a token of
+ * another kind, e.g. another server's, counts as none). */
+static bool has_retry_token(const ngtcp2_pkt_hd *hd)
+{
+    return hd->token.len > 0 && hd->token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY;
+}
+
+/* Whether hd's Retry token is ours, unexpired and made for `from`; then *odcid is the client's
+ * first destination connection id. */
+static bool retry_token_valid(const struct quic_host *host, const struct iroh_socket_addr *from,
+                              const ngtcp2_pkt_hd *hd, ngtcp2_cid *odcid)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = quic_addr_to_sockaddr(from, &ss);
+    return ngtcp2_crypto_verify_retry_token(odcid, hd->token.base, hd->token.len,
+                                            host->retry_secret, sizeof host->retry_secret,
+                                            hd->version, (const ngtcp2_sockaddr *)&ss, sslen,
+                                            &hd->dcid, QUIC_RETRY_TOKEN_LIFETIME_NS, now_ns()) == 0;
+}
+
+int quic_initial_check(const struct quic_host *host, const struct iroh_socket_addr *from,
+                       const uint8_t *pkt, size_t len)
+{
+    ngtcp2_pkt_hd hd;
+    if (ngtcp2_accept(&hd, pkt, len) != 0) return IROH_EINVAL;
+    if (!has_retry_token(&hd)) return 0;
+    ngtcp2_cid odcid;
+    return retry_token_valid(host, from, &hd, &odcid) ? 1 : IROH_EINVAL;
+}
+
+int quic_send_retry(struct quic_host *host, const struct iroh_socket_addr *from, const uint8_t *pkt,
+                    size_t len)
+{
+    ngtcp2_pkt_hd hd;
+    if (ngtcp2_accept(&hd, pkt, len) != 0) return IROH_EINVAL;
+    ngtcp2_cid retry_scid;
+    random_cid(&retry_scid, QUIC_CID_LEN);
+    struct sockaddr_storage ss;
+    socklen_t sslen = quic_addr_to_sockaddr(from, &ss);
+    uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+    ngtcp2_ssize tokenlen = ngtcp2_crypto_generate_retry_token(
+        token, host->retry_secret, sizeof host->retry_secret, hd.version,
+        (const ngtcp2_sockaddr *)&ss, sslen, &retry_scid, &hd.dcid, now_ns());
+    if (tokenlen < 0) return IROH_EIO;
+    uint8_t retry[256];
+    ngtcp2_ssize n = ngtcp2_crypto_write_retry(retry, sizeof retry, hd.version, &hd.scid,
+                                               &retry_scid, &hd.dcid, token, (size_t)tokenlen);
+    if (n < 0) return IROH_EIO;
+    host->send(host, from, retry, (size_t)n, (size_t)n);
+    return 0;
+}
+
 int quic_conn_accept(struct quic_host *host, const struct iroh_socket_addr *from,
                      const uint8_t *pkt, size_t len, const char *const *alpns, size_t n_alpns,
                      struct quic_conn **out)
 {
     ngtcp2_pkt_hd hd;
     if (ngtcp2_accept(&hd, pkt, len) != 0) return IROH_EINVAL;
+    /* After our Retry the client's destination id is the Retry's source id; the first one is in
+     * the token, and the transport parameters must name both (RFC 9000 7.3). */
+    ngtcp2_cid odcid = hd.dcid;
+    bool retried = has_retry_token(&hd);
+    if (retried && !retry_token_valid(host, from, &hd, &odcid)) return IROH_EINVAL;
     struct quic_conn *qc = conn_alloc(host, true);
     if (!qc) return IROH_ENOMEM;
     iroh_path_map_init_accept(&qc->paths, from);
@@ -979,7 +1038,12 @@ int quic_conn_accept(struct quic_host *host, const struct iroh_socket_addr *from
     ngtcp2_transport_params params;
     fill_callbacks(&cb, true);
     fill_settings(&settings, &params);
-    params.original_dcid = hd.dcid;
+    params.original_dcid = odcid;
+    if (retried) {
+        params.retry_scid = hd.dcid;
+        params.retry_scid_present = 1;
+        settings.token = hd.token; /* the address is validated: no amplification limit */
+    }
     params.stateless_reset_token_present = 1;
     ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, host->reset_secret,
                                                  QUIC_RESET_SECRET_LEN, &scid);

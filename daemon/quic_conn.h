@@ -18,10 +18,10 @@
  * Settings: QUIC v1 only; idle timeout 30 s, keep-alive PING every 5 s; per-stream windows
  * 1 250 000 bytes (as iroh), connection window 10 MB growing to 24 MiB; 100 bidi and 100 uni
  * streams at once (a bidi stream the peer opened gives its place back when it closes; a uni one
- * never does: ngtcp2 0.12 does not close it, its issue 662); 5 active connection ids; max_udp_payload_size 1472; datagrams (RFC 9221) accepted up
- * to max_datagram_frame_size 65535, as iroh; migration allowed; 8-byte connection ids. The
- * transport parameters actually sent are logged by the peer (and tested in
- * tests/integration/test_endpoint.c). */
+ * never does: ngtcp2 0.12 does not close it, its issue 662); 5 active connection ids;
+ * max_udp_payload_size 1472; datagrams (RFC 9221) accepted up to max_datagram_frame_size 65535, as
+ * iroh; migration allowed; 8-byte connection ids. The transport parameters actually sent are logged
+ * by the peer (and tested in tests/integration/test_endpoint.c). */
 #ifndef IROHD_QUIC_CONN_H
 #define IROHD_QUIC_CONN_H
 
@@ -38,6 +38,9 @@
 
 #define QUIC_CID_LEN 8
 #define QUIC_RESET_SECRET_LEN 32
+#define QUIC_RETRY_SECRET_LEN 32
+/* How long a Retry token stays valid (ns): a client answers a Retry within a round trip. */
+#define QUIC_RETRY_TOKEN_LIFETIME_NS (10ull * 1000 * 1000 * 1000)
 /* A stream whose unacknowledged data reaches QUIC_STREAM_HIGH_WATER gets on_drain once it has
  * fallen to QUIC_STREAM_LOW_WATER. */
 #define QUIC_STREAM_HIGH_WATER (1024 * 1024)
@@ -55,6 +58,7 @@ struct quic_host {
     size_t conns; /* connection objects not yet freed (kept by quic_conn.c) */
     struct quic_tls_ctx *tls;
     uint8_t reset_secret[QUIC_RESET_SECRET_LEN]; /* keys stateless reset tokens */
+    uint8_t retry_secret[QUIC_RETRY_SECRET_LEN]; /* keys Retry tokens (random per process) */
     /* Sends data[0..len) to a real address as UDP datagrams of segment bytes each (the last
      * may be shorter): one datagram when len <= segment, else a batch (GSO where the kernel
      * has it). */
@@ -133,10 +137,27 @@ int quic_conn_dial(struct quic_host *host, const struct iroh_public_key *id,
                    const struct iroh_socket_addr *candidates, size_t n, const char *alpn,
                    struct quic_conn **out);
 
+/* Address validation with stateless Retry (RFC 9000 8.1.2). A Retry's token is sealed with
+ * host->retry_secret and names the client's real address, the Retry's source connection id,
+ * the client's first destination id and when it was made (valid for
+ * QUIC_RETRY_TOKEN_LIFETIME_NS).
+ * quic_initial_check: whether the client Initial pkt[0..len) from `from` proves its address.
+ * Returns 1 (a valid Retry token: the client answered a Retry of ours at that address), 0 (no
+ * Retry token: a first Initial) or IROH_EINVAL (not an Initial we can take, or a Retry token
+ * that is forged, expired or made for another address: drop it). */
+int quic_initial_check(const struct quic_host *host, const struct iroh_socket_addr *from,
+                       const uint8_t *pkt, size_t len);
+/* Answers the client Initial pkt[0..len) from `from` with a Retry (sent through host->send)
+ * instead of a connection. Returns 0, IROH_EINVAL (not an Initial) or IROH_EIO. */
+int quic_send_retry(struct quic_host *host, const struct iroh_socket_addr *from, const uint8_t *pkt,
+                    size_t len);
+
 /* Makes a server connection for the client Initial pkt[0..len) that came from `from`,
- * accepting alpns[0..n_alpns) (copied). The caller notes *out, then feeds it the same packet
- * with quic_conn_receive(). Returns 0 and *out, or IROH_EINVAL for a packet that cannot start
- * a connection (drop it), IROH_ENOMEM, IROH_EIO. */
+ * accepting alpns[0..n_alpns) (copied). An Initial with a Retry token (quic_initial_check
+ * returned 1) continues the connection the Retry began: its address counts as validated. The
+ * caller notes *out, then feeds it the same packet with quic_conn_receive(). Returns 0 and
+ * *out, or IROH_EINVAL for a packet that cannot start a connection (drop it; also a bad
+ * token), IROH_ENOMEM, IROH_EIO. */
 int quic_conn_accept(struct quic_host *host, const struct iroh_socket_addr *from,
                      const uint8_t *pkt, size_t len, const char *const *alpns, size_t n_alpns,
                      struct quic_conn **out);

@@ -4,9 +4,11 @@
  * connection, and its memory (VmRSS) must stay bounded:
  *   - 3000 garbage datagrams (random bytes, Initial-shaped, short-header-shaped);
  *   - 300 client Initials (real ones, captured from our endpoint's dials) that never continue,
- *     after copies of them cut short or with another connection id, three times: irohd serves
- * others meanwhile, frees every one of them (its log names each timeout), and its memory does not
- * grow from round to round;
+ *     after copies of them cut short or with another connection id, three times: from one
+ *     source address irohd keeps 16 handshakes and drops the rest; from 20 more it keeps 64 in
+ *     all and answers the rest with Retries; a real client still connects (through a Retry);
+ *     irohd frees every handshake (node.status "connections" counts all this), its memory is
+ *     bounded by the 64 and does not grow from round to round;
  *   - 3000 bidirectional streams opened over time on one connection, as many at once as irohd
  *     allows: its limit (100) holds, an app behind irohd answers every stream irohd did not
  *     refuse (it queues 64 the app has not accepted yet);
@@ -197,19 +199,6 @@ static void on_dial_ignored(struct quic_conn *qc, int status, const char *why, v
     (void)qc, (void)status, (void)why, (void)arg;
 }
 
-/* How many lines of irohd's log contain text. */
-static int log_count(const char *text)
-{
-    char path[320], line[1024];
-    snprintf(path, sizeof path, "%s/irohd.log", irohd_dir);
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    while (f && fgets(line, sizeof line, f))
-        n += strstr(line, text) != NULL;
-    if (f) fclose(f);
-    return n;
-}
-
 /* Whether Initial n repeats the destination connection id of an earlier one (a
  * retransmission of the same dial). */
 static bool seen_before(uint8_t (*initials)[1500], size_t n)
@@ -221,11 +210,58 @@ static bool seen_before(uint8_t (*initials)[1500], size_t n)
     return false;
 }
 
-/* One round: HANDSHAKES Initials that never continue. Returns irohd's VmRSS after it. */
+/* irohd's connection counts (node.status "connections"). */
+struct counts {
+    int64_t established, handshaking, incoming, retries, dropped;
+};
+
+static struct counts irohd_counts(void)
+{
+    struct counts c = {-1, -1, -1, -1, -1};
+    json_object *st = call_result(api, "node.status", NULL), *conns = NULL;
+    if (st && json_object_object_get_ex(st, "connections", &conns))
+        c = (struct counts){get_int(conns, "established"), get_int(conns, "handshaking"),
+                            get_int(conns, "handshaking_incoming"), get_int(conns, "retries_sent"),
+                            get_int(conns, "initials_dropped")};
+    json_object_put(st);
+    return c;
+}
+
+/* A UDP socket on 127.0.0.n: loopback holds all of 127/8, so each is another source address. */
+static int udp_socket_at(int n)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in at = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(0x7f000000u | (unsigned)n)};
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&at, sizeof at) == 0);
+    return fd;
+}
+
+/* Reads what irohd sent to fd; returns how many of the datagrams were Retry packets. */
+static int retries_received(int fd)
+{
+    uint8_t buf[1500];
+    ssize_t got;
+    int n = 0;
+    while ((got = recv(fd, buf, sizeof buf, 0)) > 0)
+        n += (buf[0] & 0xf0) == 0xf0; /* a v1 long header of type Retry */
+    return n;
+}
+
+/* The flood's sources: the first sends PER_SOURCE_FLOOD Initials (past irohd's limit per
+ * address), each other one SOURCE_SHARE (under it), so that irohd's Retry threshold is passed. */
+#define PER_IP_LIMIT 16    /* ENDPOINT_MAX_HANDSHAKES_PER_IP */
+#define RETRY_THRESHOLD 64 /* ENDPOINT_RETRY_THRESHOLD */
+#define PER_SOURCE_FLOOD 40
+#define SOURCE_SHARE 13
+#define SOURCES (1 + (HANDSHAKES - PER_SOURCE_FLOOD + SOURCE_SHARE - 1) / SOURCE_SHARE)
+
+/* One round: HANDSHAKES Initials that never continue, from SOURCES addresses. irohd keeps
+ * PER_IP_LIMIT of the first address's, then others' up to RETRY_THRESHOLD, and answers the
+ * rest with a Retry; a real client still connects meanwhile (through a Retry). Returns irohd's
+ * VmRSS after the round. */
 static long abandoned_handshakes(void)
 {
-    const char *timeout_text = "no handshake within 10 s";
-    int timeouts_before = log_count(timeout_text);
     long before = irohd_rss_kb();
     /* Real client Initials: a second endpoint dials a UDP socket of ours that never answers. */
     int decoy = udp_socket();
@@ -263,9 +299,9 @@ static long abandoned_handshakes(void)
     close(decoy);
     CHECK_EQ_INT(n, HANDSHAKES);
 
-    int fd = udp_socket(); /* irohd answers here; nobody ever replies */
     /* First broken copies: cut short (under the 1200 bytes an Initial needs), and with another
      * destination connection id (its keys then no longer decrypt it): irohd drops them. */
+    int fd = udp_socket_at(2);
     static uint8_t broken[1500];
     for (size_t i = 0; i < n && i < 100; i++) {
         send_to_irohd(fd, initials[i], 600);
@@ -274,26 +310,71 @@ static long abandoned_handshakes(void)
         send_to_irohd(fd, broken, lens[i]);
         if (i % 20 == 0) run_for(1);
     }
-    for (size_t i = 0; i < n; i++) {
-        send_to_irohd(fd, initials[i], lens[i]);
-        if (i % 20 == 0) run_for(1);
+    run_for(500);
+    close(fd);
+    struct counts start = irohd_counts();
+    CHECK_EQ_INT(start.incoming, 0);
+
+    /* One source past the limit per address: irohd keeps PER_IP_LIMIT, drops the rest. */
+    int sources[SOURCES];
+    sources[0] = udp_socket_at(3);
+    size_t sent = 0;
+    for (; sent < PER_SOURCE_FLOOD; sent++)
+        send_to_irohd(sources[0], initials[sent], lens[sent]);
+    run_for(500);
+    struct counts one = irohd_counts();
+    printf("one source, %d Initials: irohd has %lld incoming handshakes, dropped %lld\n",
+           PER_SOURCE_FLOOD, (long long)one.incoming, (long long)(one.dropped - start.dropped));
+    CHECK_EQ_INT(one.incoming, PER_IP_LIMIT);
+    CHECK_EQ_INT(one.dropped - start.dropped, PER_SOURCE_FLOOD - PER_IP_LIMIT);
+    CHECK_EQ_INT(one.retries, start.retries);
+
+    /* The others, SOURCE_SHARE each: irohd takes handshakes up to RETRY_THRESHOLD, then answers
+     * with Retries (which nobody here follows). */
+    for (int k = 1; k < SOURCES; k++) {
+        sources[k] = udp_socket_at(3 + k);
+        for (int j = 0; j < SOURCE_SHARE && sent < n; j++, sent++)
+            send_to_irohd(sources[k], initials[sent], lens[sent]);
+        run_for(1);
     }
     run_for(500);
     long during = irohd_rss_kb();
-    check_alive("300 handshakes started"); /* while they are open */
-    /* irohd gives each up after its 10 s handshake timeout and says so in its log */
+    struct counts flood = irohd_counts();
+    int retried = 0;
+    for (int k = 1; k < SOURCES; k++)
+        retried += retries_received(sources[k]);
+    int64_t expect_retries = (int64_t)(n - PER_SOURCE_FLOOD) - (RETRY_THRESHOLD - PER_IP_LIMIT);
+    printf("%zu Initials from %d sources: irohd has %lld incoming handshakes, sent %lld Retries "
+           "(%d arrived), dropped %lld\n",
+           n, SOURCES, (long long)flood.incoming, (long long)(flood.retries - start.retries),
+           retried, (long long)(flood.dropped - start.dropped));
+    CHECK_EQ_INT(flood.incoming, RETRY_THRESHOLD);
+    CHECK_EQ_INT(flood.retries - start.retries, expect_retries);
+    CHECK_EQ_INT(retried, expect_retries);
+    CHECK_EQ_INT(flood.dropped, one.dropped);
+
+    /* A real client still connects: our endpoint's dial follows irohd's Retry. */
+    check_alive("a flood of Initials past the Retry threshold");
+    struct counts served = irohd_counts();
+    CHECK(served.retries > flood.retries);
+
+    /* irohd gives each up after its 10 s handshake timeout */
     int64_t end = now_ms() + 30000;
-    while (log_count(timeout_text) - timeouts_before < (int)n && now_ms() < end)
+    struct counts later = served;
+    while (later.incoming != 0 && now_ms() < end) {
         run_for(200);
-    int freed = log_count(timeout_text) - timeouts_before;
-    close(fd);
+        later = irohd_counts();
+    }
+    for (int k = 0; k < SOURCES; k++)
+        close(sources[k]);
     long after = irohd_rss_kb();
-    printf("abandoned handshakes: %zu sent, %d timed out in irohd; VmRSS %ld -> %ld -> %ld kB\n", n,
-           freed, before, during, after);
-    CHECK(freed >= (int)n);
-    /* a half-open connection (ngtcp2 and GnuTLS state) costs about 90 kB, 170 kB sanitized */
-    CHECK(during - before < HANDSHAKES * 256);
-    CHECK(after - before < HANDSHAKES * 256);
+    printf("abandoned handshakes: %zu sent, %lld left; VmRSS %ld -> %ld -> %ld kB\n", n,
+           (long long)later.incoming, before, during, after);
+    CHECK_EQ_INT(later.incoming, 0);
+    /* a half-open connection (ngtcp2 and GnuTLS state) costs about 90 kB, 170 kB sanitized;
+     * a Retry costs nothing: at most RETRY_THRESHOLD of them are held */
+    CHECK(during - before < RETRY_THRESHOLD * 256);
+    CHECK(after - before < RETRY_THRESHOLD * 256);
     check_alive("300 abandoned handshakes");
     return after;
 }
@@ -595,6 +676,19 @@ static void test_peer_never_reads(void)
     CHECK(peak - before < RSS_GROWTH_KB);
     peer_close(&p);
     pthread_join(a.thread, NULL);
+}
+
+/* How many lines of irohd's log contain text. */
+static int log_count(const char *text)
+{
+    char path[320], line[1024];
+    snprintf(path, sizeof path, "%s/irohd.log", irohd_dir);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        n += strstr(line, text) != NULL;
+    if (f) fclose(f);
+    return n;
 }
 
 int main(void)
