@@ -294,6 +294,12 @@ int iroh_relay_ekm_header_parse(const char *value, size_t len, struct iroh_relay
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
         n != sizeof body || body[IROH_KEY_LEN] != IROH_SIGNATURE_LEN)
         return IROH_EPROTO;
+    /* 113 bytes leave 2 bits of the last character over: they must be 0 (one body, one
+     * spelling), as a strict base64url decoder requires. */
+    char canonical[IROH_RELAY_AUTH_HEADER_LEN + 1];
+    sodium_bin2base64(canonical, sizeof canonical, body, sizeof body,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    if (memcmp(canonical, value, len) != 0) return IROH_EPROTO;
     if (iroh_public_key_from_bytes(body, &out->key) < 0) return IROH_EPROTO;
     memcpy(out->signature, body + IROH_KEY_LEN + 1, IROH_SIGNATURE_LEN);
     memcpy(out->suffix, body + IROH_KEY_LEN + 1 + IROH_SIGNATURE_LEN, 16);

@@ -164,8 +164,9 @@ void iroh_relay_ekm_header_make(const struct iroh_secret_key *sk,
                                 const uint8_t ekm[IROH_RELAY_EKM_LEN],
                                 char out[IROH_RELAY_AUTH_HEADER_LEN + 1]);
 
-/* Server: decodes a header value into *out. Returns IROH_OK or IROH_EPROTO (bad base64url,
- * wrong length, invalid public key); upstream drops the connection on IROH_EPROTO. */
+/* Server: decodes a header value into *out. Returns IROH_OK or IROH_EPROTO (bad or
+ * non-canonical base64url — the unused low bits of the last character set —, wrong length,
+ * invalid public key); upstream drops the connection on IROH_EPROTO. */
 int iroh_relay_ekm_header_parse(const char *value, size_t len, struct iroh_relay_ekm_auth *out);
 
 /* Server: checks a parsed header against the exporter output the server computed with

@@ -235,6 +235,15 @@ static void test_ekm_header(void)
     ekm[3] ^= 1; /* signed part differs */
     CHECK_EQ_INT(iroh_relay_ekm_auth_verify(&a, ekm), IROH_ECORRUPT);
     CHECK_EQ_INT(iroh_relay_ekm_header_parse(hdr, strlen(hdr) - 1, &a), IROH_EPROTO);
+    /* The same body spelt with the last character's two unused bits set: refused. */
+    static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char *last = &hdr[IROH_RELAY_AUTH_HEADER_LEN - 1];
+    size_t v = (size_t)(strchr(B64URL, *last) - B64URL);
+    CHECK_EQ_INT(v & 3, 0);
+    *last = B64URL[v | 1];
+    CHECK_EQ_INT(iroh_relay_ekm_header_parse(hdr, strlen(hdr), &a), IROH_EPROTO);
+    *last = B64URL[v];
+    CHECK_EQ_INT(iroh_relay_ekm_header_parse(hdr, strlen(hdr), &a), IROH_OK);
     hdr[5] = '*';
     CHECK_EQ_INT(iroh_relay_ekm_header_parse(hdr, strlen(hdr), &a), IROH_EPROTO);
 }
