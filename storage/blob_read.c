@@ -16,7 +16,7 @@
 #include "core/bao.h"
 #include "storage/blob_internal.h"
 
-#define PAIR_CACHE 64 /* outboard pairs kept by a reader of a referenced file (upper levels) */
+#define PAIR_CACHE 64 /* outboard pairs kept by a reader of a referenced file: one per level */
 
 struct blob_reader {
     uint8_t hash[BLOB_HASH_LEN];
@@ -32,11 +32,13 @@ struct blob_reader {
     int ob_fd;         /* owned outboard */
     uint8_t *group;    /* the last verified group */
     uint64_t group_at; /* its index, or UINT64_MAX */
+    unsigned level;    /* of the next pair a group check reads (root first, one per level) */
     struct {
         uint64_t offset; /* UINT64_MAX when empty */
         uint8_t pair[64];
-    } cache[PAIR_CACHE];
-    uint8_t *bits; /* partial entries: present groups */
+    } cache[PAIR_CACHE]; /* by level: the path of the last group checked; the next group's
+                            path shares all but its lowest levels */
+    uint8_t *bits;       /* partial entries: present groups */
 };
 
 static int read_paths(sqlite3 *db, struct blob_reader *r, struct blob_error *e)
@@ -239,7 +241,7 @@ static int read_pair(void *ctx, uint64_t offset, void *buf, size_t len)
         struct iroh_bao_buffer b = {r->ob_mem, r->ob_len};
         return iroh_bao_read_buffer(&b, offset, buf, len);
     }
-    size_t slot = (size_t)(offset / IROH_BAO_PAIR_LEN) % PAIR_CACHE;
+    size_t slot = r->level++ % PAIR_CACHE;
     if (len == IROH_BAO_PAIR_LEN && r->cache[slot].offset == offset) {
         memcpy(buf, r->cache[slot].pair, len);
         return 0;
@@ -265,6 +267,7 @@ static int load_verified_group(struct blob_reader *r, uint64_t g, struct blob_er
                          "again",
                          r->path);
     }
+    r->level = 0;
     int rc = iroh_bao_verify_group(r->hash, r->size, read_pair, r, g, r->group, len);
     if (rc == IROH_ECORRUPT)
         return blob_fail(e, rc,
