@@ -31,6 +31,7 @@
 #define OUT_CAP (BLOBS_PROVIDER_BATCH + IROH_BAO_GROUP_LEN + 2 * IROH_BAO_PAIR_LEN + 64)
 /* Chunk groups a Push step writes to the store at once (1 MiB). */
 #define PUSH_BATCH_GROUPS 64
+#define OB_WINDOW 16384 /* outboard bytes a Get reads at once (256 pairs) */
 
 struct pconn;
 struct request;
@@ -71,6 +72,11 @@ struct get_state {
     uint8_t *present; /* cur is partial: its bitfield of verified groups, else NULL */
     uint64_t present_groups;
     struct iroh_bao_encoder enc;
+    /* the encoder asks for pairs in pre-order, which is outboard order: read them a window
+     * at a time instead of one pread per pair */
+    uint64_t ob_at;
+    size_t ob_len;
+    uint8_t ob_window[OB_WINDOW];
     /* one step's output and outcome */
     uint8_t out[OUT_CAP];
     size_t out_len;
@@ -253,10 +259,27 @@ static int read_data(void *ctx, uint64_t offset, void *buf, size_t len)
     return 0;
 }
 
+/* iroh_bao_read_fn over the current blob's outboard through the get_state's window. The
+ * window is read after the blob's bitfield (next_blob), so it holds every pair of the groups
+ * that bitfield names (they were synced before it committed). */
 static int read_outboard(void *ctx, uint64_t offset, void *buf, size_t len)
 {
+    struct get_state *g = ctx;
     struct blob_error e;
-    return blob_reader_outboard(ctx, offset, buf, len, &e);
+    if (offset < g->ob_at || offset + len > g->ob_at + g->ob_len) {
+        uint64_t size = iroh_bao_outboard_size(blob_reader_size(g->cur));
+        if (offset >= size || len > OB_WINDOW)
+            return blob_reader_outboard(g->cur, offset, buf, len, &e);
+        size_t want = size - offset < OB_WINDOW ? (size_t)(size - offset) : OB_WINDOW;
+        g->ob_len = 0;
+        int rc = blob_reader_outboard(g->cur, offset, g->ob_window, want, &e);
+        if (rc < 0) return rc;
+        g->ob_at = offset;
+        g->ob_len = want;
+        if (len > want) return IROH_EINVAL;
+    }
+    memcpy(buf, g->ob_window + (offset - g->ob_at), len);
+    return 0;
 }
 
 /* Whether the node [start, start + chunks) of the current partial blob holds a verified group:
@@ -322,7 +345,8 @@ static int next_blob(struct blobs_provider *p, const struct iroh_blobs_request *
     }
     iroh_blobs_size_header(size, g->out + g->out_len);
     g->out_len += IROH_BLOBS_SIZE_HEADER_LEN;
-    iroh_bao_encoder_init(&g->enc, size, &g->ranges, read_data, g->cur, read_outboard, g->cur);
+    g->ob_len = 0;
+    iroh_bao_encoder_init(&g->enc, size, &g->ranges, read_data, g->cur, read_outboard, g);
     g->in_blob = true;
     return 0;
 }
