@@ -162,7 +162,8 @@ struct batch {
     size_t naccepted;
 };
 
-/* Checks every group of the batch; fills b->accepted and marks the pairs to write. */
+/* Checks every group of the batch; fills b->accepted (and sets their bits in b->bits) and
+ * marks the pairs to write. */
 static int verify_batch(const uint8_t hash[BLOB_HASH_LEN], struct batch *b,
                         const struct blob_pair *pairs, size_t npairs,
                         const struct blob_group *groups, size_t ngroups, struct blob_error *e)
@@ -183,11 +184,7 @@ static int verify_batch(const uint8_t hash[BLOB_HASH_LEN], struct batch *b,
             return blob_fail(e, IROH_EINVAL,
                              "group %llu with %zu bytes does not fit a blob of %llu bytes",
                              (unsigned long long)g->index, g->len, (unsigned long long)b->row.size);
-        if (bit_get(b->bits, g->index)) continue;
-        bool dup = false;
-        for (size_t j = 0; j < b->naccepted && !dup; j++)
-            dup = b->accepted[j]->index == g->index;
-        if (dup) continue;
+        if (bit_get(b->bits, g->index)) continue; /* present, or accepted in this batch */
         for (size_t j = 0; j < npairs; j++)
             b->refs[j].used = false;
         /* A group with its CV was hashed by the caller's decoder: only its path is checked. */
@@ -204,6 +201,7 @@ static int verify_batch(const uint8_t hash[BLOB_HASH_LEN], struct batch *b,
         for (size_t j = 0; j < npairs; j++)
             b->refs[j].verified |= b->refs[j].used;
         b->accepted[b->naccepted++] = g;
+        b->bits[g->index / 8] |= (uint8_t)(1u << (g->index % 8));
     }
     return 0;
 }
@@ -316,11 +314,7 @@ static int record_batch(struct blob_store *s, sqlite3 *db, const uint8_t hash[BL
     uint64_t present = b->row.present_groups + b->naccepted;
     sqlite3_stmt *q;
     int rc = 0;
-    if (present < b->groups) {
-        for (size_t i = 0; i < b->naccepted; i++) {
-            uint64_t g = b->accepted[i]->index;
-            b->bits[g / 8] |= (uint8_t)(1u << (g % 8));
-        }
+    if (present < b->groups) { /* b->bits has the accepted groups' bits set */
         if (sqlite3_prepare_v2(db, "UPDATE blob_partial SET bitfield = ?2 WHERE hash = ?1", -1, &q,
                                NULL) != SQLITE_OK)
             return blob_db_fail(db, e, "cannot update the bitfield");
