@@ -162,14 +162,21 @@ static void untrack(struct endpoint *ep, struct quic_conn *qc)
     *t = ep->conns[--ep->n_conns];
 }
 
-/* Incoming handshakes in progress from from's IP address. */
+/* Whether a and b are one source for ENDPOINT_MAX_HANDSHAKES_PER_IP: the same IPv4 address, the
+ * same IPv6 /64 (what one host usually has to itself) or the same remote's relay path. */
+static bool same_source(const struct iroh_socket_addr *a, const struct iroh_socket_addr *b)
+{
+    size_t n = a->family == IROH_IP_V6 && !iroh_peer_map_is_relay_addr(a) ? 8 : sizeof a->ip;
+    return a->family == b->family && memcmp(a->ip, b->ip, n) == 0;
+}
+
+/* Incoming handshakes in progress from from's source (same_source). */
 static size_t handshakes_from(const struct endpoint *ep, const struct iroh_socket_addr *from)
 {
     size_t n = 0;
     for (size_t i = 0; i < ep->n_conns; i++) {
         const struct tracked *t = &ep->conns[i];
-        n += t->incoming && !t->established && t->from.family == from->family &&
-             memcmp(t->from.ip, from->ip, sizeof from->ip) == 0;
+        n += t->incoming && !t->established && same_source(&t->from, from);
     }
     return n;
 }

@@ -49,8 +49,9 @@
  * 10 s) gets one: a flood of Initials from forged addresses then costs a Retry each and no
  * memory. */
 #define ENDPOINT_RETRY_THRESHOLD 64
-/* Incoming handshakes in progress from one IP address (any port) beyond which its new Initials
- * are dropped: one validated host cannot take every handshake slot. */
+/* Incoming handshakes in progress from one source beyond which its new Initials are dropped:
+ * one validated host cannot take every handshake slot. A source is an IPv4 address, an IPv6 /64
+ * (a host commonly has a whole /64 to pick addresses from) or one remote's relay path. */
 #define ENDPOINT_MAX_HANDSHAKES_PER_IP 16
 /* Relay connections at once: the configured ones and those opened for remotes' relays (the
  * least recently used of these is closed to make room). */
