@@ -91,14 +91,15 @@ int blob_store_partial_create(struct blob_store *s, const uint8_t hash[BLOB_HASH
 
 struct pair_ref {
     const struct blob_pair *p;
-    bool used;     /* read while checking the current group */
     bool verified; /* on the checked path of an accepted group: to be written */
 };
 
 struct verify_ctx {
     struct pair_ref *refs; /* sorted by offset */
     size_t n;
-    int ob_fd; /* pairs stored before (never unverified ones), or -1 */
+    int ob_fd;                       /* pairs stored before (never unverified ones), or -1 */
+    size_t used[IROH_BAO_STACK_MAX]; /* refs read while checking the current group */
+    unsigned nused;
 };
 
 static int ref_cmp(const void *a, const void *b)
@@ -118,7 +119,7 @@ static int read_pair(void *arg, uint64_t offset, void *buf, size_t len)
         size_t mid = (lo + hi) / 2;
         uint64_t at = v->refs[mid].p->offset;
         if (at == offset && len == IROH_BAO_PAIR_LEN) {
-            v->refs[mid].used = true;
+            if (v->nused < IROH_BAO_STACK_MAX) v->used[v->nused++] = mid;
             memcpy(buf, v->refs[mid].p->pair, len);
             return 0;
         }
@@ -174,10 +175,10 @@ static int verify_batch(const uint8_t hash[BLOB_HASH_LEN], struct batch *b,
             return blob_fail(e, IROH_EINVAL,
                              "pair offset %llu is not a pair of this blob's outboard",
                              (unsigned long long)pairs[i].offset);
-        b->refs[i] = (struct pair_ref){&pairs[i], false, false};
+        b->refs[i] = (struct pair_ref){&pairs[i], false};
     }
     qsort(b->refs, npairs, sizeof *b->refs, ref_cmp);
-    struct verify_ctx v = {b->refs, npairs, b->ob_fd};
+    struct verify_ctx v = {.refs = b->refs, .n = npairs, .ob_fd = b->ob_fd};
     for (size_t i = 0; i < ngroups; i++) {
         const struct blob_group *g = &groups[i];
         if (g->index >= b->groups || g->len != iroh_bao_group_len(b->row.size, g->index))
@@ -185,8 +186,7 @@ static int verify_batch(const uint8_t hash[BLOB_HASH_LEN], struct batch *b,
                              "group %llu with %zu bytes does not fit a blob of %llu bytes",
                              (unsigned long long)g->index, g->len, (unsigned long long)b->row.size);
         if (bit_get(b->bits, g->index)) continue; /* present, or accepted in this batch */
-        for (size_t j = 0; j < npairs; j++)
-            b->refs[j].used = false;
+        v.nused = 0;
         /* A group with its CV was hashed by the caller's decoder: only its path is checked. */
         uint8_t cv[32];
         if (!g->cv) iroh_bao_group_cv(b->row.size, g->index, g->data, g->len, 1, cv);
@@ -198,8 +198,8 @@ static int verify_batch(const uint8_t hash[BLOB_HASH_LEN], struct batch *b,
                              "missing or wrong parent pairs, or a wrong size); nothing was written",
                              (unsigned long long)g->index);
         if (rc < 0) return blob_fail(e, rc, "cannot read the stored outboard: %s", strerror(errno));
-        for (size_t j = 0; j < npairs; j++)
-            b->refs[j].verified |= b->refs[j].used;
+        for (unsigned j = 0; j < v.nused; j++)
+            b->refs[v.used[j]].verified = true;
         b->accepted[b->naccepted++] = g;
         b->bits[g->index / 8] |= (uint8_t)(1u << (g->index % 8));
     }
