@@ -39,7 +39,9 @@ static const char usage[] =
     "                     \"blobs_push_allow\" (endpoint ids that may push blobs to this\n"
     "                     node; default none), \"blobs_max_requests\" (512),\n"
     "                     \"blobs_max_conn_requests\" (64: blob requests served at once in\n"
-    "                     total and per connection)}; flags override it\n"
+    "                     total and per connection), \"retry_always\" (every new QUIC\n"
+    "                     client first answers a Retry from its address; default: only\n"
+    "                     while 64 handshakes are in progress)}; flags override it\n"
     "  --log-level LEVEL  error, warn, info (default), debug or trace\n"
     "  -h, --help         show this help\n"
     "  --version          show the version\n";
@@ -47,7 +49,7 @@ static const char usage[] =
 #define SETTING_KEYS                                                                               \
     "data_dir, socket, bind, relays, relay_ca_file, relay_token, log_level, max_clients, "         \
     "client_output_limit, busy_poll_us, "                                                          \
-    "blobs_push_allow, blobs_max_requests, blobs_max_conn_requests"
+    "blobs_push_allow, blobs_max_requests, blobs_max_conn_requests, retry_always"
 
 static int set_string(char *dst, size_t cap, const char *value, const char *what, char *err,
                       size_t errlen)
@@ -169,6 +171,12 @@ static int load_file(struct config *c, const char *path, char *err, size_t errle
         if (wants_string && !s) {
             snprintf(err, errlen, "config %s: \"%s\" must be a string", path, key);
             rc = IROH_EINVAL;
+        } else if (strcmp(key, "retry_always") == 0) {
+            if (!json_object_is_type(v, json_type_boolean)) {
+                snprintf(err, errlen, "config %s: \"retry_always\" must be true or false", path);
+                rc = IROH_EINVAL;
+            }
+            c->retry_always = json_object_get_boolean(v);
         } else if (strcmp(key, "blobs_push_allow") == 0) {
             rc = set_push_allow(c, v, path, err, errlen);
         } else if (strcmp(key, "blobs_max_requests") == 0) {

@@ -29,6 +29,7 @@ struct config {
     struct iroh_public_key blobs_push_allow[CONFIG_MAX_PUSH_ALLOW]; /* may push blobs to us */
     size_t n_blobs_push_allow;
     size_t blobs_max_requests, blobs_max_conn_requests; /* 0: the provider's defaults */
+    bool retry_always; /* every new QUIC client answers a Retry first (endpoint_options) */
 };
 
 /* Fills c from argv (and the file --config names). Returns 0 to run, 1 when --help or

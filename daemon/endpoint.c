@@ -92,6 +92,7 @@ struct endpoint {
     bool relay_sweep_on;    /* initialised, not yet closed */
     int home;               /* index of the home relay in relays, -1 before one is connected */
     bool no_relay;          /* relays disabled */
+    bool retry_always;      /* endpoint_options.retry_always */
     struct udp_socket sockets[ENDPOINT_MAX_SOCKETS];
     size_t n_sockets;    /* slots with an initialised handle */
     size_t handles_open; /* handles whose close has not completed */
@@ -482,7 +483,7 @@ static void accept_initial(struct endpoint *ep, const struct iroh_socket_addr *f
         log_debug("endpoint", "dropping a new client's Initial from %s: %s", text, drop);
         return;
     }
-    if (!validated && ep->n_incoming_handshakes >= ENDPOINT_RETRY_THRESHOLD) {
+    if (!validated && (ep->retry_always || ep->n_incoming_handshakes >= ENDPOINT_RETRY_THRESHOLD)) {
         if (quic_send_retry(&ep->host, from, pkt, len) == 0) ep->retries_sent++;
         return;
     }
@@ -938,6 +939,7 @@ int endpoint_start(uv_loop_t *loop, const struct endpoint_options *options, stru
     };
     randombytes_buf(ep->host.reset_secret, sizeof ep->host.reset_secret);
     randombytes_buf(ep->host.retry_secret, sizeof ep->host.retry_secret);
+    ep->retry_always = options->retry_always;
     ep->secret = *options->secret;
     iroh_secret_key_public(options->secret, &ep->id);
     iroh_disco_secret_init(&ep->disco, options->secret);

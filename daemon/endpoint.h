@@ -73,6 +73,8 @@ struct endpoint_options {
     bool no_relay;             /* use no relay at all, not even a remote's */
     const char *relay_ca_file; /* PEM CAs trusted for https relays besides the system's; NULL */
     const char *relay_token;   /* access token for the configured relays (not a remote's); NULL */
+    /* Every new client must first answer a Retry (else only past ENDPOINT_RETRY_THRESHOLD). */
+    bool retry_always;
 };
 
 /* Binds the sockets, starts receiving and connecting to the relays. Returns 0 and *out, or

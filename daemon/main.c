@@ -198,6 +198,7 @@ static int start(struct daemon *d, int argc, char **argv, char *err, size_t errl
         .no_relay = d->config.no_relay,
         .relay_ca_file = *d->config.relay_ca_file ? d->config.relay_ca_file : NULL,
         .relay_token = *d->config.relay_token ? d->config.relay_token : NULL,
+        .retry_always = d->config.retry_always,
     };
     if ((rc = endpoint_service_start(&d->loop, d->server, &endpoint_options, &d->endpoint, err,
                                      errlen)) < 0)

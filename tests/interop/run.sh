@@ -17,6 +17,8 @@
 #      on a unidirectional stream to iroh, which sends them back on one it opens (checked);
 #      iroh resets a stream with 42 and stops one with 43 and the app sees both codes; the app
 #      resets with 44 and stops with 45 and iroh reports both.
+#   8. iroh's client dials a second irohd that sends every new client a Retry (config
+#      "retry_always"): iroh answers it from its address and echoes 64 KiB.
 # Both sides check every byte and the peer's id. Run by ctest as interop.echo; needs root (ip
 # netns). Node, the modules of package.json (npm ci), the namespace and the cleanup on every
 # path come from lib.sh (SKIP without node or npm). INTEROP_BYTES overrides the 1 MiB.
@@ -140,6 +142,18 @@ echo "iroh server: $line"
 for code in '"reset 42"' '"stop 43"' '"saw reset 44"' '"saw stopped 45"'; do
     printf '%s' "$line" | grep -q "$code" || fail "iroh's server did not report $code"
 done
+
+echo "== 8. iroh's client follows a Retry: a second irohd asks every new client for one"
+printf '{"retry_always": true}\n' >"$dir/retry.json"
+start_irohd retry --config "$dir/retry.json" --bind 127.0.0.1:0 --log-level debug
+wait_irohd retry
+rpc retry endpoint.ticket
+out=$(in_ns node "$here/peer.mjs" dial --ticket "$(get "$out" ticket)" --bytes 65536 \
+    --timeout 30 2>>"$dir/dial.err")
+echo "iroh client: $out"
+[ "$(get "$out" ok)" = true ] && [ "$(get "$out" bytes)" = 65536 ] ||
+    fail "iroh -> irohd asking for a Retry failed: $out $(tail -5 "$dir/dial.err")"
+grep "after a Retry" "$dir/retry.log" || fail "irohd took iroh's connection without a Retry"
 
 stop_irohds
 
