@@ -66,6 +66,7 @@ struct tracked {
     struct quic_conn *qc;
     struct iroh_socket_addr from; /* a client's address when it started (incoming only) */
     bool incoming;
+    bool validated; /* incoming after a Retry: the client answered from its address */
     bool established;
 };
 
@@ -118,8 +119,10 @@ static struct endpoint *endpoint_of(struct quic_host *host)
 
 /* ---- connection bookkeeping ------------------------------------------------------------------ */
 
-/* Notes a new connection; from is the client's address of an incoming one, else NULL. */
-static int track(struct endpoint *ep, struct quic_conn *qc, const struct iroh_socket_addr *from)
+/* Notes a new connection; from is the client's address of an incoming one (validated: after a
+ * Retry), else NULL. */
+static int track(struct endpoint *ep, struct quic_conn *qc, const struct iroh_socket_addr *from,
+                 bool validated)
 {
     if (ep->n_conns == ep->cap_conns) {
         size_t cap = ep->cap_conns ? 2 * ep->cap_conns : 16;
@@ -128,7 +131,8 @@ static int track(struct endpoint *ep, struct quic_conn *qc, const struct iroh_so
         ep->conns = bigger;
         ep->cap_conns = cap;
     }
-    ep->conns[ep->n_conns++] = (struct tracked){.qc = qc, .incoming = from != NULL};
+    ep->conns[ep->n_conns++] =
+        (struct tracked){.qc = qc, .incoming = from != NULL, .validated = validated};
     if (from) {
         ep->conns[ep->n_conns - 1].from = *from;
         ep->n_incoming_handshakes++;
@@ -171,13 +175,16 @@ static bool same_source(const struct iroh_socket_addr *a, const struct iroh_sock
     return a->family == b->family && memcmp(a->ip, b->ip, n) == 0;
 }
 
-/* Incoming handshakes in progress from from's source (same_source). */
-static size_t handshakes_from(const struct endpoint *ep, const struct iroh_socket_addr *from)
+/* Incoming handshakes in progress from from's source (same_source); with validated_only, those
+ * after a Retry only (a forged source address cannot make those). */
+static size_t handshakes_from(const struct endpoint *ep, const struct iroh_socket_addr *from,
+                              bool validated_only)
 {
     size_t n = 0;
     for (size_t i = 0; i < ep->n_conns; i++) {
         const struct tracked *t = &ep->conns[i];
-        n += t->incoming && !t->established && same_source(&t->from, from);
+        n += t->incoming && !t->established && (t->validated || !validated_only) &&
+             same_source(&t->from, from);
     }
     return n;
 }
@@ -474,22 +481,26 @@ static void accept_initial(struct endpoint *ep, const struct iroh_socket_addr *f
         log_debug("endpoint", "dropping an Initial from %s: unusable or a bad Retry token", text);
         return;
     }
-    const char *drop = ep->n_conns >= ENDPOINT_MAX_CONNECTIONS ? "too many connections are open"
-                       : handshakes_from(ep, from) >= ENDPOINT_MAX_HANDSHAKES_PER_IP
-                           ? "too many handshakes from its address"
-                           : NULL;
+    /* A source at its limit gets Retries: someone forging its address cannot lock it out, as
+     * only handshakes after a Retry count against a validated client. */
+    const char *drop =
+        ep->n_conns >= ENDPOINT_MAX_CONNECTIONS ? "too many connections are open"
+        : validated && handshakes_from(ep, from, true) >= ENDPOINT_MAX_HANDSHAKES_PER_IP
+            ? "too many handshakes from its address"
+            : NULL;
     if (drop) {
         ep->initials_dropped++;
         log_debug("endpoint", "dropping a new client's Initial from %s: %s", text, drop);
         return;
     }
-    if (!validated && (ep->retry_always || ep->n_incoming_handshakes >= ENDPOINT_RETRY_THRESHOLD)) {
+    if (!validated && (ep->retry_always || ep->n_incoming_handshakes >= ENDPOINT_RETRY_THRESHOLD ||
+                       handshakes_from(ep, from, false) >= ENDPOINT_MAX_HANDSHAKES_PER_IP)) {
         if (quic_send_retry(&ep->host, from, pkt, len) == 0) ep->retries_sent++;
         return;
     }
     struct quic_conn *qc;
     if (quic_conn_accept(&ep->host, from, pkt, len, ep->alpns, ep->n_protocols, &qc) < 0) return;
-    if (track(ep, qc, from) < 0) {
+    if (track(ep, qc, from, validated) < 0) {
         quic_conn_close(qc, 0, "");
         return;
     }
@@ -1032,7 +1043,7 @@ int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr,
     }
     struct quic_conn *qc;
     int rc = quic_conn_dial(&ep->host, &addr->id, candidates, n, alpn, &qc);
-    if (rc == 0 && (rc = track(ep, qc, NULL)) < 0) quic_conn_close(qc, 0, "");
+    if (rc == 0 && (rc = track(ep, qc, NULL, false)) < 0) quic_conn_close(qc, 0, "");
     if (rc < 0) {
         free(d);
         return rc;

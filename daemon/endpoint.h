@@ -49,9 +49,11 @@
  * 10 s) gets one: a flood of Initials from forged addresses then costs a Retry each and no
  * memory. */
 #define ENDPOINT_RETRY_THRESHOLD 64
-/* Incoming handshakes in progress from one source beyond which its new Initials are dropped:
- * one validated host cannot take every handshake slot. A source is an IPv4 address, an IPv6 /64
- * (a host commonly has a whole /64 to pick addresses from) or one remote's relay path. */
+/* Incoming handshakes in progress from one source: past it, the source's first Initials get a
+ * Retry, and the Initials that answer a Retry are dropped once this many handshakes that began
+ * with a Retry are in progress from it (so one host holds at most twice this many, and forging a
+ * source's address cannot lock the source out). A source is an IPv4 address, an IPv6 /64 (a
+ * host commonly has a whole /64 to pick addresses from) or one remote's relay path. */
 #define ENDPOINT_MAX_HANDSHAKES_PER_IP 16
 /* Relay connections at once: the configured ones and those opened for remotes' relays (the
  * least recently used of these is closed to make room). */
@@ -145,8 +147,9 @@ struct endpoint_counts {
     size_t handshaking;          /* connections whose handshake is in progress, both directions */
     size_t handshaking_incoming; /* of these, the ones clients started */
     uint64_t retries_sent;       /* client Initials answered with a Retry */
-    /* client Initials dropped past ENDPOINT_MAX_HANDSHAKES_PER_IP or ENDPOINT_MAX_CONNECTIONS
-     * (not counted: packets that cannot start a connection, bad Retry tokens) */
+    /* client Initials dropped: answering a Retry past ENDPOINT_MAX_HANDSHAKES_PER_IP, or past
+     * ENDPOINT_MAX_CONNECTIONS (not counted: packets that cannot start a connection, bad Retry
+     * tokens) */
     uint64_t initials_dropped;
 };
 
