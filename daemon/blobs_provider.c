@@ -116,6 +116,7 @@ struct push_state {
     size_t npairs, pairs_cap;
     size_t pairs_pending; /* the last of them, after the last group */
     struct blob_group groups[PUSH_BATCH_GROUPS];
+    uint8_t cvs[PUSH_BATCH_GROUPS][32]; /* the CVs the decoder checked them against */
     uint8_t *group_data;
     size_t ngroups;
     /* one step's outcome */
@@ -551,7 +552,9 @@ static int push_keep(struct blobs_provider *p, struct push_state *ps,
         return 0;
     uint8_t *slot = ps->group_data + ps->ngroups * IROH_BAO_GROUP_LEN;
     memcpy(slot, item->bytes, item->len);
-    ps->groups[ps->ngroups++] = (struct blob_group){group, slot, item->len, NULL};
+    memcpy(ps->cvs[ps->ngroups], item->cv, 32); /* the store checks its path, not the data */
+    ps->groups[ps->ngroups] = (struct blob_group){group, slot, item->len, ps->cvs[ps->ngroups]};
+    ps->ngroups++;
     ps->pairs_pending = 0;
     return ps->ngroups == PUSH_BATCH_GROUPS ? push_flush(p, ps, false) : 0;
 }
