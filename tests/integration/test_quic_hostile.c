@@ -9,6 +9,8 @@
  *     it keeps 64 in all and answers the rest with Retries; a real client still connects (through a
  * Retry); irohd frees every handshake (node.status "connections" counts all this), its memory is
  *     bounded by the 64 and does not grow from round to round;
+ *   - one source's dials through a man in the middle: 16 first Initials fill its place, 20 more
+ *     get Retries and answer them; irohd keeps 16 of those and drops 4;
  *   - 3000 bidirectional streams opened over time on one connection, as many at once as irohd
  *     allows: its limit (100) holds, an app behind irohd answers every stream irohd did not
  *     refuse (it queues 64 the app has not accepted yet);
@@ -690,6 +692,83 @@ static void test_peer_never_reads(void)
     pthread_join(a.thread, NULL);
 }
 
+/* ---- one source's handshakes after Retries ----------------------------------------------- */
+
+/* A man in the middle on 127.0.0.61: forwards a dialer's QUIC long-header packets to irohd
+ * from `out` (127.0.0.60) and, with retries, irohd's Retries back; nothing else, so no
+ * handshake completes. */
+struct middle {
+    int in, out;
+    struct sockaddr_storage dialer;
+    socklen_t dialer_len;
+};
+
+static void middle_pump(struct middle *m, bool retries, unsigned ms)
+{
+    uint8_t buf[1500];
+    for (unsigned t = 0; t < ms; t += 2) {
+        run_for(2);
+        ssize_t got;
+        m->dialer_len = sizeof m->dialer;
+        while ((got = recvfrom(m->in, buf, sizeof buf, 0, (struct sockaddr *)&m->dialer,
+                               &m->dialer_len)) > 0)
+            if (buf[0] & 0x80) send_to_irohd(m->out, buf, (size_t)got);
+        while ((got = recv(m->out, buf, sizeof buf, 0)) > 0)
+            if (retries && (buf[0] & 0xf0) == 0xf0)
+                sendto(m->in, buf, (size_t)got, 0, (struct sockaddr *)&m->dialer, m->dialer_len);
+    }
+}
+
+/* 16 first Initials from one source fill its place; 20 more dials get Retries, answer them, and
+ * irohd keeps 16 of those that followed a Retry and drops the rest. */
+static void test_source_limit_after_retry(void)
+{
+    struct counts start = irohd_counts();
+    CHECK_EQ_INT(start.incoming, 0);
+    struct middle m = {.in = udp_socket_at(61), .out = udp_socket_at(60)};
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    getsockname(m.in, (struct sockaddr *)&ss, &sslen);
+    struct iroh_socket_addr middle_addr;
+    quic_addr_from_sockaddr((struct sockaddr *)&ss, &middle_addr);
+    struct iroh_endpoint_addr at;
+    iroh_endpoint_addr_init(&at, &irohd.id);
+    iroh_endpoint_addr_add_ip(&at, &middle_addr);
+    struct endpoint *dialer = endpoint_new();
+    CHECK(dialer != NULL);
+    if (!dialer) return;
+    for (int i = 0; i < PER_IP_LIMIT; i++) {
+        CHECK_EQ_INT(endpoint_connect(dialer, &at, ECHO_ALPN, on_dial_ignored, NULL), 0);
+        middle_pump(&m, false, 20);
+    }
+    middle_pump(&m, false, 300);
+    struct counts first = irohd_counts();
+    CHECK_EQ_INT(first.incoming, PER_IP_LIMIT);
+    for (int i = 0; i < PER_IP_LIMIT + 4; i++) {
+        CHECK_EQ_INT(endpoint_connect(dialer, &at, ECHO_ALPN, on_dial_ignored, NULL), 0);
+        middle_pump(&m, true, 20);
+    }
+    middle_pump(&m, true, 300);
+    struct counts after = irohd_counts();
+    printf("one source after Retries: irohd has %lld incoming handshakes, sent %lld Retries, "
+           "dropped %lld\n",
+           (long long)after.incoming, (long long)(after.retries - first.retries),
+           (long long)(after.dropped - first.dropped));
+    CHECK_EQ_INT(after.incoming, 2 * PER_IP_LIMIT);
+    CHECK(after.retries - first.retries >= PER_IP_LIMIT + 4);
+    CHECK(after.dropped - first.dropped >= 4);
+    endpoint_free(dialer);
+    close(m.in);
+    close(m.out);
+    int64_t end = now_ms() + 30000;
+    while (after.incoming != 0 && now_ms() < end) {
+        run_for(200);
+        after = irohd_counts();
+    }
+    CHECK_EQ_INT(after.incoming, 0);
+    check_alive("handshakes after Retries from one source");
+}
+
 /* How many lines of irohd's log contain text. */
 static int log_count(const char *text)
 {
@@ -739,6 +818,7 @@ int main(void)
 
     RUN(test_garbage);
     RUN(test_abandoned_handshakes);
+    RUN(test_source_limit_after_retry);
     RUN(test_stream_churn);
     RUN(test_peer_never_reads);
 
