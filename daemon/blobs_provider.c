@@ -44,6 +44,7 @@ struct blobs_provider {
     size_t push_allow_count;
     unsigned max_requests, max_conn_requests;
     unsigned request_timeout_ms;
+    unsigned stall_timeout_ms;
     struct pconn *conns;
     struct request *requests;
     struct blobs_provider_stats stats;
@@ -662,6 +663,17 @@ static void on_request_timeout(uv_timer_t *t)
     request_finish(r, IROH_BLOBS_ERR_LIMIT);
 }
 
+/* A response its peer stopped taking holds a slot for nothing. */
+static void on_send_stall(uv_timer_t *t)
+{
+    struct request *r = t->data;
+    if (!r->waiting_drain || r->ended || !r->s) return;
+    r->p->stats.refused_limit++;
+    log_debug(COMPONENT, "%s: stream %lld: the peer took nothing for %u ms",
+              quic_conn_name(r->pc->qc), (long long)quic_stream_id(r->s), r->p->stall_timeout_ms);
+    request_finish(r, IROH_BLOBS_ERR_LIMIT);
+}
+
 static void on_observe_timer(uv_timer_t *t)
 {
     queue_step(t->data);
@@ -698,6 +710,7 @@ static void get_done(struct request *r)
         request_finish(r, IROH_BLOBS_ERR_INTERNAL);
     } else if (full) {
         r->waiting_drain = true;
+        uv_timer_start(&r->timer, on_send_stall, p->stall_timeout_ms, 0);
     } else {
         queue_step(r);
     }
@@ -928,7 +941,9 @@ static void stream_on_drain(struct quic_stream *s, void *arg)
 {
     (void)s;
     struct request *r = arg;
-    if (r->waiting_drain) queue_step(r);
+    if (!r->waiting_drain) return;
+    uv_timer_stop(&r->timer);
+    queue_step(r);
 }
 
 static void stream_on_reset(struct quic_stream *s, uint64_t app_error, bool stop, void *arg)
@@ -1056,6 +1071,8 @@ int blobs_provider_start(uv_loop_t *loop, struct endpoint *ep, struct blob_store
                                                       : BLOBS_PROVIDER_DEFAULT_MAX_CONN_REQUESTS;
     p->request_timeout_ms = options->request_timeout_ms ? options->request_timeout_ms
                                                         : BLOBS_PROVIDER_DEFAULT_REQUEST_TIMEOUT_MS;
+    p->stall_timeout_ms = options->stall_timeout_ms ? options->stall_timeout_ms
+                                                    : BLOBS_PROVIDER_DEFAULT_STALL_TIMEOUT_MS;
     const char *corrupt = getenv("IROHD_TEST_CORRUPT_PROVIDER");
     if (corrupt && *corrupt) {
         p->corrupt_leaf = strtoull(corrupt, NULL, 10);

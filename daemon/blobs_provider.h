@@ -43,6 +43,7 @@
 #define BLOBS_PROVIDER_DEFAULT_MAX_REQUESTS 512     /* in total */
 #define BLOBS_PROVIDER_DEFAULT_MAX_CONN_REQUESTS 64 /* per connection */
 #define BLOBS_PROVIDER_DEFAULT_REQUEST_TIMEOUT_MS 20000
+#define BLOBS_PROVIDER_DEFAULT_STALL_TIMEOUT_MS 60000
 #define BLOBS_PROVIDER_BATCH (256 * 1024) /* response bytes per pool step */
 #define BLOBS_PROVIDER_OBSERVE_MS 500
 
@@ -57,6 +58,10 @@ struct blobs_provider_options {
     /* A stream must send its whole request (Get, GetMany, Observe: up to its FIN) within this
      * time, else it is reset with IROH_BLOBS_ERR_LIMIT. 0: the default. */
     unsigned request_timeout_ms;
+    /* A response the peer takes nothing more of (its stream stays at QUIC_STREAM_HIGH_WATER
+     * unacknowledged bytes) for this long is reset with IROH_BLOBS_ERR_LIMIT, so a requester
+     * that never reads cannot hold a request slot. 0: the default. */
+    unsigned stall_timeout_ms;
 };
 
 /* Counts since start (active ones: now). */

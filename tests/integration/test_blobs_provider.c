@@ -8,8 +8,8 @@
  * Push refused with code 1 and accepted from an allowed peer (a blob, a hash sequence and its
  * children, a corrupt blob cut off at its bad group), an invalid request, the per-connection
  * and total limits (code 2), the bound on buffered requests, the request timeout, a requester
- * leaving mid-response, the test-only corruption, and the counters. Every wait is bounded by a
- * deadline on the loop. */
+ * that stops reading (the stall timeout), a requester leaving mid-response, the test-only
+ * corruption, and the counters. Every wait is bounded by a deadline on the loop. */
 #include <iroh/error.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -206,6 +206,7 @@ struct response {
     bool fin;            /* the provider finished its side cleanly */
     bool reset;          /* it reset its side */
     uint64_t reset_code; /* with this code */
+    bool hold;           /* read nothing: give the provider no flow-control credit back */
     struct quic_stream *s;
 };
 
@@ -213,7 +214,7 @@ static void resp_on_data(struct quic_stream *s, const uint8_t *data, size_t len,
                          void *arg)
 {
     struct response *r = arg;
-    quic_stream_consume(s, len);
+    if (!r->hold) quic_stream_consume(s, len);
     if (r->len + len > r->cap) {
         r->cap = (r->len + len) * 2;
         r->data = realloc(r->data, r->cap);
@@ -977,6 +978,36 @@ static void test_request_timeout(void)
     free(ok.data);
 }
 
+/* A requester that stops reading a 10 MiB response holds its slot only until the stall
+ * timeout (here 300 ms): then the provider resets the stream with code 2. */
+static void test_stalled_reader(void)
+{
+    provider_stop();
+    provider_start(&(struct blobs_provider_options){.stall_timeout_ms = 300});
+    size_t n = 10u << 20;
+    uint8_t hash[32], req[64], *data = td(n);
+    add(data, n, hash);
+    struct iroh_postcard_writer pw;
+    iroh_postcard_writer_init(&pw, req, sizeof req);
+    iroh_blobs_get_encode(&pw, hash, IROH_RANGE_SEQ_ROOT);
+    struct response stalled;
+    request_send(&stalled, req, pw.len, false);
+    stalled.hold = true;
+    CHECK(run_until(&stalled.reset, 20000));
+    CHECK_EQ_INT(stalled.reset_code, IROH_BLOBS_ERR_LIMIT);
+    CHECK(stalled.len < n); /* it had not taken the response */
+    struct blobs_provider_stats st;
+    blobs_provider_stats(w.provider, &st);
+    CHECK_EQ_INT(st.refused_limit, 1);
+    CHECK_EQ_INT(st.active, 0);
+    CHECK(run_until(&stalled.closed, 10000));
+    struct response ok = fetch(req, pw.len); /* a reader that reads gets all of it */
+    check_whole(&ok, hash, data, n);
+    free(stalled.data);
+    free(ok.data);
+    free(data);
+}
+
 /* TEST ONLY fault injection: the 3rd leaf sent is corrupt; the reader stops at it. */
 static void test_corruption(void)
 {
@@ -1033,6 +1064,7 @@ int main(void)
     RUN(test_push_allowed);
     RUN(test_limits);
     RUN(test_request_timeout);
+    RUN(test_stalled_reader);
     RUN(test_corruption);
     world_stop();
     uv_loop_close(&loop);
