@@ -1312,20 +1312,6 @@ static void on_watch_end(struct rpc_subscription *sub, void *ctx)
 
 /* ---- blobs.get ------------------------------------------------------------------------------- */
 
-static const char *get_string(json_object *params, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(params, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
-
-static bool get_bool(json_object *params, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(params, key, &v) && json_object_get_boolean(v);
-}
-
 /* Adds a provider from an endpoint ticket or a blob ticket's address; repeated ids are kept
  * once. Returns 0 or IROH_EINVAL with why. */
 static int add_provider(struct download *d, const char *text, char *why, size_t whylen)
@@ -1382,7 +1368,8 @@ static bool parse_range(const char *text, uint64_t *start, uint64_t *end)
 
 static int parse_params(struct download *d, json_object *params, char *why, size_t whylen)
 {
-    const char *ticket = get_string(params, "ticket"), *hash = get_string(params, "hash");
+    const char *ticket = rpc_param_string(params, "ticket"),
+               *hash = rpc_param_string(params, "hash");
     if (!ticket == !hash) {
         snprintf(why, whylen, "give either ticket or hash (with providers)");
         return IROH_EINVAL;
@@ -1404,7 +1391,7 @@ static int parse_params(struct download *d, json_object *params, char *why, size
                  hash);
         return IROH_EINVAL;
     }
-    const char *format = get_string(params, "format");
+    const char *format = rpc_param_string(params, "format");
     if (format)
         d->format = strcmp(format, "hash_seq") == 0 ? BLOB_FORMAT_HASH_SEQ : BLOB_FORMAT_RAW;
     json_object *list;
@@ -1417,7 +1404,7 @@ static int parse_params(struct download *d, json_object *params, char *why, size
         snprintf(why, whylen, "no provider: give a ticket, or providers with the hash");
         return IROH_EINVAL;
     }
-    const char *range = get_string(params, "range");
+    const char *range = rpc_param_string(params, "range");
     if (range) {
         if (!parse_range(range, &d->range_start, &d->range_end)) {
             snprintf(why, whylen,
@@ -1432,20 +1419,21 @@ static int parse_params(struct download *d, json_object *params, char *why, size
         }
         d->has_range = true;
     }
-    const char *out = get_string(params, "out");
+    const char *out = rpc_param_string(params, "out");
     if (out && out[0] != '/') {
         snprintf(why, whylen,
                  "out must be an absolute path (irohd does not know the caller's "
                  "working directory)");
         return IROH_EINVAL;
     }
-    if (get_string(params, "tag") && get_bool(params, "no_tag")) {
+    if (rpc_param_string(params, "tag") && rpc_param_bool(params, "no_tag")) {
         snprintf(why, whylen, "tag and no_tag: true exclude each other");
         return IROH_EINVAL;
     }
-    d->overwrite = get_bool(params, "overwrite");
-    d->no_tag = get_bool(params, "no_tag");
-    const char *tag = get_string(params, "tag"), *token = get_string(params, "progress");
+    d->overwrite = rpc_param_bool(params, "overwrite");
+    d->no_tag = rpc_param_bool(params, "no_tag");
+    const char *tag = rpc_param_string(params, "tag"),
+               *token = rpc_param_string(params, "progress");
     if ((out && !(d->out = strdup(out))) || (tag && !(d->tag = strdup(tag))) ||
         (token && !(d->token = strdup(token)))) {
         snprintf(why, whylen, "out of memory");

@@ -227,20 +227,6 @@ static struct job *job_new(struct blobs_service *bs, struct rpc_call *call, enum
     return j;
 }
 
-static const char *get_string(json_object *params, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(params, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
-
-static bool get_bool(json_object *params, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(params, key, &v) && json_object_get_boolean(v);
-}
-
 static bool get_u64(json_object *params, const char *key, uint64_t *out)
 {
     json_object *v;
@@ -253,7 +239,7 @@ static bool get_u64(json_object *params, const char *key, uint64_t *out)
 /* Copies an optional string param; false (call answered) when out of memory. */
 static bool copy_string(struct job *j, json_object *params, const char *key, char **out)
 {
-    const char *s = get_string(params, key);
+    const char *s = rpc_param_string(params, key);
     if (!s) return true;
     *out = strdup(s);
     if (*out) return true;
@@ -265,7 +251,7 @@ static bool copy_string(struct job *j, json_object *params, const char *key, cha
 /* Parses the hash param; false (call answered, job freed) when it is malformed. */
 static bool parse_hash(struct job *j, json_object *params, const char *key)
 {
-    const char *text = get_string(params, key);
+    const char *text = rpc_param_string(params, key);
     if (text && blob_hash_parse(text, j->hash) == 0) return true;
     char detail[200];
     snprintf(detail, sizeof detail,
@@ -675,19 +661,19 @@ static void handle_add(struct rpc_call *call, json_object *params, void *ctx)
 {
     struct job *j = job_new(ctx, call, JOB_ADD, "cannot add the content");
     if (!j) return;
-    int sources = !!get_string(params, "path") + !!get_string(params, "data_base64") +
-                  !!get_string(params, "text");
+    int sources = !!rpc_param_string(params, "path") + !!rpc_param_string(params, "data_base64") +
+                  !!rpc_param_string(params, "text");
     if (sources != 1) {
         fail(call, IROH_EINVAL, "invalid params", "give exactly one of path, data_base64 and text");
         job_free(j);
         return;
     }
-    if (get_string(params, "tag") && get_bool(params, "no_tag")) {
+    if (rpc_param_string(params, "tag") && rpc_param_bool(params, "no_tag")) {
         fail(call, IROH_EINVAL, "invalid params", "tag and no_tag: true exclude each other");
         job_free(j);
         return;
     }
-    const char *path = get_string(params, "path");
+    const char *path = rpc_param_string(params, "path");
     if (path && path[0] != '/') {
         fail(call, IROH_EINVAL, "invalid params",
              "path must be absolute (irohd does not know the caller's working directory)");
@@ -697,11 +683,11 @@ static void handle_add(struct rpc_call *call, json_object *params, void *ctx)
     if (!copy_string(j, params, "path", &j->path) || !copy_string(j, params, "tag", &j->tag) ||
         !copy_string(j, params, "progress", &j->token))
         return;
-    j->data_is_base64 = get_string(params, "data_base64") != NULL;
+    j->data_is_base64 = rpc_param_string(params, "data_base64") != NULL;
     if (!copy_string(j, params, j->data_is_base64 ? "data_base64" : "text", &j->data)) return;
-    j->reference = get_bool(params, "reference");
-    j->no_tag = get_bool(params, "no_tag");
-    const char *format = get_string(params, "format");
+    j->reference = rpc_param_bool(params, "reference");
+    j->no_tag = rpc_param_bool(params, "no_tag");
+    const char *format = rpc_param_string(params, "format");
     j->format = format && strcmp(format, "hash_seq") == 0 ? BLOB_FORMAT_HASH_SEQ : BLOB_FORMAT_RAW;
     submit(j);
 }
@@ -710,7 +696,7 @@ static void handle_export(struct rpc_call *call, json_object *params, void *ctx)
 {
     struct job *j = job_new(ctx, call, JOB_EXPORT, "cannot export the blob");
     if (!j || !parse_hash(j, params, "hash")) return;
-    const char *path = get_string(params, "path");
+    const char *path = rpc_param_string(params, "path");
     if (!path || path[0] != '/') {
         fail(call, IROH_EINVAL, "invalid params",
              "path must be absolute (irohd does not know the caller's working directory)");
@@ -719,7 +705,7 @@ static void handle_export(struct rpc_call *call, json_object *params, void *ctx)
     }
     if (!copy_string(j, params, "path", &j->path) || !copy_string(j, params, "progress", &j->token))
         return;
-    j->overwrite = get_bool(params, "overwrite");
+    j->overwrite = rpc_param_bool(params, "overwrite");
     json_object *collection;
     j->collection = json_object_object_get_ex(params, "collection", &collection)
                         ? json_object_get_boolean(collection)
@@ -733,7 +719,7 @@ static void handle_read(struct rpc_call *call, json_object *params, void *ctx)
     if (!j || !parse_hash(j, params, "hash")) return;
     get_u64(params, "offset", &j->offset);
     j->has_length = get_u64(params, "length", &j->length);
-    j->use_fd = get_bool(params, "fd");
+    j->use_fd = rpc_param_bool(params, "fd");
     submit(j);
 }
 
@@ -786,7 +772,7 @@ static void handle_tag_job(struct rpc_call *call, json_object *params, void *ctx
     if (!j) return;
     if (kind == JOB_TAGS_SET) {
         if (!parse_hash(j, params, "hash")) return;
-        const char *format = get_string(params, "format");
+        const char *format = rpc_param_string(params, "format");
         j->format =
             format && strcmp(format, "hash_seq") == 0 ? BLOB_FORMAT_HASH_SEQ : BLOB_FORMAT_RAW;
     }

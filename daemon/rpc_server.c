@@ -244,6 +244,20 @@ void rpc_call_fail(struct rpc_call *call, int code, const char *message, json_ob
     call_finish(call, response, NULL, 0);
 }
 
+const char *rpc_param_string(json_object *params, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(params, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+bool rpc_param_bool(json_object *params, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(params, key, &v) && json_object_get_boolean(v);
+}
+
 struct rpc_client *rpc_call_client(const struct rpc_call *call)
 {
     return call->client;

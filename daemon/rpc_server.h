@@ -14,6 +14,7 @@
 #define IROHD_RPC_SERVER_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -56,6 +57,10 @@ size_t rpc_server_client_count(const struct rpc_server *server);
 void rpc_call_reply(struct rpc_call *call, json_object *result, const int *fds, size_t nfds);
 /* Answers a call with a JSON-RPC error; data (may be NULL) is owned. */
 void rpc_call_fail(struct rpc_call *call, int code, const char *message, json_object *data);
+/* A handler's optional params: the string member `key` (NULL when absent or not a string),
+ * and the boolean member `key` (false when absent). Both borrow from params. */
+const char *rpc_param_string(json_object *params, const char *key);
+bool rpc_param_bool(json_object *params, const char *key);
 /* The client that made the call (valid until the call is answered). */
 struct rpc_client *rpc_call_client(const struct rpc_call *call);
 
