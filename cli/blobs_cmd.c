@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/encoding.h"
+
 #define STDIN_MAX (8u << 20) /* bytes `add -` sends inline (the API's 16 MiB message limit) */
 #define PROGRESS_TOKEN "iroh"
 #define BAR_INTERVAL 0.1 /* seconds between redraws of the progress bar */
@@ -209,26 +211,6 @@ static void show_added(const struct options *opts, json_object *added)
         printf("%s\n", cli_field(added, "hash"));
 }
 
-static const char BASE64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* RFC 4648 base64 with padding of data[0..len), NUL-terminated; free it. */
-static char *base64(const uint8_t *data, size_t len)
-{
-    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-    if (!out) return NULL;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)data[i] << 16;
-        if (i + 1 < len) v |= (uint32_t)data[i + 1] << 8;
-        if (i + 2 < len) v |= data[i + 2];
-        *o++ = BASE64[v >> 18];
-        *o++ = BASE64[(v >> 12) & 63];
-        *o++ = i + 1 < len ? BASE64[(v >> 6) & 63] : '=';
-        *o++ = i + 2 < len ? BASE64[v & 63] : '=';
-    }
-    *o = 0;
-    return out;
-}
-
 /* Reads all of stdin (at most STDIN_MAX bytes) as base64 into *out. */
 static int read_stdin(char **out)
 {
@@ -260,7 +242,9 @@ static int read_stdin(char **out)
             return EXIT_USAGE;
         }
     }
-    *out = buf ? base64(buf, len) : NULL;
+    size_t text_cap = IROH_BASE64_ENCODED_LEN(len) + 1;
+    *out = buf ? malloc(text_cap) : NULL;
+    if (*out) iroh_base64_encode(buf, len, *out, text_cap); /* len <= STDIN_MAX: cannot fail */
     free(buf);
     if (*out) return EXIT_OK;
     fprintf(stderr, "iroh blobs add: out of memory\n");

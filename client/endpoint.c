@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/encoding.h"
 #include "ipc/jsonrpc.h"
 
 #define TEXT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -316,29 +317,16 @@ int iroh_conn_datagrams(iroh_client *client, uint64_t conn, int *fd, size_t *max
     return *fd >= 0 ? 0 : failed(IROH_EPROTO, "irohd passed no fd");
 }
 
-/* data[0..len) as base64 (RFC 4648, with padding) into a new string, or NULL. */
-static char *base64(const uint8_t *data, size_t len)
-{
-    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-    if (!out) return NULL;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)data[i] << 16;
-        if (i + 1 < len) v |= (uint32_t)data[i + 1] << 8;
-        if (i + 2 < len) v |= data[i + 2];
-        *o++ = digits[v >> 18];
-        *o++ = digits[(v >> 12) & 63];
-        *o++ = i + 1 < len ? digits[(v >> 6) & 63] : '=';
-        *o++ = i + 2 < len ? digits[v & 63] : '=';
-    }
-    *o = 0;
-    return out;
-}
-
 int iroh_conn_send_datagram(iroh_client *client, uint64_t conn, const void *data, size_t len)
 {
-    char *text = base64(data, len);
+    size_t cap = IROH_BASE64_ENCODED_LEN(len) + 1;
+    char *text = malloc(cap);
     if (!text) return failed(IROH_ENOMEM, NULL);
+    int rc = iroh_base64_encode(data, len, text, cap);
+    if (rc < 0) {
+        free(text);
+        return failed(rc, NULL);
+    }
     json_object *p = params_conn(conn);
     json_object_object_add(p, "data_base64", json_object_new_string(text));
     free(text);

@@ -1,4 +1,4 @@
-/* core/encoding.c — hex and base32 codecs; see encoding.h. */
+/* core/encoding.c — hex, base32 and base64 codecs; see encoding.h. */
 #include "core/encoding.h"
 
 #include <limits.h>
@@ -10,6 +10,8 @@ static const char HEX_DIGITS[] = "0123456789abcdef";
 static const char BASE32_ALPHABET[] = "abcdefghijklmnopqrstuvwxyz234567";
 static const char Z32_ALPHABET[] = "ybndrfg8ejkmcpqxot1uwisza345h769";
 static const char BASE32HEX_ALPHABET[] = "0123456789abcdefghijklmnopqrstuv";
+static const char BASE64_ALPHABET[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Checks that the text_len characters encoding n_bytes bytes, plus a NUL, fit in out_cap, and
  * that text_len fits in an int (every encoding here is at most twice as long as its input). */
@@ -147,4 +149,23 @@ int iroh_z32_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap)
 int iroh_base32hex_encode(const uint8_t *in, size_t n, char *out, size_t out_cap)
 {
     return base32_encode_with(BASE32HEX_ALPHABET, in, n, out, out_cap);
+}
+
+int iroh_base64_encode(const uint8_t *in, size_t n, char *out, size_t out_cap)
+{
+    size_t text_len = IROH_BASE64_ENCODED_LEN(n);
+    int err = check_text_capacity(n, text_len, out_cap);
+    if (err < 0) return err;
+    char *o = out;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < n) v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < n) v |= in[i + 2];
+        *o++ = BASE64_ALPHABET[v >> 18];
+        *o++ = BASE64_ALPHABET[(v >> 12) & 63];
+        *o++ = i + 1 < n ? BASE64_ALPHABET[(v >> 6) & 63] : '=';
+        *o++ = i + 2 < n ? BASE64_ALPHABET[v & 63] : '=';
+    }
+    *o = '\0';
+    return (int)text_len;
 }

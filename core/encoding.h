@@ -1,5 +1,6 @@
 /* core/encoding.h — the text encodings of binary values used by iroh: lowercase hex, RFC 4648
- * base32 (no padding), z-base-32 and lowercase base32hex.
+ * base32 (no padding), z-base-32, lowercase base32hex, and RFC 4648 base64 (with padding, as
+ * the local API's *_base64 params).
  *
  * Pure functions over caller-provided buffers; any module may call them. Encoders write the
  * text followed by a NUL terminator (so the output capacity must be the encoded length + 1) and
@@ -18,6 +19,8 @@
 #define IROH_BASE32_ENCODED_LEN(n) (((n)*8 + 4) / 5)
 /* Bytes held by `chars` base32 characters (the remaining bits are padding bits). */
 #define IROH_BASE32_DECODED_LEN(chars) ((chars)*5 / 8)
+/* Text length (without the NUL) of n bytes in padded base64. */
+#define IROH_BASE64_ENCODED_LEN(n) (((n) + 2) / 3 * 4)
 
 /* Which letters a hex decoder accepts. */
 enum iroh_hex_case {
@@ -57,5 +60,9 @@ int iroh_z32_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap)
 /* RFC 4648 "extended hex" base32 (alphabet 0-9 a-v), lowercase, without padding: the label
  * of iroh's synthetic TLS server name. Same returns as iroh_base32_encode. */
 int iroh_base32hex_encode(const uint8_t *in, size_t n, char *out, size_t out_cap);
+
+/* RFC 4648 base64 (alphabet A-Z a-z 0-9 + /) with '=' padding. Same returns as
+ * iroh_hex_encode, with IROH_BASE64_ENCODED_LEN(n) characters. */
+int iroh_base64_encode(const uint8_t *in, size_t n, char *out, size_t out_cap);
 
 #endif

@@ -178,6 +178,29 @@ static void test_z32_rejects(void)
     CHECK_EQ_INT(iroh_z32_decode("yyyyyyyy=", 9, out, sizeof out), IROH_EINVAL);
 }
 
+static void test_base64_rfc4648_vectors(void)
+{
+    static const char *const vectors[][2] = {{"", ""},
+                                             {"f", "Zg=="},
+                                             {"fo", "Zm8="},
+                                             {"foo", "Zm9v"},
+                                             {"foob", "Zm9vYg=="},
+                                             {"fooba", "Zm9vYmE="},
+                                             {"foobar", "Zm9vYmFy"}};
+    char text[16];
+    for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
+        size_t n = strlen(vectors[i][0]);
+        CHECK_EQ_INT(iroh_base64_encode((const uint8_t *)vectors[i][0], n, text, sizeof text),
+                     (int)strlen(vectors[i][1]));
+        CHECK_EQ_STR(text, vectors[i][1]);
+    }
+    /* the last two digits of the alphabet, and a buffer one byte short of the NUL */
+    static const uint8_t high[] = {0xfb, 0xff, 0xbf};
+    CHECK_EQ_INT(iroh_base64_encode(high, 3, text, 5), 4);
+    CHECK_EQ_STR(text, "+/+/");
+    CHECK_EQ_INT(iroh_base64_encode(high, 3, text, 4), IROH_EBUFFER);
+}
+
 int main(void)
 {
     RUN(test_hex_round_trip);
@@ -187,5 +210,6 @@ int main(void)
     RUN(test_base32_rejects);
     RUN(test_key_vectors_base32_and_z32);
     RUN(test_z32_rejects);
+    RUN(test_base64_rfc4648_vectors);
     return TEST_SUMMARY();
 }
