@@ -191,12 +191,7 @@ static int call_with_progress(const struct options *opts, const char *method, js
     iroh_response *response = NULL;
     rc = cli_call(&o, client, method, params_text(params), &response);
     if (bar.drawn) fprintf(stderr, "\r\033[K");
-    if (rc == EXIT_OK) {
-        json_object *result = json_tokener_parse(iroh_response_result(response));
-        show(opts, result);
-        json_object_put(result);
-        iroh_response_free(response);
-    }
+    if (rc == EXIT_OK) cli_show_result(opts, response, show);
     iroh_client_close(client);
     return rc;
 }

@@ -50,6 +50,9 @@ int cli_open_client(const struct options *opts, iroh_client **client);
  * exit code. */
 int cli_call(const struct options *opts, iroh_client *client, const char *method,
              const char *params, iroh_response **out);
+/* Hands the result of a successful call to show, which prints it, and frees response. */
+void cli_show_result(const struct options *opts, iroh_response *response,
+                     void (*show)(const struct options *opts, json_object *result));
 /* Connects, makes one call and hands its result to show, which prints it. */
 int cli_call_and_show(const struct options *opts, const char *method, const char *params,
                       void (*show)(const struct options *opts, json_object *result));

@@ -102,6 +102,15 @@ int cli_call(const struct options *opts, iroh_client *client, const char *method
     return EXIT_OK;
 }
 
+void cli_show_result(const struct options *opts, iroh_response *response,
+                     void (*show)(const struct options *opts, json_object *result))
+{
+    json_object *result = json_tokener_parse(iroh_response_result(response));
+    show(opts, result);
+    json_object_put(result);
+    iroh_response_free(response);
+}
+
 int cli_call_and_show(const struct options *opts, const char *method, const char *params,
                       void (*show)(const struct options *opts, json_object *result))
 {
@@ -110,12 +119,7 @@ int cli_call_and_show(const struct options *opts, const char *method, const char
     if (rc != EXIT_OK) return rc;
     iroh_response *response;
     rc = cli_call(opts, client, method, params, &response);
-    if (rc == EXIT_OK) {
-        json_object *result = json_tokener_parse(iroh_response_result(response));
-        show(opts, result);
-        json_object_put(result);
-        iroh_response_free(response);
-    }
+    if (rc == EXIT_OK) cli_show_result(opts, response, show);
     iroh_client_close(client);
     return rc;
 }
