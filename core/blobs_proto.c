@@ -8,17 +8,6 @@
 
 /* ---- varints split across reads ------------------------------------------------------------ */
 
-/* Bytes of the shortest LEB128 form of v. */
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
 /* Reads a u64 varint at the start of in[0..len) that may not have fully arrived yet. Returns 1
  * with *v and *used, 0 when every byte so far continues it, or IROH_EINVAL when it is longer
  * than a u64's or overflows one. */
@@ -200,9 +189,9 @@ int iroh_blobs_blob_reader_next(struct iroh_blobs_blob_reader *r, const void *in
 int iroh_blobs_observe_item_encode(struct iroh_postcard_writer *w, uint64_t size,
                                    const struct iroh_chunk_ranges *ranges)
 {
-    size_t body = varint_len(size) + varint_len(ranges->len);
+    size_t body = iroh_postcard_varint_len(size) + iroh_postcard_varint_len(ranges->len);
     for (size_t i = 0; i < ranges->len; i++)
-        body += varint_len(ranges->bounds[i]);
+        body += iroh_postcard_varint_len(ranges->bounds[i]);
     iroh_postcard_put_varint(w, body);
     iroh_postcard_put_varint(w, size);
     iroh_postcard_put_varint(w, ranges->len);

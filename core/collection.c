@@ -9,21 +9,11 @@
 #include "core/blake3.h"
 #include "core/postcard.h"
 
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
 size_t iroh_collection_meta_size(const struct iroh_collection_name *names, size_t count)
 {
-    size_t size = IROH_COLLECTION_HEADER_LEN + varint_len(count);
+    size_t size = IROH_COLLECTION_HEADER_LEN + iroh_postcard_varint_len(count);
     for (size_t i = 0; i < count; i++)
-        size += varint_len(names[i].len) + names[i].len;
+        size += iroh_postcard_varint_len(names[i].len) + names[i].len;
     return size;
 }
 

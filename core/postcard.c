@@ -60,6 +60,16 @@ int iroh_postcard_put_varint(struct iroh_postcard_writer *w, uint64_t value)
     return iroh_postcard_put_raw(w, encoded, n);
 }
 
+size_t iroh_postcard_varint_len(uint64_t value)
+{
+    size_t n = 1;
+    while (value >= 0x80) {
+        value >>= 7;
+        n++;
+    }
+    return n;
+}
+
 int iroh_postcard_put_bytes(struct iroh_postcard_writer *w, const void *data, size_t len)
 {
     if (w->overflow) return IROH_EBUFFER;

@@ -55,6 +55,8 @@ int iroh_postcard_put_u8(struct iroh_postcard_writer *w, uint8_t value);
 int iroh_postcard_put_bool(struct iroh_postcard_writer *w, bool value);
 /* The shortest LEB128 form of value; serves u16, u32, u64, usize and enum indices. */
 int iroh_postcard_put_varint(struct iroh_postcard_writer *w, uint64_t value);
+/* Bytes iroh_postcard_put_varint writes for value (1 to IROH_POSTCARD_VARINT_MAX_U64). */
+size_t iroh_postcard_varint_len(uint64_t value);
 /* data[0..len) as is, without a length prefix (fixed-size arrays, e.g. a public key). */
 int iroh_postcard_put_raw(struct iroh_postcard_writer *w, const void *data, size_t len);
 /* varint(len) then data[0..len) (Vec<u8>, &[u8], String — strings must be valid UTF-8). */

@@ -33,6 +33,7 @@ static void test_varint_vectors(void)
         CHECK_EQ_INT(iroh_postcard_put_varint(&w, VARINTS[i].value), IROH_OK);
         CHECK_EQ_INT(iroh_postcard_writer_finish(&w), VARINTS[i].len);
         CHECK_EQ_MEM(buf, VARINTS[i].bytes, VARINTS[i].len);
+        CHECK_EQ_INT(iroh_postcard_varint_len(VARINTS[i].value), VARINTS[i].len);
 
         struct iroh_postcard_reader r;
         uint64_t value64;
