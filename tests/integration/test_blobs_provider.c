@@ -28,31 +28,12 @@
 #include "daemon/log.h"
 #include "storage/blob_store.h"
 #include "storage/db.h"
+#include "tests/integration/loop_wait.h"
 #include "tests/test.h"
 
 static uv_loop_t loop;
 
 #define ZERO_ID "0000000000000000000000000000000000000000000000000000000000000000"
-
-static void on_deadline(uv_timer_t *t)
-{
-    *(bool *)t->data = true;
-}
-
-/* Runs the loop until *flag or timeout_ms pass. Returns whether flag was set. */
-static bool run_until(const bool *flag, unsigned timeout_ms)
-{
-    bool expired = false;
-    uv_timer_t deadline;
-    uv_timer_init(&loop, &deadline);
-    deadline.data = &expired;
-    uv_timer_start(&deadline, on_deadline, timeout_ms, 0);
-    while (!*flag && !expired)
-        uv_run(&loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&deadline, NULL);
-    uv_run(&loop, UV_RUN_NOWAIT);
-    return *flag;
-}
 
 static void set_true(void *arg)
 {
@@ -127,7 +108,7 @@ static void connect_provider(void)
     struct dial d = {0};
     CHECK_EQ_INT(endpoint_connect(w.client_ep, &w.provider_addr, IROH_BLOBS_ALPN, on_connect, &d),
                  0);
-    CHECK(run_until(&d.done, 10000));
+    CHECK(loop_run_until(&loop, &d.done, 10000));
     CHECK_EQ_INT(d.status, 0);
 }
 
@@ -153,7 +134,7 @@ static void provider_stop(void)
     if (w.qc) quic_conn_close(w.qc, 0, "done");
     for (int i = 0; i < 500 && w.qc; i++) {
         bool tick = false;
-        run_until(&tick, 10);
+        loop_run_until(&loop, &tick, 10);
     }
     CHECK(w.qc == NULL);
     blobs_provider_stop(w.provider);
@@ -166,7 +147,7 @@ static void world_stop(void)
     bool a = false, b = false;
     endpoint_stop(w.provider_ep, set_true, &a);
     endpoint_stop(w.client_ep, set_true, &b);
-    CHECK(run_until(&a, 5000) && run_until(&b, 5000));
+    CHECK(loop_run_until(&loop, &a, 5000) && loop_run_until(&loop, &b, 5000));
     uv_run(&loop, UV_RUN_DEFAULT);
     blob_store_close(w.store);
     storage_db_close(w.db);
@@ -266,7 +247,7 @@ static struct response fetch(const uint8_t *req, size_t len)
 {
     struct response r;
     request_send(&r, req, len, false);
-    CHECK(run_until(&r.closed, 60000));
+    CHECK(loop_run_until(&loop, &r.closed, 60000));
     return r;
 }
 
@@ -606,7 +587,7 @@ static void test_observe_and_partial(void)
     bool got_one = false;
     for (int i = 0; i < 200 && !got_one && !r.closed; i++) {
         bool tick = false;
-        run_until(&tick, 20);
+        loop_run_until(&loop, &tick, 20);
         pos = 0;
         got_one = observe_items(&r, &pos, &size, &got) >= 1;
     }
@@ -628,7 +609,7 @@ static void test_observe_and_partial(void)
     got_one = false;
     for (int i = 0; i < 400 && !got_one; i++) {
         bool tick = false;
-        run_until(&tick, 20);
+        loop_run_until(&loop, &tick, 20);
         pos = first_end;
         got_one = observe_items(&r, &pos, &size, &got) >= 1;
     }
@@ -636,7 +617,7 @@ static void test_observe_and_partial(void)
     CHECK_EQ_INT(got.len, 2);
     CHECK(got.bounds[0] == 80 && got.bounds[1] == 96);
     quic_stream_reset(r.s, 0);
-    CHECK(run_until(&r.closed, 5000));
+    CHECK(loop_run_until(&loop, &r.closed, 5000));
     free(r.data);
 
     /* Get of a present group of the partial blob works; of everything, it stops at group 0
@@ -670,13 +651,13 @@ static void test_observe_and_partial(void)
     got_one = false;
     for (int i = 0; i < 200 && !got_one; i++) {
         bool tick = false;
-        run_until(&tick, 20);
+        loop_run_until(&loop, &tick, 20);
         pos = 0;
         got_one = observe_items(&r, &pos, &size, &got) == 1;
     }
     CHECK(got_one && size == 0 && got.len == 0 && !r.closed);
     quic_stream_reset(r.s, 0);
-    CHECK(run_until(&r.closed, 5000));
+    CHECK(loop_run_until(&loop, &r.closed, 5000));
     free(r.data);
     free(big);
     free(ob);
@@ -695,7 +676,7 @@ static void test_push_refused(void)
     CHECK_EQ_INT(iroh_blobs_push_encode(&pw, get, get_len), 0);
     struct response r;
     request_send(&r, req, pw.len, true); /* the data would follow: not finished */
-    CHECK(run_until(&r.closed, 10000));
+    CHECK(loop_run_until(&loop, &r.closed, 10000));
     /* (It also sends STOP_SENDING 1, which ngtcp2 0.12 reports only when its code differs.) */
     CHECK(r.reset && r.reset_code == IROH_BLOBS_ERR_PERMISSION);
     free(r.data);
@@ -841,21 +822,21 @@ static void test_requester_leaves(void)
         request_send(&r, req, pw.len, false);
         for (int k = 0; k < 500 && r.len < (1u << 20); k++) {
             bool tick = false;
-            run_until(&tick, 10);
+            loop_run_until(&loop, &tick, 10);
         }
         CHECK(r.len >= (1u << 20) && !r.closed);
         if (how == 0)
             quic_stream_reset(r.s, 0);
         else
             quic_conn_close(w.qc, 0, "leaving");
-        CHECK(run_until(&r.closed, 10000));
+        CHECK(loop_run_until(&loop, &r.closed, 10000));
         free(r.data);
         struct blobs_provider_stats st;
         for (int k = 0; k < 500; k++) {
             blobs_provider_stats(w.provider, &st);
             if (st.active == 0 && (how == 0 || st.connections_open == 0)) break;
             bool tick = false;
-            run_until(&tick, 10);
+            loop_run_until(&loop, &tick, 10);
         }
         CHECK_EQ_INT(st.active, 0);
     }
@@ -879,14 +860,14 @@ static void test_request_budget(void)
     int refused = 0;
     for (int k = 0; k < 500 && refused == 0; k++) {
         bool tick = false;
-        run_until(&tick, 20);
+        loop_run_until(&loop, &tick, 20);
         for (int i = 0; i < STREAMS; i++)
             refused += r[i].reset && r[i].reset_code == IROH_BLOBS_ERR_LIMIT;
     }
     CHECK(refused > 0);
     for (int i = 0; i < STREAMS; i++) {
         if (r[i].s && !r[i].closed) quic_stream_reset(r[i].s, 0);
-        CHECK(run_until(&r[i].closed, 10000));
+        CHECK(loop_run_until(&loop, &r[i].closed, 10000));
         free(r[i].data);
     }
     free(r);
@@ -913,17 +894,17 @@ static void test_limits(void)
     request_send(&open[0], req, pw.len, true); /* unfinished: they wait for their FIN */
     request_send(&open[1], req, pw.len, true);
     bool tick = false;
-    run_until(&tick, 200);
+    loop_run_until(&loop, &tick, 200);
     request_send(&third, req, pw.len, false);
-    CHECK(run_until(&third.closed, 10000));
+    CHECK(loop_run_until(&loop, &third.closed, 10000));
     CHECK(third.reset && third.reset_code == IROH_BLOBS_ERR_LIMIT);
     quic_stream_finish(open[0].s);
-    CHECK(run_until(&open[0].closed, 10000));
+    CHECK(loop_run_until(&loop, &open[0].closed, 10000));
     CHECK(open[0].fin);
     struct response again = fetch(req, pw.len);
     check_whole(&again, hash, (const uint8_t *)"limit", 5);
     quic_stream_finish(open[1].s);
-    CHECK(run_until(&open[1].closed, 10000));
+    CHECK(loop_run_until(&loop, &open[1].closed, 10000));
     CHECK(open[1].fin);
     struct blobs_provider_stats st;
     blobs_provider_stats(w.provider, &st);
@@ -941,13 +922,13 @@ static void test_limits(void)
     provider_start(&(struct blobs_provider_options){.max_requests = 2});
     request_send(&open[0], req, pw.len, true);
     request_send(&open[1], req, pw.len, true);
-    run_until(&tick, 200);
+    loop_run_until(&loop, &tick, 200);
     request_send(&third, req, pw.len, false);
-    CHECK(run_until(&third.closed, 10000));
+    CHECK(loop_run_until(&loop, &third.closed, 10000));
     CHECK(third.reset && third.reset_code == IROH_BLOBS_ERR_LIMIT);
     for (int i = 0; i < 2; i++) {
         quic_stream_finish(open[i].s);
-        CHECK(run_until(&open[i].closed, 10000));
+        CHECK(loop_run_until(&loop, &open[i].closed, 10000));
         CHECK(open[i].fin);
         free(open[i].data);
     }
@@ -966,7 +947,7 @@ static void test_request_timeout(void)
     iroh_blobs_get_encode(&pw, hash, IROH_RANGE_SEQ_ROOT);
     struct response slow;
     request_send(&slow, req, pw.len, true); /* never finished */
-    CHECK(run_until(&slow.closed, 10000));
+    CHECK(loop_run_until(&loop, &slow.closed, 10000));
     CHECK(slow.reset && slow.reset_code == IROH_BLOBS_ERR_LIMIT);
     struct blobs_provider_stats st;
     blobs_provider_stats(w.provider, &st);
@@ -993,14 +974,14 @@ static void test_stalled_reader(void)
     struct response stalled;
     request_send(&stalled, req, pw.len, false);
     stalled.hold = true;
-    CHECK(run_until(&stalled.reset, 20000));
+    CHECK(loop_run_until(&loop, &stalled.reset, 20000));
     CHECK_EQ_INT(stalled.reset_code, IROH_BLOBS_ERR_LIMIT);
     CHECK(stalled.len < n); /* it had not taken the response */
     struct blobs_provider_stats st;
     blobs_provider_stats(w.provider, &st);
     CHECK_EQ_INT(st.refused_limit, 1);
     CHECK_EQ_INT(st.active, 0);
-    CHECK(run_until(&stalled.closed, 10000));
+    CHECK(loop_run_until(&loop, &stalled.closed, 10000));
     struct response ok = fetch(req, pw.len); /* a reader that reads gets all of it */
     check_whole(&ok, hash, data, n);
     free(stalled.data);

@@ -17,6 +17,7 @@
 #include "daemon/endpoint.h"
 #include "daemon/endpoint_echo.h"
 #include "daemon/log.h"
+#include "tests/integration/loop_wait.h"
 #include "tests/test.h"
 
 static uv_loop_t loop;
@@ -26,26 +27,6 @@ struct node {
     struct iroh_public_key id;
     struct iroh_endpoint_addr addr;
 };
-
-/* Runs the loop until *flag or timeout_ms pass. Returns whether flag was set. */
-static void on_deadline(uv_timer_t *t)
-{
-    *(bool *)t->data = true;
-}
-
-static bool run_until(const bool *flag, unsigned timeout_ms)
-{
-    bool expired = false;
-    uv_timer_t deadline;
-    uv_timer_init(&loop, &deadline);
-    deadline.data = &expired;
-    uv_timer_start(&deadline, on_deadline, timeout_ms, 0);
-    while (!*flag && !expired)
-        uv_run(&loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&deadline, NULL);
-    uv_run(&loop, UV_RUN_NOWAIT);
-    return *flag;
-}
 
 static const char *bind_list;
 
@@ -72,7 +53,7 @@ static void node_stop(struct node *n)
 {
     bool stopped = false;
     endpoint_stop(n->ep, set_true, &stopped);
-    CHECK(run_until(&stopped, 5000));
+    CHECK(loop_run_until(&loop, &stopped, 5000));
 }
 
 /* ---- echo ------------------------------------------------------------------------------------ */
@@ -101,7 +82,7 @@ static struct outcome echo(struct node *from, const struct iroh_endpoint_addr *t
         o.r.status = rc;
         return o;
     }
-    CHECK(run_until(&o.done, timeout_ms + 5000));
+    CHECK(loop_run_until(&loop, &o.done, timeout_ms + 5000));
     if (o.r.status != 0) fprintf(stderr, "echo: %s: %s\n", iroh_strerror(o.r.status), o.r.why);
     return o;
 }
@@ -260,7 +241,7 @@ static void test_garbage(void)
         uv_udp_try_send(&sender, &buf, 1, (const struct sockaddr *)&to);
     }
     bool never = false;
-    run_until(&never, 200);
+    loop_run_until(&loop, &never, 200);
     uv_close((uv_handle_t *)&sender, NULL);
     struct outcome o = echo(&a, &b.addr, 5000, 1, NULL, 10000);
     CHECK_EQ_INT(o.r.status, 0);
@@ -363,9 +344,9 @@ static void test_stop_with_open_connection(void)
     struct echo_client *c;
     CHECK_EQ_INT(echo_client_start(&loop, a.ep, &req, on_echo, &o, &c), 0);
     bool never = false;
-    run_until(&never, 50); /* connected and sending by now */
+    loop_run_until(&loop, &never, 50); /* connected and sending by now */
     node_stop(&b);
-    CHECK(run_until(&o.done, 5000));
+    CHECK(loop_run_until(&loop, &o.done, 5000));
     CHECK_EQ_INT(o.r.status, IROH_ECLOSED);
     node_stop(&a);
 
