@@ -398,6 +398,16 @@ static const char STATUS_1[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node.
 
 /* ---- cases against the main daemon ---------------------------------------------------------- */
 
+/* Checks that c still answers node.status, closes it and waits until irohd has let it go. */
+static void close_usable(struct conn *c)
+{
+    json_object *msg = conn_call(c, STATUS_1);
+    CHECK(status_result(msg, 1) != NULL);
+    json_object_put(msg);
+    conn_close(c);
+    CHECK(clients_settle(0));
+}
+
 static void test_probe_connection_closed(void)
 {
     /* wait_ready's probe connected and closed at once: the daemon must not keep it. */
@@ -436,11 +446,7 @@ static void test_malformed_json(void)
     /* Blank lines get no answer; the connection stays usable. */
     CHECK_EQ_INT(conn_send_str(&c, ""), 0);
     CHECK_EQ_INT(conn_send_str(&c, "   \t "), 0);
-    msg = conn_call(&c, STATUS_1);
-    CHECK(status_result(msg, 1) != NULL);
-    json_object_put(msg);
-    conn_close(&c);
-    CHECK(clients_settle(0));
+    close_usable(&c);
 }
 
 static void test_invalid_requests_and_params(void)
@@ -609,11 +615,7 @@ static void test_batch_with_too_many_fds(void)
     CHECK_EQ_INT(with_fd, 16);
     CHECK_EQ_INT(busy, 1);
     json_object_put(msg);
-    msg = conn_call(&c, STATUS_1);
-    CHECK(status_result(msg, 1) != NULL);
-    json_object_put(msg);
-    conn_close(&c);
-    CHECK(clients_settle(0));
+    close_usable(&c);
 }
 
 static void test_line_too_large(void)
@@ -716,11 +718,7 @@ static void test_line_at_limit(void)
     json_object *msg = conn_read_json(&c, 30000);
     CHECK_ERROR(msg, -32602, "invalid_params", 5);
     json_object_put(msg);
-    msg = conn_call(&c, STATUS_1);
-    CHECK(status_result(msg, 1) != NULL);
-    json_object_put(msg);
-    conn_close(&c);
-    CHECK(clients_settle(0));
+    close_usable(&c);
 }
 
 static void test_disconnects(void)
