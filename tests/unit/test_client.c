@@ -109,6 +109,15 @@ static iroh_client *connect_fake(void (*script)(int conn), pid_t *pid)
     return c;
 }
 
+/* Calls method without params and checks that the result's text is want. */
+static void check_call_result(iroh_client *c, const char *method, const char *want)
+{
+    iroh_response *r;
+    CHECK_EQ_INT(iroh_client_call(c, method, NULL, 5000, &r), 0);
+    CHECK_EQ_STR(iroh_response_result(r), want);
+    iroh_response_free(r);
+}
+
 /* ---- connecting ---------------------------------------------------------------------- */
 
 static void test_connect_errors(void)
@@ -358,10 +367,7 @@ static void test_notifications_during_call(void)
     iroh_client *c = connect_fake(script_notify_then_answer, &pid);
     struct seen s = {0};
     iroh_client_on_notification(c, on_note, &s);
-    iroh_response *r;
-    CHECK_EQ_INT(iroh_client_call(c, "node.logs", NULL, 5000, &r), 0);
-    CHECK_EQ_STR(iroh_response_result(r), "true");
-    iroh_response_free(r);
+    check_call_result(c, "node.logs", "true");
     CHECK_EQ_INT(s.notifications, 2);
     CHECK_EQ_STR(s.last_method, "bare");
     CHECK_EQ_STR(s.last_params, "null");
@@ -491,9 +497,7 @@ static void test_late_response_dropped(void)
     iroh_client *c = connect_fake(script_late, &pid);
     iroh_response *r;
     CHECK_EQ_INT(iroh_client_call(c, "first", NULL, 50, &r), IROH_ETIMEDOUT);
-    CHECK_EQ_INT(iroh_client_call(c, "second", NULL, 5000, &r), 0);
-    CHECK_EQ_STR(iroh_response_result(r), "\"second\"");
-    iroh_response_free(r);
+    check_call_result(c, "second", "\"second\"");
     iroh_client_close(c);
     reap(pid);
 }
@@ -654,10 +658,7 @@ static void test_call_from_callback(void)
     iroh_client *c = connect_fake(script_notify_nested, &pid);
     struct nested n = {0};
     iroh_client_on_notification(c, on_note_calls, &n);
-    iroh_response *r;
-    CHECK_EQ_INT(iroh_client_call(c, "outer", NULL, 5000, &r), 0);
-    CHECK_EQ_STR(iroh_response_result(r), "\"outer\"");
-    iroh_response_free(r);
+    check_call_result(c, "outer", "\"outer\"");
     CHECK_EQ_INT(n.status, 0);
     CHECK_EQ_STR(n.result, "\"inner\"");
     iroh_client_close(c);
