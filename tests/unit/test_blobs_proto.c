@@ -13,25 +13,9 @@
 #include "core/blobs_proto.h"
 #include "iroh/error.h"
 #include "tests/test.h"
+#include "tests/unit/unhex.h"
 
 /* ---- helpers -------------------------------------------------------------------------- */
-
-/* Decodes hex (spaces ignored) into out; returns the byte count. */
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    for (const char *p = hex; *p;) {
-        if (*p == ' ') {
-            p++;
-            continue;
-        }
-        unsigned v;
-        CHECK(n < cap && sscanf(p, "%2x", &v) == 1);
-        if (n < cap) out[n++] = (uint8_t)v;
-        p += 2;
-    }
-    return n;
-}
 
 /* hex with every "H" replaced by 32 bytes of `fill`. */
 static size_t unhex_with_hash(const char *hex, uint8_t fill, uint8_t *out, size_t cap)

@@ -8,6 +8,7 @@
 #include "core/chunk_ranges.h"
 #include "iroh/error.h"
 #include "tests/test.h"
+#include "tests/unit/unhex.h"
 
 #define CAP 64
 
@@ -23,22 +24,6 @@ static struct iroh_chunk_ranges *set_of(struct set *s, const uint64_t *bounds, s
     if (n) memcpy(s->storage, bounds, n * sizeof *bounds);
     s->r.len = n;
     return &s->r;
-}
-
-static size_t unhex(const char *hex, uint8_t *out)
-{
-    size_t n = 0;
-    while (hex[0]) {
-        if (hex[0] == ' ') {
-            hex++;
-            continue;
-        }
-        unsigned v;
-        sscanf(hex, "%2x", &v);
-        out[n++] = (uint8_t)v;
-        hex += 2;
-    }
-    return n;
 }
 
 /* ---- RangeSpec vectors (§3.2) ----------------------------------------------------------- */
@@ -61,7 +46,7 @@ static void test_range_spec_vectors(void)
 {
     for (size_t i = 0; i < sizeof SPECS / sizeof SPECS[0]; i++) {
         uint8_t want[32], buf[64];
-        size_t want_len = unhex(SPECS[i].hex, want);
+        size_t want_len = unhex(SPECS[i].hex, want, sizeof want);
         struct set s, d;
         struct iroh_postcard_writer w;
         iroh_postcard_writer_init(&w, buf, sizeof buf);
@@ -108,7 +93,7 @@ static void test_range_spec_decode_edges(void)
     };
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         uint8_t in[32];
-        size_t len = unhex(CASES[i].hex, in);
+        size_t len = unhex(CASES[i].hex, in, sizeof in);
         struct set d, want;
         struct iroh_postcard_reader rd;
         iroh_postcard_reader_init(&rd, in, len);
@@ -288,7 +273,7 @@ static void test_set_ops_model(void)
 static void check_written(struct iroh_postcard_writer *w, const char *hex)
 {
     uint8_t want[128];
-    size_t n = unhex(hex, want);
+    size_t n = unhex(hex, want, sizeof want);
     CHECK_EQ_INT(iroh_postcard_writer_finish(w), n);
     CHECK_EQ_MEM(w->buf, want, n);
 }
@@ -371,7 +356,7 @@ struct yielded {
 static int walk(const char *hex, struct yielded *out, size_t max, size_t *max_bounds)
 {
     static uint8_t in[256];
-    size_t n = unhex(hex, in);
+    size_t n = unhex(hex, in, sizeof in);
     struct iroh_postcard_reader rd;
     struct iroh_range_seq seq;
     iroh_postcard_reader_init(&rd, in, n);

@@ -12,6 +12,7 @@
 #include "core/encoding.h"
 #include "iroh/error.h"
 #include "tests/test.h"
+#include "tests/unit/unhex.h"
 
 #define HELLO_HASH "ea8f163db38682925e4491c5e58d4bb3506ef8c14eb78a86e908c5624a67200f"
 #define EMPTY_HASH "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
@@ -20,13 +21,6 @@
 #define ROOT_HASH "bfa683c3889cdccbff6862757084319d700647f19621b51faec9d6263553958b"
 /* SHA-256 of the provider's whole answer to Get all() on the collection (§13.3). */
 #define ALL_SHA256 "2db636b4e66ae154ec7f1d15559cffc348a912eef61dea1c20f72b34fd12a814"
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    int n = iroh_hex_decode(hex, strlen(hex), out, cap, IROH_HEX_LOWER_ONLY);
-    CHECK(n >= 0);
-    return n < 0 ? 0 : (size_t)n;
-}
 
 static int eq_hex(const uint8_t *bytes, size_t len, const char *hex)
 {

@@ -8,22 +8,7 @@
 #include "core/encoding.h"
 #include "iroh/error.h"
 #include "tests/test.h"
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    for (const char *p = hex; *p;) {
-        if (*p == ' ') {
-            p++;
-            continue;
-        }
-        unsigned v;
-        if (n == cap || sscanf(p, "%2x", &v) != 1) return (size_t)-1;
-        out[n++] = (uint8_t)v;
-        p += 2;
-    }
-    return n;
-}
+#include "tests/unit/unhex.h"
 
 static struct iroh_socket_addr addr(const char *text)
 {

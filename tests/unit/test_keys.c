@@ -8,14 +8,7 @@
 #include "core/keys.h"
 #include "iroh/error.h"
 #include "tests/test.h"
-
-/* Decodes a lowercase hex literal of a test vector; returns the byte count. */
-static size_t unhex(const char *text, uint8_t *out, size_t cap)
-{
-    int n = iroh_hex_decode(text, strlen(text), out, cap, IROH_HEX_LOWER_ONLY);
-    CHECK(n >= 0);
-    return n < 0 ? 0 : (size_t)n;
-}
+#include "tests/unit/unhex.h"
 
 static struct iroh_secret_key secret_from_hex(const char *hex)
 {

@@ -12,15 +12,9 @@
 #include "core/relay_proto.h"
 #include "iroh/error.h"
 #include "tests/test.h"
+#include "tests/unit/unhex.h"
 
 #define KEY_HEX "197f6b23e16c8532c6abc838facd5ea789be0c76b2920334039bfa8b3d368d61"
-
-static size_t unhex(const char *text, uint8_t *out, size_t cap)
-{
-    int n = iroh_hex_decode(text, strlen(text), out, cap, IROH_HEX_LOWER_ONLY);
-    CHECK(n >= 0);
-    return n < 0 ? 0 : (size_t)n;
-}
 
 /* Encodes f, compares with the vector, decodes the vector and encodes that again. */
 static void check_vector(const struct iroh_relay_frame *f, const char *hex)
