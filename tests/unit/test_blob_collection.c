@@ -20,6 +20,7 @@
 #include "storage/blob_collection.h"
 #include "storage/db.h"
 #include "tests/test.h"
+#include "tests/unit/tmpdir.h"
 
 #define NODE_ID "2222222222222222222222222222222222222222222222222222222222222222"
 
@@ -27,19 +28,6 @@ static char tmpdir[512];
 static struct blob_store *store;
 
 /* ---- helpers ----------------------------------------------------------------------------- */
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* A path under the temp dir, valid until the 16th call after this one. */
 static const char *at(const char *rel)
@@ -435,12 +423,7 @@ static void test_not_collections(void)
 
 int main(void)
 {
-    const char *base = getenv("IROH_TEST_TMP");
-    snprintf(tmpdir, sizeof tmpdir, "%s/blobcoll-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tmpdir_make(tmpdir, sizeof tmpdir, "blobcoll");
     char db_path[700], blobs[700], err[256];
     snprintf(db_path, sizeof db_path, "%s/irohd.db", tmpdir);
     snprintf(blobs, sizeof blobs, "%s/blobs", tmpdir);

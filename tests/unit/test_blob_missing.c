@@ -16,19 +16,12 @@
 #include "storage/blob_store.h"
 #include "storage/db.h"
 #include "tests/test.h"
+#include "tests/unit/tmpdir.h"
 
 #define NODE_ID "2222222222222222222222222222222222222222222222222222222222222222"
 #define G IROH_BAO_GROUP_CHUNKS
 
 static char tmpdir[512];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static struct blob_store *open_store(void)
 {
@@ -191,14 +184,9 @@ static void test_missing(void)
 
 int main(void)
 {
-    const char *base = getenv("IROH_TEST_TMP");
-    snprintf(tmpdir, sizeof tmpdir, "%s/blobmissing-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tmpdir_make(tmpdir, sizeof tmpdir, "blobmissing");
     RUN(test_to_groups);
     RUN(test_missing);
-    nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rm_rf(tmpdir);
     return TEST_SUMMARY();
 }

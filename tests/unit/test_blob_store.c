@@ -24,6 +24,7 @@
 #include "storage/blob_store.h"
 #include "storage/db.h"
 #include "tests/test.h"
+#include "tests/unit/tmpdir.h"
 
 #define NODE_ID "1111111111111111111111111111111111111111111111111111111111111111"
 #define MIB (1024 * 1024)
@@ -32,19 +33,6 @@ static char tmpdir[512];
 static char store_root[600]; /* the data dir of the store under test */
 
 /* ---- helpers ----------------------------------------------------------------------------- */
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
@@ -982,12 +970,7 @@ static void test_full_disk(void)
 
 int main(void)
 {
-    const char *base = getenv("IROH_TEST_TMP");
-    snprintf(tmpdir, sizeof tmpdir, "%s/blobstore-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tmpdir_make(tmpdir, sizeof tmpdir, "blobstore");
     RUN(test_hash_text);
     RUN(test_sizes_and_placement);
     RUN(test_ranges);

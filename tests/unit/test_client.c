@@ -5,6 +5,7 @@
 #include "client/client.c"
 
 #include "test.h"
+#include "unit/tmpdir.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -13,17 +14,6 @@
 
 static char tmpdir[256];
 static char sock_path[300];
-
-static void make_tmpdir(void)
-{
-    const char *base = getenv("IROH_TEST_TMP");
-    snprintf(tmpdir, sizeof tmpdir, "%s/client-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-    snprintf(sock_path, sizeof sock_path, "%s/s.sock", tmpdir);
-}
 
 /* ---- the fake daemon ----------------------------------------------------------------- */
 
@@ -689,7 +679,8 @@ static void test_close_from_callback(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    make_tmpdir();
+    tmpdir_make(tmpdir, sizeof tmpdir, "client");
+    snprintf(sock_path, sizeof sock_path, "%s/s.sock", tmpdir);
     RUN(test_connect_errors);
     RUN(test_default_socket);
     RUN(test_version);

@@ -15,29 +15,12 @@
 #include "iroh/error.h"
 #include "storage/db.h"
 #include "tests/test.h"
+#include "tests/unit/tmpdir.h"
 
 #define ID_A "1111111111111111111111111111111111111111111111111111111111111111"
 #define ID_B "2222222222222222222222222222222222222222222222222222222222222222"
 
 static char tmpdir[512];
-
-static void make_tmpdir(void)
-{
-    const char *base = getenv("IROH_TEST_TMP");
-    snprintf(tmpdir, sizeof tmpdir, "%s/db-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static void path_in_tmp(char *buf, size_t len, const char *name)
 {
@@ -278,7 +261,7 @@ static void test_unopenable_path(void)
 
 int main(void)
 {
-    make_tmpdir();
+    tmpdir_make(tmpdir, sizeof tmpdir, "db");
     RUN(test_create_wal);
     RUN(test_reopen_same_id);
     RUN(test_other_id_refused);
@@ -286,6 +269,6 @@ int main(void)
     RUN(test_newer_schema_refused);
     RUN(test_older_schema_migrated);
     RUN(test_unopenable_path);
-    nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rm_rf(tmpdir);
     return TEST_SUMMARY();
 }
