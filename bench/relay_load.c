@@ -1,30 +1,44 @@
 /* relay_load.c — load on iroh-relay (IROH_RELAY_BIN, started here on loopback): N concurrent
  * relay clients (default 1000) in pairs, each sending datagram frames to its partner.
  *
- *   relay_load [-n CLIENTS] [-s PAYLOAD_BYTES] [-t SECONDS] [-r RELAY_BINARY]
+ *   relay_load [-n CLIENTS] [-s PAYLOAD_BYTES] [-t SECONDS] [-l LOAD] [-b SOCKBUF] [-p]
+ *              [-r RELAY_BINARY]
  *
  * 1. memory: the relay's RSS before and after N clients connected and authenticated (idle),
  *    per client;
  * 2. throughput: every client sends as fast as the relay takes it for SECONDS; aggregate
  *    payload bytes delivered per second (a frame the relay drops because the receiver's queue
  *    is full is not counted);
- * 3. latency at half load: every client sends at the rate that makes half of (2)'s throughput;
- *    each frame carries its send time, the receiver records the delay; p50/p99/max.
+ * 3. latency at LOAD (default 0.5) of (2)'s throughput: every client sends one frame per
+ *    interval, the clients' send times spread evenly over it (a 0.1 ms tick looks for due
+ *    frames); each frame carries the time of the write that hands it to the kernel, the
+ *    receiver thread subtracts it from the time it read the frame; p50/p99/max.
  * Two threads drive all clients (connections are set up with the blocking client of
- * tests/relay): one sends (epoll on writability when flooding, a 1 ms tick when paced), one
- * only reads and timestamps, so a receive never waits behind a burst of sends. Frames use a
- * zero masking key, which RFC 6455 allows, so the generator does not spend its CPU on masking.
+ * tests/relay): one sends (epoll on writability when flooding, the tick when paced), one only
+ * reads and timestamps; while paced the sender runs at nice 5, so on a shared CPU an arriving
+ * frame is read at once rather than after the sender's time slice. Frames use a zero masking
+ * key, which RFC 6455 allows, so the generator does not spend its CPU on masking.
+ * Client sockets get SOCKBUF (default 128 KiB; 0: the kernel's autotuning) as send and receive
+ * buffer: autotuned, 2000 loopback sockets flooded grow to tens of MiB each, push the kernel
+ * into TCP memory pressure and it drops segments, whose retransmission timeouts (200 ms and
+ * up) then show as latency. The kernel's TCP loss counters are printed for each phase.
+ * -p pins the relay to CPU 0 and the generator to CPU 1, so the relay does not wait in the run
+ * queue behind the generator's threads (on a 2-CPU machine, three busy threads otherwise make
+ * the scheduler's time slice the p99); the generator then has one CPU, which caps (2).
  * The relay runs with pings off (the clients do not answer). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +61,8 @@ struct client {
 
 static struct client *clients;
 static int nclients = 1000;
+static int sockbuf = 128 * 1024; /* SO_SNDBUF and SO_RCVBUF of every client socket; 0: kernel's */
+static bool pin;                 /* relay on CPU 0, this process on CPU 1 */
 static size_t payload = 16384;
 /* Written by the receiver thread, reset and read by the main thread between phases. */
 static _Atomic uint64_t received_bytes, received_frames;
@@ -75,6 +91,50 @@ static long rss_kib(pid_t pid)
     return kib;
 }
 
+/* Kernel TCP counters (whole machine) that show loss on loopback: retransmitted segments,
+ * retransmission timeouts and segments dropped because a receive queue was over its memory. */
+struct tcp_loss {
+    long retrans, timeouts, rcvq_drops, mem_pressures;
+};
+
+/* Reads one "Name: keys" / "Name: values" table pair of a /proc/net file into out. */
+static void read_counters(const char *path, const char *table, const char *const *keys, long **out,
+                          int nkeys)
+{
+    FILE *f = fopen(path, "r");
+    char names[8192], values[8192];
+    size_t tl = strlen(table);
+    while (f && fgets(names, sizeof names, f) && fgets(values, sizeof values, f)) {
+        if (strncmp(names, table, tl) != 0) continue;
+        char *ns, *vs, *n = strtok_r(names, " \n", &ns), *v = strtok_r(values, " \n", &vs);
+        while ((n = strtok_r(NULL, " \n", &ns)) && (v = strtok_r(NULL, " \n", &vs)))
+            for (int k = 0; k < nkeys; k++)
+                if (strcmp(n, keys[k]) == 0) *out[k] = atol(v);
+    }
+    if (f) fclose(f);
+}
+
+static struct tcp_loss tcp_loss_now(void)
+{
+    struct tcp_loss t = {0};
+    const char *snmp[] = {"RetransSegs"};
+    long *snmp_out[] = {&t.retrans};
+    read_counters("/proc/net/snmp", "Tcp:", snmp, snmp_out, 1);
+    const char *ext[] = {"TCPTimeouts", "TCPRcvQDrop", "TCPMemoryPressures"};
+    long *ext_out[] = {&t.timeouts, &t.rcvq_drops, &t.mem_pressures};
+    read_counters("/proc/net/netstat", "TcpExt:", ext, ext_out, 3);
+    return t;
+}
+
+static void print_tcp_loss(const char *phase, struct tcp_loss a)
+{
+    struct tcp_loss b = tcp_loss_now();
+    printf("  kernel TCP during %s: %ld retransmitted segments, %ld timeouts, %ld receive-queue "
+           "drops, %ld memory-pressure entries\n",
+           phase, b.retrans - a.retrans, b.timeouts - a.timeouts, b.rcvq_drops - a.rcvq_drops,
+           b.mem_pressures - a.mem_pressures);
+}
+
 /* Starts the relay with pings off; its log goes to a temp file, read for the port. */
 /* CPU seconds (user + system) a process has used so far. */
 static double cpu_seconds(pid_t pid)
@@ -95,6 +155,14 @@ static double cpu_seconds(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+static void pin_to_cpu(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    sched_setaffinity(0, sizeof set, &set);
+}
+
 static pid_t start_relay(const char *bin, uint16_t *port)
 {
     char cfg[] = "/tmp/relay_load-cfg-XXXXXX", logp[] = "/tmp/relay_load-log-XXXXXX";
@@ -105,6 +173,7 @@ static pid_t start_relay(const char *bin, uint16_t *port)
     pid_t pid = fork();
     if (pid == 0) {
         dup2(lfd, 2);
+        if (pin) pin_to_cpu(0);
         execl(bin, "iroh-relay", "-c", cfg, "--http-bind", "127.0.0.1:0", "--no-metrics",
               "--log-level", "info", (char *)NULL);
         _exit(127);
@@ -188,7 +257,8 @@ static void try_send(struct client *c, uint64_t now, uint64_t interval_ns)
             if (interval_ns) {
                 c->next_send_ns += interval_ns;
                 if (c->next_send_ns < now) c->next_send_ns = now + interval_ns; /* fell behind */
-                memcpy(c->frame + c->frame_len - payload, &now, 8);
+                uint64_t t = now_ns(); /* the moment the frame goes to the socket */
+                memcpy(c->frame + c->frame_len - payload, &t, 8);
             }
             c->sent = 0;
         }
@@ -198,6 +268,8 @@ static void try_send(struct client *c, uint64_t now, uint64_t interval_ns)
         if (interval_ns && c->sent == c->frame_len) return;
     }
 }
+
+#define PACE_TICK_NS 100000 /* paced sending looks for due frames every 0.1 ms */
 
 enum mode {
     FLOOD, /* every client sends as fast as it can */
@@ -238,7 +310,8 @@ static void run(int ep_out, double seconds, enum mode mode, uint64_t interval_ns
         } else if (mode == PACED) {
             for (int i = 0; i < nclients; i++)
                 try_send(&clients[i], now, interval_ns);
-            usleep(1000);
+            struct timespec tick = {0, PACE_TICK_NS};
+            nanosleep(&tick, NULL);
         } else {
             usleep(10000);
         }
@@ -254,9 +327,9 @@ static int cmp_u64(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     const char *bin = IROH_RELAY_BIN;
-    double seconds = 3;
+    double seconds = 3, load = 0.5;
     int opt;
-    while ((opt = getopt(argc, argv, "n:s:t:r:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:s:t:r:l:b:p")) != -1) {
         if (opt == 'n')
             nclients = atoi(optarg);
         else if (opt == 's')
@@ -265,9 +338,17 @@ int main(int argc, char **argv)
             seconds = atof(optarg);
         else if (opt == 'r')
             bin = optarg;
+        else if (opt == 'l')
+            load = atof(optarg);
+        else if (opt == 'b')
+            sockbuf = atoi(optarg);
+        else if (opt == 'p')
+            pin = true;
         else {
-            fprintf(stderr,
-                    "usage: relay_load [-n CLIENTS] [-s PAYLOAD] [-t SECONDS] [-r RELAY]\n");
+            fprintf(
+                stderr,
+                "usage: relay_load [-n CLIENTS] [-s PAYLOAD] [-t SECONDS] [-l LOAD] [-b SOCKBUF] "
+                "[-p] [-r RELAY]\n");
             return 2;
         }
     }
@@ -276,6 +357,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    prctl(PR_SET_TIMERSLACK, 1UL); /* wake-ups when due, not up to 50 us later */
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
@@ -283,6 +365,7 @@ int main(int argc, char **argv)
     if (iroh_keys_init() < 0) return 1;
     uint16_t port;
     pid_t relay = start_relay(bin, &port);
+    if (pin) pin_to_cpu(1);
     if (relay < 0) {
         fprintf(stderr, "relay_load: cannot start %s\n", bin);
         return 1;
@@ -307,6 +390,10 @@ int main(int argc, char **argv)
         clients[i].rbuf = malloc(2 * (payload + 64));
         setup->fd = -1;
         fcntl(clients[i].fd, F_SETFL, O_NONBLOCK);
+        if (sockbuf) {
+            setsockopt(clients[i].fd, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof sockbuf);
+            setsockopt(clients[i].fd, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof sockbuf);
+        }
         struct epoll_event in = {.events = EPOLLIN | EPOLLET, .data.ptr = &clients[i]};
         struct epoll_event out = {.events = EPOLLOUT | EPOLLET, .data.ptr = &clients[i]};
         epoll_ctl(ep_in, EPOLL_CTL_ADD, clients[i].fd, &in);
@@ -326,6 +413,7 @@ int main(int argc, char **argv)
     pthread_create(&rx, NULL, receiver, &ep_in);
     run(ep_out, 0.5, FLOOD, 0); /* warm-up */
     received_bytes = received_frames = 0;
+    struct tcp_loss loss0 = tcp_loss_now();
     uint64_t t0 = now_ns();
     double relay_cpu0 = cpu_seconds(relay), self_cpu0 = cpu_seconds(getpid());
     run(ep_out, seconds, FLOOD, 0);
@@ -337,12 +425,18 @@ int main(int argc, char **argv)
            100 * (cpu_seconds(relay) - relay_cpu0) / secs,
            100 * (cpu_seconds(getpid()) - self_cpu0) / secs);
     printf("memory under load: relay RSS %ld KiB\n", rss_kib(relay));
+    print_tcp_loss("throughput", loss0);
 
     /* Drain what is in flight, then half the load with timestamps. */
     run(ep_out, 2, DRAIN, 0);
     measure_latency = true;
     received_bytes = received_frames = 0;
-    uint64_t interval = (uint64_t)((double)payload * nclients / (rate / 2) * 1e9);
+    uint64_t interval = (uint64_t)((double)payload * nclients / (rate * load) * 1e9);
+    loss0 = tcp_loss_now();
+    /* The receiver thread first: on a CPU shared with this thread, a frame that arrives is read
+     * and stamped at once instead of after this thread's time slice. This thread stamps each
+     * frame when it writes it, so its own delays are not counted. */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
     t0 = phase_start_ns = now_ns();
     run(ep_out, seconds, PACED, interval);
     secs = (double)(now_ns() - t0) / 1e9;
@@ -352,11 +446,12 @@ int main(int argc, char **argv)
     size_t count = nsamples;
     qsort(samples, count, sizeof *samples, cmp_u64);
     if (count) {
-        printf("latency at half load (%.3f GB/s offered, %.3f GB/s delivered, %zu samples): "
+        printf("latency at %.0f %% load (%.3f GB/s offered, %.3f GB/s delivered, %zu samples): "
                "p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-               rate / 2e9, (double)received_bytes / secs / 1e9, count, samples[count / 2] / 1e6,
-               samples[count * 99 / 100] / 1e6, samples[count - 1] / 1e6);
+               100 * load, rate * load / 1e9, (double)received_bytes / secs / 1e9, count,
+               samples[count / 2] / 1e6, samples[count * 99 / 100] / 1e6, samples[count - 1] / 1e6);
     }
+    print_tcp_loss("latency", loss0);
     kill(relay, SIGTERM);
     waitpid(relay, NULL, 0);
     return 0;
