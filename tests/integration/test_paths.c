@@ -385,6 +385,36 @@ static void relay_kill(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
+/* Two relays, x and y, each with its log in IROH_TEST_TMP, for the tests that need a choice. */
+struct relay_pair {
+    pid_t x, y; /* -1 once gone */
+    char log_x[512], log_y[512], url_x[64], url_y[64];
+};
+
+/* Kills whichever of the pair still runs and removes both logs. */
+static void relay_pair_stop(struct relay_pair *r)
+{
+    if (r->x > 0) relay_kill(r->x);
+    if (r->y > 0) relay_kill(r->y);
+    r->x = r->y = -1;
+    unlink(r->log_x);
+    unlink(r->log_y);
+}
+
+/* Starts both; false (a failed check, whatever started is stopped) if either does not. */
+static bool relay_pair_start(struct relay_pair *r)
+{
+    const char *tmp = getenv("IROH_TEST_TMP");
+    snprintf(r->log_x, sizeof r->log_x, "%s/relay-x-%d.log", tmp ? tmp : "/tmp", (int)getpid());
+    snprintf(r->log_y, sizeof r->log_y, "%s/relay-y-%d.log", tmp ? tmp : "/tmp", (int)getpid());
+    r->x = relay_start(0, r->log_x, r->url_x, sizeof r->url_x);
+    r->y = relay_start(0, r->log_y, r->url_y, sizeof r->url_y);
+    CHECK(r->x > 0 && r->y > 0);
+    if (r->x > 0 && r->y > 0) return true;
+    relay_pair_stop(r);
+    return false;
+}
+
 static void relay_node_start_with(struct node *n, const char *url, const char *token)
 {
     struct iroh_secret_key sk;
@@ -527,18 +557,12 @@ static bool home_moved(void *arg)
 
 static void test_home_relay_fails_over(void)
 {
-    char log_x[512], log_y[512], url_x[64], url_y[64];
-    const char *tmp = getenv("IROH_TEST_TMP");
-    snprintf(log_x, sizeof log_x, "%s/relay-x-%d.log", tmp ? tmp : "/tmp", (int)getpid());
-    snprintf(log_y, sizeof log_y, "%s/relay-y-%d.log", tmp ? tmp : "/tmp", (int)getpid());
-    pid_t x = relay_start(0, log_x, url_x, sizeof url_x);
-    pid_t y = relay_start(0, log_y, url_y, sizeof url_y);
-    CHECK(x > 0 && y > 0);
-    if (x <= 0 || y <= 0) return;
+    struct relay_pair r;
+    if (!relay_pair_start(&r)) return;
     struct node n;
     struct iroh_secret_key sk;
     iroh_secret_key_generate(&sk);
-    const char *relays[2] = {url_x, url_y};
+    const char *relays[2] = {r.url_x, r.url_y};
     struct endpoint_options options = {
         .secret = &sk, .bind = "127.0.0.1:0", .relays = relays, .n_relays = 2};
     char err[256] = "";
@@ -547,23 +571,23 @@ static void test_home_relay_fails_over(void)
 
     char first[IROH_RELAY_URL_MAX + 1];
     snprintf(first, sizeof first, "%s", home_url(n.ep));
-    CHECK(strcmp(first, url_x) == 0 || strcmp(first, url_y) == 0);
+    CHECK(strcmp(first, r.url_x) == 0 || strcmp(first, r.url_y) == 0);
     struct iroh_endpoint_addr self;
     endpoint_addr(n.ep, &self);
     CHECK(self.relay_count == 1 && strcmp(self.relays[0], first) == 0);
 
-    bool x_was_home = strcmp(first, url_x) == 0;
-    relay_kill(x_was_home ? x : y);
+    bool x_was_home = strcmp(first, r.url_x) == 0;
+    pid_t *home_relay = x_was_home ? &r.x : &r.y;
+    relay_kill(*home_relay);
+    *home_relay = -1;
     struct home_change change = {n.ep, first};
     CHECK(run_until(home_moved, &change, 10000));
-    CHECK_EQ_STR(home_url(n.ep), x_was_home ? url_y : url_x);
+    CHECK_EQ_STR(home_url(n.ep), x_was_home ? r.url_y : r.url_x);
     endpoint_addr(n.ep, &self);
     CHECK(self.relay_count == 1 && strcmp(self.relays[0], home_url(n.ep)) == 0);
 
     node_stop(&n);
-    relay_kill(x_was_home ? y : x);
-    unlink(log_x);
-    unlink(log_y);
+    relay_pair_stop(&r);
 }
 
 static bool two_relays(void *arg)
@@ -574,37 +598,28 @@ static bool two_relays(void *arg)
 
 static void test_remote_relay_on_demand(void)
 {
-    char log_x[512], log_y[512], url_x[64], url_y[64];
-    const char *tmp = getenv("IROH_TEST_TMP");
-    snprintf(log_x, sizeof log_x, "%s/relay-x-%d.log", tmp ? tmp : "/tmp", (int)getpid());
-    snprintf(log_y, sizeof log_y, "%s/relay-y-%d.log", tmp ? tmp : "/tmp", (int)getpid());
-    pid_t x = relay_start(0, log_x, url_x, sizeof url_x);
-    pid_t y = relay_start(0, log_y, url_y, sizeof url_y);
-    CHECK(x > 0 && y > 0);
-    if (x <= 0 || y <= 0) return;
+    struct relay_pair r;
+    if (!relay_pair_start(&r)) return;
     struct node a, b;
-    relay_node_start(&a, url_x);
-    relay_node_start(&b, url_y);
+    relay_node_start(&a, r.url_x);
+    relay_node_start(&b, r.url_y);
     CHECK_EQ_INT(echo_serve(b.ep), 0);
     CHECK(run_until(home_connected, a.ep, 10000));
     CHECK(run_until(home_connected, b.ep, 10000));
 
-    echo_via_relay(&a, &b, url_y, 1 << 18);
+    echo_via_relay(&a, &b, r.url_y, 1 << 18);
     CHECK(two_relays(a.ep)); /* its home and b's relay */
     struct endpoint_relay_status st[ENDPOINT_MAX_RELAYS];
     size_t n = endpoint_relays(a.ep, st, ENDPOINT_MAX_RELAYS);
     for (size_t i = 0; i < n; i++) {
-        bool is_y = strcmp(st[i].info.url, url_y) == 0;
+        bool is_y = strcmp(st[i].info.url, r.url_y) == 0;
         CHECK(st[i].configured == !is_y && st[i].home == !is_y);
     }
-    CHECK_EQ_STR(home_url(a.ep), url_x); /* a remote's relay never becomes home */
+    CHECK_EQ_STR(home_url(a.ep), r.url_x); /* a remote's relay never becomes home */
 
     node_stop(&a);
     node_stop(&b);
-    relay_kill(x);
-    relay_kill(y);
-    unlink(log_x);
-    unlink(log_y);
+    relay_pair_stop(&r);
 }
 
 static bool refused(void *arg)
