@@ -34,6 +34,18 @@ share() {
     case "$ticket" in blob*) ;; *) fail "blobs.share on $1: $out" ;; esac
 }
 
+# wait_some_groups NAME HASH: waits (at most 400 polls 10 ms apart) until node NAME holds some
+# groups of HASH, the moment to kill a party of a running download.
+wait_some_groups() {
+    local groups
+    for _ in $(seq 400); do
+        call "$1" blobs.status "{\"hash\":\"$2\"}"
+        groups=$(field "$out" present_groups)
+        [ -n "$groups" ] && [ "$groups" != 0 ] && return 0
+        sleep 0.01
+    done
+}
+
 # add NAME FILE: adds FILE on node NAME, its hash in $hash.
 add() {
     iroh_on "$1" blobs add "$2"
@@ -144,13 +156,7 @@ caught=
 for attempt in 1 2 3; do
     "$IROH" --socket "$dir/b/sock" --timeout 120000 blobs get "$ticket" >/dev/null 2>&1 &
     getter=$!
-    # Wait until some groups are stored, then kill b's irohd.
-    for _ in $(seq 400); do
-        call b blobs.status "{\"hash\":\"$big\"}"
-        groups=$(field "$out" present_groups)
-        [ -n "$groups" ] && [ "$groups" != 0 ] && break
-        sleep 0.01
-    done
+    wait_some_groups b "$big" # then kill b's irohd
     kill -9 "$pid_b"
     wait "$pid_b" 2>/dev/null
     wait "$getter" 2>/dev/null
@@ -188,12 +194,7 @@ for attempt in 1 2 3; do
     "$IROH" --socket "$dir/e/sock" --json --timeout 120000 blobs get "$ticket" \
         --provider "$ticket_b" >"$dir/e/get.out" 2>&1 &
     getter=$!
-    for _ in $(seq 400); do
-        call e blobs.status "{\"hash\":\"$big\"}"
-        groups=$(field "$out" present_groups)
-        [ -n "$groups" ] && [ "$groups" != 0 ] && break
-        sleep 0.01
-    done
+    wait_some_groups e "$big"
     kill -9 "$pid_a"
     wait "$pid_a" 2>/dev/null
     wait_exit "$getter" 60
