@@ -437,6 +437,8 @@ int main(int argc, char **argv)
      * and stamped at once instead of after this thread's time slice. This thread stamps each
      * frame when it writes it, so its own delays are not counted. */
     setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
+    relay_cpu0 = cpu_seconds(relay);
+    self_cpu0 = cpu_seconds(getpid());
     t0 = phase_start_ns = now_ns();
     run(ep_out, seconds, PACED, interval);
     secs = (double)(now_ns() - t0) / 1e9;
@@ -446,10 +448,13 @@ int main(int argc, char **argv)
     size_t count = nsamples;
     qsort(samples, count, sizeof *samples, cmp_u64);
     if (count) {
-        printf("latency at %.0f %% load (%.3f GB/s offered, %.3f GB/s delivered, %zu samples): "
-               "p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-               100 * load, rate * load / 1e9, (double)received_bytes / secs / 1e9, count,
-               samples[count / 2] / 1e6, samples[count * 99 / 100] / 1e6, samples[count - 1] / 1e6);
+        printf(
+            "latency at %.0f %% load (%.3f GB/s offered, %.3f GB/s delivered, %zu samples): "
+            "p50 %.3f ms, p99 %.3f ms, max %.3f ms; CPU: relay %.0f %%, load generator %.0f %%\n",
+            100 * load, rate * load / 1e9, (double)received_bytes / secs / 1e9, count,
+            samples[count / 2] / 1e6, samples[count * 99 / 100] / 1e6, samples[count - 1] / 1e6,
+            100 * (cpu_seconds(relay) - relay_cpu0) / secs,
+            100 * (cpu_seconds(getpid()) - self_cpu0) / secs);
     }
     print_tcp_loss("latency", loss0);
     kill(relay, SIGTERM);
