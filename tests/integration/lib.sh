@@ -32,17 +32,8 @@ has() {
     printf '%s\n' "$1" | grep -Eq -- "$2" || fail "$3: no match for /$2/ in: $1"
 }
 
-# wait_for SECONDS CMD...: retries CMD every 50 ms until it succeeds.
-wait_for() {
-    local tries=$(($1 * 20))
-    shift
-    while [ "$tries" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.05
-        tries=$((tries - 1))
-    done
-    return 1
-}
+# shellcheck source=../wait_for.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../wait_for.sh" # wait_for SECONDS CMD...
 
 # wait_exit PID SECONDS: waits for a background job to end; its exit code in $status, or
 # "timeout".

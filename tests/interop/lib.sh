@@ -132,17 +132,8 @@ get() {
              v = v == null ? v : v[k]; process.stdout.write(v == null ? "" : String(v))' "$1" "$2"
 }
 
-# wait_for SECONDS CMD...: retries CMD every 100 ms, at most SECONDS long.
-wait_for() {
-    local tries=$(($1 * 10))
-    shift
-    while [ "$tries" -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.1
-        tries=$((tries - 1))
-    done
-    return 1
-}
+# shellcheck source=../wait_for.sh
+source "$interop_dir/../wait_for.sh" # wait_for SECONDS CMD...
 # wait_ready SECONDS FILE WHAT LOG: FILE gets its ready line, else FAIL and exit with LOG.
 wait_ready() {
     wait_for "$1" test -s "$2" || die "$3 did not start: $(cat "$4")"
