@@ -165,6 +165,7 @@ struct download {
     struct iroh_chunk_ranges root_wanted, all_wanted;
     uint64_t all_bounds[1];
     char *out, *tag;
+    mode_t umask; /* the caller's, for the modes of what out writes */
     bool overwrite, no_tag;
     struct provider prov[FETCH_MAX_PROVIDERS];
     unsigned nprov;
@@ -1072,7 +1073,8 @@ static int write_range(struct download *d, const char *path, uint64_t start, uin
     if (end > size) end = size;
     if (start > end) start = end;
     int fd =
-        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (d->overwrite ? 0 : O_EXCL), 0644);
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (d->overwrite ? 0 : O_EXCL), 0600);
+    if (fd >= 0) fchmod(fd, 0666 & ~d->umask); /* irohd's own umask is 077 */
     uint8_t *buf = fd >= 0 ? malloc(OUT_BLOCK) : NULL;
     if (fd < 0 || !buf) {
         rc = fd < 0 && errno == EEXIST ? IROH_EEXIST : IROH_EIO;
@@ -1133,7 +1135,8 @@ static void work_finish(struct download *d)
             d->rc = blob_collection_load(s, d->hash, &c, &d->err);
             if (d->rc == 0) {
                 struct blob_collection_exported ex;
-                d->rc = blob_collection_export(s, c, d->out, d->overwrite, NULL, &ex, &d->err);
+                d->rc = blob_collection_export(s, c, d->out, d->overwrite, d->umask, NULL, &ex,
+                                               &d->err);
                 blob_collection_free(c);
                 files = ex.files;
                 written = ex.total_size;
@@ -1151,7 +1154,7 @@ static void work_finish(struct download *d)
                          "%s exists; pass overwrite to replace it", d->out);
                 d->rc = IROH_EEXIST;
             } else {
-                d->rc = blob_store_export(s, d->hash, d->out, NULL, &written, &d->err);
+                d->rc = blob_store_export(s, d->hash, d->out, d->umask, NULL, &written, &d->err);
                 files = 1;
             }
         }
@@ -1488,6 +1491,7 @@ static void handle_get(struct rpc_call *call, json_object *params, void *ctx)
     d->parts = root;
     d->nparts = 1;
     d->call = call;
+    d->umask = rpc_client_umask(rpc_call_client(call));
     d->sub = rpc_subscription_new(rpc_call_client(call), on_watch_end, d);
     uv_timer_init(bf->loop, &d->timer);
     uv_check_init(bf->loop, &d->check);

@@ -52,6 +52,7 @@ struct job {
     char *path, *data, *tag;
     bool data_is_base64, reference, no_tag, use_fd, has_length, overwrite;
     int collection; /* blobs.export: 1 as a directory, 0 as a file, -1 as its content says */
+    mode_t umask;   /* blobs.export: the caller's, for the modes of what is written */
     enum blob_format format;
     uint8_t hash[BLOB_HASH_LEN];
     uint64_t offset, length;
@@ -397,7 +398,8 @@ static void work_export(struct job *j)
     if (c) {
         as_dir = true;
         struct blob_collection_exported ex;
-        j->rc = blob_collection_export(s, c, j->path, j->overwrite, &progress, &ex, &j->err);
+        j->rc =
+            blob_collection_export(s, c, j->path, j->overwrite, j->umask, &progress, &ex, &j->err);
         blob_collection_free(c);
         size = ex.total_size;
         files = ex.files;
@@ -406,7 +408,7 @@ static void work_export(struct job *j)
                  j->path);
         j->rc = IROH_EEXIST;
     } else {
-        j->rc = blob_store_export(s, j->hash, j->path, &progress, &size, &j->err);
+        j->rc = blob_store_export(s, j->hash, j->path, j->umask, &progress, &size, &j->err);
     }
     if (j->rc < 0) return;
     j->result = json_object_new_object();
@@ -706,6 +708,7 @@ static void handle_export(struct rpc_call *call, json_object *params, void *ctx)
     if (!copy_string(j, params, "path", &j->path) || !copy_string(j, params, "progress", &j->token))
         return;
     j->overwrite = rpc_param_bool(params, "overwrite");
+    j->umask = rpc_client_umask(rpc_call_client(call));
     json_object *collection;
     j->collection = json_object_object_get_ex(params, "collection", &collection)
                         ? json_object_get_boolean(collection)

@@ -59,6 +59,7 @@ struct rpc_client {
     int fd;
     int poll_events;
     uint64_t id;
+    int pid;
     char name[64];
     struct ipc_reader in;
     struct ipc_writer out;
@@ -266,6 +267,19 @@ struct rpc_client *rpc_call_client(const struct rpc_call *call)
 const char *rpc_client_name(const struct rpc_client *client)
 {
     return client->name;
+}
+
+mode_t rpc_client_umask(const struct rpc_client *client)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/%d/status", client->pid);
+    FILE *f = fopen(path, "re");
+    unsigned mask = RPC_DEFAULT_UMASK;
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = sscanf(line, "Umask: %o", &mask) == 1;
+    if (f) fclose(f);
+    return found ? (mode_t)(mask & 0777) : RPC_DEFAULT_UMASK;
 }
 
 /* ---- dispatch -------------------------------------------------------------------------- */
@@ -568,6 +582,7 @@ static void accept_client(struct rpc_server *s, int fd)
     c->server = s;
     c->fd = fd;
     c->id = ++s->next_client_id;
+    c->pid = pid;
     c->refs = 1;
     snprintf(c->name, sizeof c->name, "client %llu (pid %d)", (unsigned long long)c->id, pid);
     ipc_reader_init(&c->in, IPC_MAX_LINE);

@@ -14,6 +14,7 @@
 #define IROHD_RPC_SERVER_H
 
 #include <json-c/json.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,11 @@ struct rpc_client *rpc_call_client(const struct rpc_call *call);
 
 /* A description of a client for logs: "client 7 (pid 1234)". */
 const char *rpc_client_name(const struct rpc_client *client);
+/* The client process's umask now (Linux /proc/PID/status), so files irohd writes for it (blob
+ * exports) get the modes the client's own tools would give them; RPC_DEFAULT_UMASK when it
+ * cannot be read (the process is gone, a kernel before 4.7). */
+#define RPC_DEFAULT_UMASK 022
+mode_t rpc_client_umask(const struct rpc_client *client);
 
 /* Called once when a subscription ends because its client left or unsubscribed. */
 typedef void rpc_subscription_end_fn(struct rpc_subscription *sub, void *ctx);

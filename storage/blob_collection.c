@@ -330,7 +330,7 @@ int blob_collection_load(struct blob_store *s, const uint8_t hash[BLOB_HASH_LEN]
  * on the way must be a real directory (a symlink is refused: nothing is written outside the
  * target), and the file must not be a directory, nor exist at all without overwrite. */
 static int prepare(int dirfd, const char *dir, const struct iroh_collection_name *n, bool create,
-                   bool overwrite, struct blob_error *e)
+                   bool overwrite, mode_t umask, struct blob_error *e)
 {
     char path[PATH_MAX]; /* dir/name; name starts at path + skip */
     size_t skip = strlen(dir) + 1;
@@ -343,11 +343,14 @@ static int prepare(int dirfd, const char *dir, const struct iroh_collection_name
     for (char *slash; (slash = strchr(part, '/')); part = slash + 1) {
         *slash = 0; /* path is now the directory's */
         int next = -1;
-        if (create && mkdirat(fd, part, 0777) < 0 && errno != EEXIST) {
+        bool made = create && mkdirat(fd, part, 0700) == 0;
+        if (create && !made && errno != EEXIST) {
             rc = blob_fail_errno(e, "cannot create the directory", path);
         } else {
             next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (next < 0 && (errno == ENOTDIR || errno == ELOOP))
+            if (next >= 0 && made && fchmod(next, 0777 & ~umask) < 0)
+                rc = blob_fail_errno(e, "cannot set the mode of", path);
+            else if (next < 0 && (errno == ENOTDIR || errno == ELOOP))
                 rc = blob_fail(e, IROH_EINVAL, "%s exists and is not a directory", path);
             else if (next < 0 && (errno != ENOENT || create))
                 rc = blob_fail_errno(e, "cannot open", path);
@@ -370,7 +373,7 @@ static int prepare(int dirfd, const char *dir, const struct iroh_collection_name
 }
 
 int blob_collection_export(struct blob_store *s, const struct blob_collection *c, const char *dir,
-                           bool overwrite, const struct blob_progress *progress,
+                           bool overwrite, mode_t umask, const struct blob_progress *progress,
                            struct blob_collection_exported *out, struct blob_error *e)
 {
     memset(out, 0, sizeof *out);
@@ -406,20 +409,23 @@ int blob_collection_export(struct blob_store *s, const struct blob_collection *c
                        hex, found == 0 ? "incomplete" : "not in the store");
     }
     /* The target directory, then nothing in the way of any file. */
-    if (rc == 0 && mkdir(dir, 0777) < 0 && errno != EEXIST)
+    bool made = rc == 0 && mkdir(dir, 0700) == 0;
+    if (rc == 0 && !made && errno != EEXIST)
         rc = blob_fail_errno(e, "cannot create the directory", dir);
     int dirfd = rc == 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (rc == 0 && dirfd < 0)
         rc = errno == ENOTDIR ? blob_fail(e, IROH_EINVAL, "%s exists and is not a directory", dir)
                               : blob_fail_errno(e, "cannot open", dir);
+    if (rc == 0 && made && fchmod(dirfd, 0777 & ~umask) < 0)
+        rc = blob_fail_errno(e, "cannot set the mode of", dir);
     for (size_t i = 0; rc == 0 && i < c->count; i++)
-        rc = prepare(dirfd, dir, &c->names[i], false, overwrite, e);
+        rc = prepare(dirfd, dir, &c->names[i], false, overwrite, umask, e);
 
     struct span sp = {progress, 0, total};
     char path[PATH_MAX];
     for (size_t i = 0; rc == 0 && i < c->count; i++) {
         if ((rc = span_check(&sp, "exporting", e)) < 0 ||
-            (rc = prepare(dirfd, dir, &c->names[i], true, overwrite, e)) < 0)
+            (rc = prepare(dirfd, dir, &c->names[i], true, overwrite, umask, e)) < 0)
             break;
         if (!join(path, sizeof path, dir, c->names[i].data, c->names[i].len)) {
             rc = blob_fail(e, IROH_EINVAL, "the path %s/%.*s is too long", dir, NAME_SHOWN,
@@ -428,8 +434,8 @@ int blob_collection_export(struct blob_store *s, const struct blob_collection *c
         }
         struct blob_progress file_progress = {span_report, &sp};
         uint64_t size = 0;
-        rc =
-            blob_store_export(s, c->root + BLOB_HASH_LEN * (i + 1), path, &file_progress, &size, e);
+        rc = blob_store_export(s, c->root + BLOB_HASH_LEN * (i + 1), path, umask, &file_progress,
+                               &size, e);
         sp.base += size;
         out->total_size += size;
     }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "storage/blob_store.h"
 
@@ -53,7 +54,8 @@ struct blob_collection_exported {
 };
 
 /* Writes the collection under the absolute path dir (created if missing; its parent must
- * exist), each file as blob_store_export does (temp file, fsync, rename). Nothing is written
+ * exist), each file as blob_store_export does (temp file, fsync, rename; mode 0666 & ~umask;
+ * directories it creates get 0777 & ~umask). Nothing is written
  * unless every name is a safe relative path (core/collection.h: no "..", ".", empty
  * components or absolute names, no name twice, none both a file and a directory), every file's
  * blob is complete, and, without overwrite, no target file exists yet. Directories on the way
@@ -64,7 +66,7 @@ struct blob_collection_exported {
  * IROH_EIO, IROH_ECORRUPT or IROH_ECLOSED. A failure after writing began leaves the files
  * written so far. */
 int blob_collection_export(struct blob_store *s, const struct blob_collection *c, const char *dir,
-                           bool overwrite, const struct blob_progress *progress,
+                           bool overwrite, mode_t umask, const struct blob_progress *progress,
                            struct blob_collection_exported *out, struct blob_error *e);
 
 #endif

@@ -325,7 +325,8 @@ int64_t blob_reader_read(struct blob_reader *r, uint64_t offset, void *buf, size
 #define EXPORT_BLOCK (1u << 20)
 
 int blob_store_export(struct blob_store *s, const uint8_t hash[BLOB_HASH_LEN], const char *path,
-                      const struct blob_progress *progress, uint64_t *size, struct blob_error *e)
+                      mode_t umask, const struct blob_progress *progress, uint64_t *size,
+                      struct blob_error *e)
 {
     if (!path || path[0] != '/')
         return blob_fail(e, IROH_EINVAL, "the path must be absolute: %s", path ? path : "(none)");
@@ -342,6 +343,8 @@ int blob_store_export(struct blob_store *s, const uint8_t hash[BLOB_HASH_LEN], c
     uint8_t *buf = malloc(EXPORT_BLOCK);
     if (fd < 0)
         rc = blob_fail_errno(e, "cannot create", tmp);
+    else if (fchmod(fd, 0666 & ~umask) < 0) /* mkostemp makes it 0600 */
+        rc = blob_fail_errno(e, "cannot set the mode of", tmp);
     else if (!buf)
         rc = blob_fail(e, IROH_ENOMEM, "out of memory");
     for (uint64_t off = 0; rc == 0 && off < r->size;) {

@@ -47,6 +47,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define BLOB_HASH_LEN 32
 #define BLOB_HASH_HEX_LEN 64
@@ -181,10 +182,12 @@ int blob_reader_outboard(struct blob_reader *r, uint64_t offset, void *buf, size
 void blob_reader_close(struct blob_reader *r);
 
 /* Copies a complete blob to the absolute path (through a temp file beside it, fsynced and
- * renamed; an existing file is replaced). Returns 0 and the size, or IROH_ENOTFOUND,
- * IROH_EINVAL (relative path, incomplete blob), IROH_ECORRUPT, IROH_EIO, IROH_ECLOSED. */
+ * renamed; an existing file is replaced) with mode 0666 & ~umask (the umask of whoever asked
+ * for the file, not irohd's). Returns 0 and the size, or IROH_ENOTFOUND, IROH_EINVAL
+ * (relative path, incomplete blob), IROH_ECORRUPT, IROH_EIO, IROH_ECLOSED. */
 int blob_store_export(struct blob_store *s, const uint8_t hash[BLOB_HASH_LEN], const char *path,
-                      const struct blob_progress *progress, uint64_t *size, struct blob_error *e);
+                      mode_t umask, const struct blob_progress *progress, uint64_t *size,
+                      struct blob_error *e);
 
 /* ---- deleting --------------------------------------------------------------------------- */
 

@@ -195,6 +195,11 @@ cmp -s "$dir/out" "$dir/meta.bin" || fail "the meta blob differs"
 (cd "$dir" && timeout 60 "$IROH" --socket "$sock" blobs export "$coll" exported) >"$dir/out" 2>"$dir/err" ||
     fail "blobs export of the collection: $(cat "$dir/err")"
 has "$(cat "$dir/out")" "^exported 7 files \(.*\) to $dir/exported$" "export message"
+# Modes follow the caller's umask (as cp's would), not irohd's 077.
+(cd "$dir" && umask 027 && timeout 60 "$IROH" --socket "$sock" blobs export "$coll" masked) >/dev/null 2>"$dir/err" ||
+    fail "blobs export under umask 027: $(cat "$dir/err")"
+modes=$(stat -c %a "$dir/masked" "$dir/masked/sub/deeper" "$dir/masked/sub/deeper/big" | tr '\n' ' ')
+[ "$modes" = "750 750 640 " ] || fail "export under umask 027 gave modes $modes, not 750 750 640"
 diff -r -x link -x fifo -x emptydir "$src" "$dir/exported" >"$dir/diff" 2>&1 || fail "exported tree differs: $(cat "$dir/diff")"
 [ ! -e "$dir/exported/link" ] && [ ! -e "$dir/exported/fifo" ] || fail "symlink or FIFO exported"
 run 1 blobs export "$coll" "$dir/exported"

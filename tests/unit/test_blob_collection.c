@@ -153,7 +153,7 @@ static int export_to(const uint8_t hash[32], const char *dir, bool overwrite, ch
     if (!c) return -100;
     struct blob_collection_exported out;
     struct blob_error e = {""};
-    int rc = blob_collection_export(store, c, dir, overwrite, NULL, &out, &e);
+    int rc = blob_collection_export(store, c, dir, overwrite, 022, NULL, &out, &e);
     if (detail) snprintf(detail, 512, "%s", e.detail);
     if (rc == 0) CHECK_EQ_INT(out.files, 4);
     blob_collection_free(c);
@@ -293,6 +293,19 @@ static void test_export(void)
     }
     CHECK(!exists(at("out/link")));
     CHECK(!exists(at("out/sub/fifo")));
+    /* Modes from the caller's umask (022), not the writer's: directories 0755, files 0644. */
+    static const char *const modes[][2] = {{"out", "755"},
+                                           {"out/sub", "755"},
+                                           {"out/sub/deeper", "755"},
+                                           {"out/a.txt", "644"},
+                                           {"out/sub/deeper/c", "644"}};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        struct stat st;
+        char mode[8];
+        CHECK_EQ_INT(stat(at(modes[i][0]), &st), 0);
+        snprintf(mode, sizeof mode, "%o", (unsigned)(st.st_mode & 0777));
+        CHECK_EQ_STR(mode, modes[i][1]);
+    }
 
     /* Again: every file exists, so nothing is written without overwrite. */
     write_file(at("out/a.txt"), "changed", 7);
@@ -363,7 +376,8 @@ static void test_unsafe_names(void)
         struct blob_collection *c = load(hash);
         struct blob_collection_exported ex;
         struct blob_error e = {""};
-        CHECK_EQ_INT(blob_collection_export(store, c, at(out), true, NULL, &ex, &e), IROH_EINVAL);
+        CHECK_EQ_INT(blob_collection_export(store, c, at(out), true, 022, NULL, &ex, &e),
+                     IROH_EINVAL);
         snprintf(detail, sizeof detail, "%s", e.detail);
         CHECK(strstr(detail, "is refused") != NULL);
         CHECK(!exists(at(out))); /* not even the directory */
@@ -414,7 +428,7 @@ static void test_not_collections(void)
     c = load(hash);
     struct blob_collection_exported ex;
     rm_rf(at("gone"));
-    CHECK_EQ_INT(blob_collection_export(store, c, at("gone"), false, NULL, &ex, &e),
+    CHECK_EQ_INT(blob_collection_export(store, c, at("gone"), false, 022, NULL, &ex, &e),
                  IROH_ENOTFOUND);
     CHECK(strstr(e.detail, "not in the store") != NULL);
     CHECK(!exists(at("gone")));

@@ -359,8 +359,12 @@ static void test_export(void)
         snprintf(path, sizeof path, "%s/exported-%zu", tmpdir, i);
         uint64_t size = 0;
         struct blob_error e = {""};
-        CHECK_EQ_INT(blob_store_export(s, a.hash, path, NULL, &size, &e), 0);
+        mode_t mask = i == 1 ? 027 : 022; /* the caller's umask sets the file's mode */
+        CHECK_EQ_INT(blob_store_export(s, a.hash, path, mask, NULL, &size, &e), 0);
         CHECK_EQ_INT(size, sizes[i]);
+        struct stat st;
+        CHECK_EQ_INT(stat(path, &st), 0);
+        CHECK_EQ_INT(st.st_mode & 0777, 0666 & ~mask);
         FILE *f = fopen(path, "rb");
         uint8_t *back = malloc(sizes[i] + 1);
         size_t got = f ? fread(back, 1, sizes[i] + 1, f) : 0;
@@ -374,15 +378,15 @@ static void test_export(void)
     }
     uint8_t missing[32] = {1, 2, 3};
     struct blob_error e = {""};
-    CHECK_EQ_INT(blob_store_export(s, missing, "/tmp/never-written", NULL, NULL, &e),
+    CHECK_EQ_INT(blob_store_export(s, missing, "/tmp/never-written", 022, NULL, NULL, &e),
                  IROH_ENOTFOUND);
     CHECK_EQ_INT(access("/tmp/never-written", F_OK), -1);
     uint8_t *data = random_bytes(100);
     struct blob_added a = add_bytes(s, data, 100);
-    CHECK_EQ_INT(blob_store_export(s, a.hash, "relative/path", NULL, NULL, &e), IROH_EINVAL);
+    CHECK_EQ_INT(blob_store_export(s, a.hash, "relative/path", 022, NULL, NULL, &e), IROH_EINVAL);
     char nodir[700];
     snprintf(nodir, sizeof nodir, "%s/no/such/dir/file", tmpdir);
-    CHECK_EQ_INT(blob_store_export(s, a.hash, nodir, NULL, NULL, &e), IROH_ENOTFOUND);
+    CHECK_EQ_INT(blob_store_export(s, a.hash, nodir, 022, NULL, NULL, &e), IROH_ENOTFOUND);
     blob_temp_tag_drop(s, a.temp_tag);
     free(data);
     blob_store_close(s);
@@ -436,7 +440,7 @@ static void test_reference_changes(void)
     blob_reader_close(r);
     char out[700];
     snprintf(out, sizeof out, "%s/export-of-changed", tmpdir);
-    CHECK_EQ_INT(blob_store_export(s, a.hash, out, NULL, NULL, &e), IROH_ECORRUPT);
+    CHECK_EQ_INT(blob_store_export(s, a.hash, out, 022, NULL, NULL, &e), IROH_ECORRUPT);
     CHECK_EQ_INT(access(out, F_OK), -1);
 
     /* A visible change (size and mtime) is refused when a reader opens. */
