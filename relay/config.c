@@ -322,8 +322,10 @@ static int apply(struct relay_config *cfg, const char *key, const struct toml_va
             return IROH_OK;
         return fail(err, cap, "unknown key %s", key);
     }
-    if (key_is(key, "limits.accept_conn_limit") || key_is(key, "limits.accept_conn_burst"))
-        return IROH_OK; /* not implemented upstream either */
+    if (key_is(key, "limits.accept_conn_limit"))
+        return set_u32(&cfg->accept_conn_limit, v, key, err, cap);
+    if (key_is(key, "limits.accept_conn_burst"))
+        return set_u32(&cfg->accept_conn_burst, v, key, err, cap);
     if (key_is(key, "limits.client.rx.bytes_per_second"))
         return set_u32(&cfg->rx_bytes_per_second, v, key, err, cap);
     if (key_is(key, "limits.client.rx.max_burst_bytes"))
@@ -576,6 +578,8 @@ int relay_config_parse_args(struct relay_config *cfg, int argc, char **argv, cha
     if (!metrics_set) default_metrics_addr(cfg);
     if (cfg->rx_bytes_per_second && !cfg->rx_max_burst_bytes)
         cfg->rx_max_burst_bytes = cfg->rx_bytes_per_second / 10;
+    if (cfg->accept_conn_limit && !cfg->accept_conn_burst)
+        cfg->accept_conn_burst = cfg->accept_conn_limit;
     return IROH_OK;
 }
 

@@ -52,6 +52,9 @@ struct relay_config {
      * a random 1..5 s), the pong, and a write that makes no progress. */
     uint32_t establish_timeout_ms, ping_interval_ms, pong_timeout_ms, write_timeout_ms;
     uint32_t max_connections;
+    /* New TCP connections per second (0: no limit) and the burst allowed above that rate
+     * (default: one second's worth); connections beyond are closed at once. */
+    uint32_t accept_conn_limit, accept_conn_burst;
     char log_level[16];
 };
 

@@ -28,6 +28,7 @@
     X(clients_inactive_added, "Connections made inactive by a newer one with the same id")         \
     X(clients_inactive_removed, "Inactive connections closed")                                     \
     X(http_connections, "TCP connections accepted")                                                \
+    X(accepts_ratelimited, "TCP connections closed at once by accept_conn_limit")                  \
     X(http_connections_closed, "TCP connections closed")                                           \
     X(http_connections_errored, "TCP connections closed for a protocol error or timeout")
 

@@ -151,6 +151,8 @@ struct relay_server {
     uint64_t rng;
     bool stopping;
     int open_handles;
+    double accept_tokens; /* accept_conn_limit's bucket, refilled at accept_refill_at */
+    uint64_t accept_refill_at;
     struct pending pend[MAX_PENDING];
     int npend;
     struct conn *pend_conns[MAX_PENDING];
@@ -1237,6 +1239,20 @@ static void conn_close(struct conn *c, bool errored)
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
+/* accept_conn_limit: a token bucket of new connections (always true without a limit). */
+static bool accept_allowed(struct relay_server *s)
+{
+    uint32_t limit = s->cfg->accept_conn_limit;
+    if (!limit) return true;
+    uint64_t now = uv_now(s->loop);
+    s->accept_tokens += (double)(now - s->accept_refill_at) * limit / 1000.0;
+    s->accept_refill_at = now;
+    if (s->accept_tokens > s->cfg->accept_conn_burst) s->accept_tokens = s->cfg->accept_conn_burst;
+    if (s->accept_tokens < 1.0) return false;
+    s->accept_tokens -= 1.0;
+    return true;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct listener *l = server->data;
@@ -1251,6 +1267,11 @@ static void on_connection(uv_stream_t *server, int status)
     s->open_handles++;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 ||
         s->m.connections >= s->cfg->max_connections) {
+        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+        return;
+    }
+    if (l->kind != L_METRICS && !accept_allowed(s)) {
+        s->m.accepts_ratelimited++;
         uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
         return;
     }
@@ -1436,6 +1457,8 @@ int relay_server_start(uv_loop_t *loop, const struct relay_config *cfg, struct r
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->open_handles = 1;
+    s->accept_tokens = cfg->accept_conn_burst; /* a full bucket at start */
+    s->accept_refill_at = uv_now(loop);
     int rc = IROH_OK;
     if (cfg->tls) rc = relay_tls_creds_load(cfg->cert_path, cfg->key_path, &s->creds, err, cap);
     if (rc == IROH_OK && cfg->tls)

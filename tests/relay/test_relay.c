@@ -825,6 +825,26 @@ static void test_rate_limit(void)
     relay_stop(&r);
 }
 
+/* accept_conn_limit: 1 connection a second with a burst of 3: of 6 at once, 3 are served
+ * and the rest closed before any answer (the metrics port is not limited). */
+static void test_accept_limit(void)
+{
+    struct relay_proc r;
+    if (!relay_start(&r, "[limits]\naccept_conn_limit = 1\naccept_conn_burst = 3\n", false)) {
+        CHECK(!"relay did not start");
+        return;
+    }
+    static char out[4096];
+    int served = 0;
+    for (int i = 0; i < 6; i++)
+        served += rtc_http(r.port, "GET /ping HTTP/1.1\r\n\r\n", out, sizeof out, WAIT) == 200;
+    CHECK(served >= 3 && served <= 4); /* a token may come back during the six */
+    CHECK_EQ_INT(metric(&r, "relayserver_accepts_ratelimited_total"), 6 - served);
+    usleep(1100 * 1000); /* a second refills a token */
+    CHECK_EQ_INT(rtc_http(r.port, "GET /ping HTTP/1.1\r\n\r\n", out, sizeof out, WAIT), 200);
+    relay_stop(&r);
+}
+
 static void test_tls(void)
 {
     char cmd[1200], cert[400], key[400];
@@ -1057,6 +1077,7 @@ int main(void)
     RUN(test_floods_and_slow_clients);
     RUN(test_ws_fragments_and_pings);
     RUN(test_rate_limit);
+    RUN(test_accept_limit);
     RUN(test_tls);
     RUN(test_v035);
     RUN(test_config_errors);
