@@ -21,24 +21,21 @@
  *       listens; takes the first connection's datagram socket, waits HOLD_MS, then sends back
  *       every datagram it reads; after 1 s without one prints "RECEIVED DROPPED READ" (conn.info's
  *       datagrams_received and datagrams_dropped, and what it read) and closes the connection.
- *   app_peer dgram SOCKET TICKET ALPN N
- *       dials TICKET, sends N datagrams (sizes 1..max, numbered, content derived from the
- *       number) on its datagram socket and one with conn.send_datagram, checks that one over
- *       the limit is refused, reads the echoes until 2 s pass without one or the peer closes
- *       the connection, checks each echo's bytes (and conn.info's datagrams_sent at the first),
- *       and prints "SENT ECHOED".
- *   app_peer codes SOCKET TICKET ALPN N
- *       dials a `codes` server (codes-serve below, or tests/interop/peer.mjs serve) and checks,
- *       in order: N bytes sent on a unidirectional stream come back whole on one the server
- *       opens; the server resets a stream with code 42 (conn.stream_reset receive 42, EOF)
- *       and stops one with 43 (send 43, writes fail with EPIPE); this app resets a stream with
- *       44 and stops one with 45, and the server reports seeing each code. Prints "ok".
- *   app_peer codes-serve SOCKET ALPN
- *       listens and serves the codes protocol on the first connection until it closes: echoes
- *       one unidirectional stream on a new one; on each bidirectional stream reads a line:
- *       "reset N" resets its sending direction with N, "stop N" stops the peer's with N,
- *       "wait-reset" / "wait-stop" answer "ok" and wait for the peer's reset (answers
- *       "reset N" on the stream) or stop (writes "stopped N" on a new unidirectional stream).
+ *   app_peer dgram SOCKET TICKET ALPN N [WINDOW]
+ *       dials TICKET, sends N datagrams (with WINDOW, at most that many unanswered at a time)
+ * (sizes 1..max, numbered, content derived from the number) on its datagram socket and one with
+ * conn.send_datagram, checks that one over the limit is refused, reads the echoes until 2 s pass
+ * without one or the peer closes the connection, checks each echo's bytes (and conn.info's
+ * datagrams_sent at the first), and prints "SENT ECHOED". app_peer codes SOCKET TICKET ALPN N dials
+ * a `codes` server (codes-serve below, or tests/interop/peer.mjs serve) and checks, in order: N
+ * bytes sent on a unidirectional stream come back whole on one the server opens; the server resets
+ * a stream with code 42 (conn.stream_reset receive 42, EOF) and stops one with 43 (send 43, writes
+ * fail with EPIPE); this app resets a stream with 44 and stops one with 45, and the server reports
+ * seeing each code. Prints "ok". app_peer codes-serve SOCKET ALPN listens and serves the codes
+ * protocol on the first connection until it closes: echoes one unidirectional stream on a new one;
+ * on each bidirectional stream reads a line: "reset N" resets its sending direction with N, "stop
+ * N" stops the peer's with N, "wait-reset" / "wait-stop" answer "ok" and wait for the peer's reset
+ * (answers "reset N" on the stream) or stop (writes "stopped N" on a new unidirectional stream).
  * Exit status 0 when everything went as described, 1 otherwise (with a message). */
 #include <errno.h>
 #include <iroh/client.h>
@@ -241,7 +238,37 @@ static int dgram_echo(iroh_client *client, const char *alpn, int hold_ms)
     return iroh_conn_close(client, incoming_conn, 0, "done") < 0 ? die("close") : 0;
 }
 
-static int dgram(iroh_client *client, const char *ticket, const char *alpn, unsigned n)
+/* Reads one echo within timeout_ms and checks it is a datagram dgram sent. Returns 1 (counted
+ * in *echoed), 0 (none came), -1 (not one of ours, or conn.info disagrees). */
+static int dgram_read_echo(iroh_client *client, uint64_t conn, int fd, unsigned n, size_t max,
+                           int timeout_ms, unsigned *echoed)
+{
+    static uint8_t buf[65536], want[65536];
+    if (!readable(fd, timeout_ms)) return 0;
+    ssize_t got = recv(fd, buf, sizeof buf, 0);
+    if (got <= 0) return 0;
+    uint32_t num;
+    memcpy(&num, buf, 4);
+    if (got < 4 || num > n || (size_t)got != dgram_fill(num, max, want) ||
+        memcmp(buf, want, (size_t)got) != 0) {
+        fprintf(stderr, "app_peer: echo of %zd bytes is no datagram we sent\n", got);
+        return -1;
+    }
+    if ((*echoed)++ == 0) { /* one came back, so irohd sent at least one */
+        long long sent = info_member(client, conn, "datagrams_sent");
+        if (sent < 1 || sent > (long long)n + 1) {
+            fprintf(stderr, "app_peer: conn.info datagrams_sent %lld of %u\n", sent, n + 1);
+            return -1;
+        }
+    }
+    return 1;
+}
+
+/* Sends n datagrams (and one more through conn.send_datagram) and counts the echoes. With a
+ * window, at most that many are unanswered at a time (an echo that does not come within
+ * 500 ms is taken as lost), so a slow echo app is never sent more than its socket holds. */
+static int dgram(iroh_client *client, const char *ticket, const char *alpn, unsigned n,
+                 unsigned window)
 {
     uint64_t conn;
     int fd;
@@ -252,9 +279,15 @@ static int dgram(iroh_client *client, const char *ticket, const char *alpn, unsi
         fprintf(stderr, "app_peer: max_datagram_size %zu on loopback\n", max);
         return 1;
     }
-    static uint8_t buf[65536], want[65536];
+    static uint8_t buf[65536];
+    unsigned echoed = 0, given_up = 0;
     uint32_t seq;
     for (seq = 0; seq < n; seq++) {
+        while (window && seq - echoed - given_up >= window) {
+            int rc = dgram_read_echo(client, conn, fd, n, max, 500, &echoed);
+            if (rc < 0) return 1;
+            given_up += rc == 0;
+        }
         size_t len = dgram_fill(seq, max, buf);
         if (send(fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len) {
             fprintf(stderr, "app_peer: sending datagram %u: %s\n", seq, strerror(errno));
@@ -263,32 +296,23 @@ static int dgram(iroh_client *client, const char *ticket, const char *alpn, unsi
     }
     size_t len = dgram_fill(seq, max, buf);
     if (iroh_conn_send_datagram(client, conn, buf, len) < 0) return die("conn.send_datagram");
-    if (iroh_conn_send_datagram(client, conn, buf, max + 1) != IROH_ETOOBIG) {
-        fprintf(stderr, "app_peer: a datagram of %zu bytes was not refused\n", max + 1);
+    /* The limit now: path MTU discovery may have raised it since the start. */
+    long long now_max = info_member(client, conn, "max_datagram_size");
+    if (now_max < (long long)max || now_max >= (long long)sizeof buf) {
+        fprintf(stderr, "app_peer: conn.info max_datagram_size %lld (was %zu)\n", now_max, max);
         return 1;
     }
-    unsigned echoed = 0;
-    while (readable(fd, 2000)) {
-        ssize_t got = recv(fd, buf, sizeof buf, 0);
-        if (got <= 0) break;
-        uint32_t num;
-        memcpy(&num, buf, 4);
-        if (got < 4 || num > n || (size_t)got != dgram_fill(num, max, want) ||
-            memcmp(buf, want, (size_t)got) != 0) {
-            fprintf(stderr, "app_peer: echo of %zd bytes is no datagram we sent\n", got);
-            return 1;
-        }
-        if (echoed++ == 0) { /* one came back, so irohd sent at least one */
-            long long sent = info_member(client, conn, "datagrams_sent");
-            if (sent < 1 || sent > (long long)n + 1) {
-                fprintf(stderr, "app_peer: conn.info datagrams_sent %lld of %u\n", sent, n + 1);
-                return 1;
-            }
-        }
+    if (iroh_conn_send_datagram(client, conn, buf, (size_t)now_max + 1) != IROH_ETOOBIG) {
+        fprintf(stderr, "app_peer: a datagram of %lld bytes was not refused\n", now_max + 1);
+        return 1;
     }
+    int rc;
+    while ((rc = dgram_read_echo(client, conn, fd, n, max, 2000, &echoed)) > 0)
+        ;
+    if (rc < 0) return 1;
     printf("%u %u\n", n + 1, echoed);
     close(fd);
-    int rc = iroh_conn_close(client, conn, 0, "done");
+    rc = iroh_conn_close(client, conn, 0, "done");
     return rc < 0 && !closed(rc) ? die("close") : 0;
 }
 
@@ -513,12 +537,13 @@ int main(int argc, char **argv)
     if (!((strcmp(mode, "sink") == 0 && args == 5) || (strcmp(mode, "push") == 0 && args == 6) ||
           (strcmp(mode, "drop") == 0 && argc == 4) || (strcmp(mode, "spray") == 0 && argc == 7) ||
           (strcmp(mode, "dgram-echo") == 0 && argc == 5) ||
-          (strcmp(mode, "dgram") == 0 && argc == 6) || (strcmp(mode, "codes") == 0 && argc == 6) ||
+          (strcmp(mode, "dgram") == 0 && (argc == 6 || argc == 7)) ||
+          (strcmp(mode, "codes") == 0 && argc == 6) ||
           (strcmp(mode, "codes-serve") == 0 && argc == 4))) {
         fprintf(stderr, "usage: app_peer sink SOCKET ALPN HOLD_MS [uni|echo] | "
                         "push SOCKET TICKET ALPN N [uni|exit] | drop SOCKET ALPN | "
                         "spray SOCKET TICKET ALPN STREAMS N | dgram-echo SOCKET ALPN HOLD_MS | "
-                        "dgram SOCKET TICKET ALPN N | codes SOCKET TICKET ALPN N | "
+                        "dgram SOCKET TICKET ALPN N [WINDOW] | codes SOCKET TICKET ALPN N | "
                         "codes-serve SOCKET ALPN\n");
         return rc;
     }
@@ -539,7 +564,8 @@ int main(int argc, char **argv)
     else if (strcmp(mode, "codes-serve") == 0)
         rc = codes_serve(client, argv[3]);
     else if (strcmp(mode, "dgram") == 0)
-        rc = dgram(client, argv[3], argv[4], (unsigned)strtoul(argv[5], NULL, 10));
+        rc = dgram(client, argv[3], argv[4], (unsigned)strtoul(argv[5], NULL, 10),
+                   argc == 7 ? (unsigned)strtoul(argv[6], NULL, 10) : 0);
     else
         rc = spray(client, argv[3], argv[4], atoi(argv[5]), strtoull(argv[6], NULL, 10));
     iroh_client_close(client);

@@ -111,7 +111,7 @@ else
 fi
 
 echo "== 6. datagrams both ways"
-out=$(in_ns timeout 60 "$PEER" dgram "$sock" "$ticket" iroh-example/echo/0 200 2>"$dir/dgram.err")
+out=$(in_ns timeout 60 "$PEER" dgram "$sock" "$ticket" iroh-example/echo/0 200 16 2>"$dir/dgram.err")
 echo "app behind irohd -> iroh -> back: sent, echoed: $out"
 read -r sent echoed <<<"$out"
 [ -n "$echoed" ] && [ "$((echoed * 10))" -ge "$((${sent:-1} * 9))" ] ||
