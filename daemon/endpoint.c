@@ -36,6 +36,10 @@
  * through it (as iroh); the check runs every RELAY_SWEEP_MS. */
 #define RELAY_IDLE_MS 60000
 #define RELAY_SWEEP_MS 15000
+/* A dial pings the remote's direct addresses again this often until its handshake completes:
+ * a 0.35 node drops QUIC from an address until a Ping from it got through, and one Ping may be
+ * lost or arrive before the node is listening. */
+#define DIAL_PING_MS 1000
 
 /* A UDP socket of our own (libuv's uv_udp_t has no GSO or GRO) watched with a uv_poll_t. */
 struct udp_socket {
@@ -74,6 +78,9 @@ struct tracked {
 struct dial {
     struct dial *next;
     struct quic_conn *qc;
+    struct iroh_public_key remote;
+    struct iroh_socket_addr pinged[IROH_PATH_MAX_CANDIDATES]; /* its direct addresses */
+    size_t n_pinged;
     endpoint_connect_fn *fn;
     void *arg;
 };
@@ -91,6 +98,8 @@ struct endpoint {
     char relay_token_buf[RELAY_TOKEN_MAX + 1];
     uv_timer_t relay_sweep; /* closes idle relay connections opened for remotes */
     bool relay_sweep_on;    /* initialised, not yet closed */
+    uv_timer_t dial_pings;  /* pings again for dials still handshaking (DIAL_PING_MS) */
+    bool dial_pings_on;     /* initialised, not yet closed */
     int home;               /* index of the home relay in relays, -1 before one is connected */
     bool no_relay;          /* relays disabled */
     bool retry_always;      /* endpoint_options.retry_always */
@@ -398,6 +407,22 @@ static void disco_ping(struct endpoint *ep, struct iroh_peer *p, const struct ir
     disco_send(ep, p, to, &ping);
 }
 
+/* Every DIAL_PING_MS while some dial still handshakes: its direct addresses are pinged again.
+ * Stops itself when no dial has any. */
+static void on_dial_pings(uv_timer_t *t)
+{
+    struct endpoint *ep = t->data;
+    bool pinging = false;
+    for (struct dial *d = ep->dials; d; d = d->next) {
+        if (d->n_pinged == 0) continue;
+        pinging = true;
+        struct iroh_peer *peer = iroh_peer_map_add(&ep->peers, &d->remote, uv_hrtime(), UINT64_MAX);
+        for (size_t i = 0; i < d->n_pinged; i++)
+            disco_ping(ep, peer, &d->pinged[i]);
+    }
+    if (!pinging) uv_timer_stop(t);
+}
+
 static void log_disco(const char *what, const struct iroh_public_key *id,
                       const struct iroh_socket_addr *where, const char *extra)
 {
@@ -451,6 +476,8 @@ static void on_disco(struct endpoint *ep, const struct iroh_socket_addr *from, c
         char rtt[48];
         snprintf(rtt, sizeof rtt, " after %.3f ms", (double)(now - sent) / 1e6);
         log_disco("pong from", &sender, &to, rtt);
+        for (struct dial *d = ep->dials; d; d = d->next) /* it knows our address now */
+            if (memcmp(d->remote.bytes, sender.bytes, IROH_KEY_LEN) == 0) d->n_pinged = 0;
         break;
     }
     default: /* IROH_DISCO_CALL_ME_MAYBE */
@@ -928,6 +955,10 @@ static void on_socket_closed(uv_handle_t *h)
 static void close_sockets(struct endpoint *ep)
 {
     close_relays(ep);
+    if (ep->dial_pings_on) {
+        ep->dial_pings_on = false;
+        uv_close((uv_handle_t *)&ep->dial_pings, on_handle_closed);
+    }
     for (size_t i = 0; i < ep->n_sockets; i++)
         close_socket(&ep->sockets[i]);
     if (ep->handles_open == 0) endpoint_free(ep);
@@ -955,6 +986,11 @@ int endpoint_start(uv_loop_t *loop, const struct endpoint_options *options, stru
     iroh_secret_key_public(options->secret, &ep->id);
     iroh_disco_secret_init(&ep->disco, options->secret);
     ep->home = -1;
+    uv_timer_init(loop, &ep->dial_pings);
+    ep->dial_pings.data = ep;
+    ep->handles_open++;
+    ep->dial_pings_on = true;
+    uv_unref((uv_handle_t *)&ep->dial_pings); /* housekeeping keeps no loop alive */
     int rc = iroh_cid_table_init(&ep->cids);
     if (rc == 0) rc = iroh_peer_map_init(&ep->peers, MAX_PEERS);
     if (rc == 0) rc = quic_tls_ctx_new(options->secret, &ep->host.tls, err, errlen);
@@ -1031,9 +1067,12 @@ int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr,
     if (!d) return IROH_ENOMEM;
     /* our own dial may take the place of any remote */
     struct iroh_peer *peer = iroh_peer_map_add(&ep->peers, &addr->id, uv_hrtime(), UINT64_MAX);
-    /* Pings first (the Initial leaves from the loop): a 0.35 node learns our address from them */
+    /* Pings first (the Initial leaves from the loop): a 0.35 node learns our address from them;
+     * again every DIAL_PING_MS until the handshake completes */
     for (size_t i = 0; i < n; i++)
         disco_ping(ep, peer, &candidates[i]);
+    *d = (struct dial){.remote = addr->id, .n_pinged = n};
+    memcpy(d->pinged, candidates, n * sizeof candidates[0]);
     if (via_relay) {
         /* the ticket's relay, unless a live relay connection already reaches the remote */
         if (!*peer->relay_url || !find_relay(ep, peer->relay_url))
@@ -1048,8 +1087,13 @@ int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr,
         free(d);
         return rc;
     }
-    *d = (struct dial){.next = ep->dials, .qc = qc, .fn = fn, .arg = arg};
+    d->next = ep->dials;
+    d->qc = qc;
+    d->fn = fn;
+    d->arg = arg;
     ep->dials = d;
+    if (d->n_pinged > 0 && !uv_is_active((uv_handle_t *)&ep->dial_pings))
+        uv_timer_start(&ep->dial_pings, on_dial_pings, DIAL_PING_MS, DIAL_PING_MS);
     return 0;
 }
 

@@ -283,7 +283,8 @@ static void on_connect(struct quic_conn *qc, int status, const char *why, void *
     *(int *)arg = status;
 }
 
-/* A dial pings each direct address before its QUIC Initial; a Pong back is taken. */
+/* A dial pings each direct address before its QUIC Initial, and again (about every second)
+ * while no Pong came back; a Pong back is taken and ends the Pings. */
 static void test_dial_pings_first(void)
 {
     struct node n;
@@ -306,6 +307,16 @@ static void test_dial_pings_first(void)
     got = peer_receive(&p, pkt, sizeof pkt, 5000);
     CHECK(got >= 1200 && (pkt[0] & 0xf0) == 0xc0); /* a padded QUIC v1 Initial */
     CHECK(!iroh_disco_looks_like(pkt, got));
+
+    /* unanswered, the Ping comes again between the Initial's retransmissions */
+    struct iroh_disco_msg again = {0};
+    for (int i = 0; i < 20 && again.type != IROH_DISCO_PING; i++) {
+        got = peer_receive(&p, pkt, sizeof pkt, 5000);
+        if (got == 0) break;
+        if (iroh_disco_looks_like(pkt, got)) CHECK(open_from(&p, &n.id, pkt, got, &again));
+    }
+    CHECK_EQ_INT(again.type, IROH_DISCO_PING);
+    CHECK(memcmp(again.tx_id, ping.tx_id, sizeof ping.tx_id) != 0);
 
     struct iroh_disco_msg pong = {.type = IROH_DISCO_PONG, .src = n.addr};
     memcpy(pong.tx_id, ping.tx_id, sizeof pong.tx_id);
