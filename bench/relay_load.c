@@ -1,31 +1,38 @@
 /* relay_load.c — load on iroh-relay (IROH_RELAY_BIN, started here on loopback): N concurrent
  * relay clients (default 1000) in pairs, each sending datagram frames to its partner.
  *
- *   relay_load [-n CLIENTS] [-s PAYLOAD_BYTES] [-t SECONDS] [-l LOAD] [-b SOCKBUF] [-p]
- *              [-r RELAY_BINARY]
+ *   relay_load [-n CLIENTS] [-s PAYLOAD_BYTES] [-t SECONDS] [-l LOAD | -o GBPS] [-R REPS]
+ *              [-b SOCKBUF] [-p] [-P] [-r RELAY_BINARY]
  *
  * 1. memory: the relay's RSS before and after N clients connected and authenticated (idle),
  *    per client;
  * 2. throughput: every client sends as fast as the relay takes it for SECONDS; aggregate
  *    payload bytes delivered per second (a frame the relay drops because the receiver's queue
  *    is full is not counted);
- * 3. latency at LOAD (default 0.5) of (2)'s throughput: every client sends one frame per
- *    interval, the clients' send times spread evenly over it (a 0.1 ms tick looks for due
- *    frames); each frame carries the time of the write that hands it to the kernel, the
- *    receiver thread subtracts it from the time it read the frame; p50/p99/max.
+ * 3. latency at LOAD (default 0.5) of (2)'s throughput, or at GBPS, REPS times (default 1):
+ *    every client sends one frame per interval, the clients' due times spread evenly over it
+ *    (a 0.1 ms tick looks for due frames). Each phase starts from quiet connections (drain()).
+ *    A frame's latency runs from its due time, so a frame held back because the relay had not
+ *    taken its client's previous frame counts that wait (see send_paced); frames never sent or
+ *    never read count as lost. It is split with the kernel's receive stamp (SO_TIMESTAMPNS:
+ *    when the relay's segment reached the receiver's socket) into the relay's part and the
+ *    generator's own reading; the sender's own lateness is reported, not counted, and frames it
+ *    would send more than 1 ms late are skipped (counted) rather than sent in a burst.
  * Two threads drive all clients (connections are set up with the blocking client of
  * tests/relay): one sends (epoll on writability when flooding, the tick when paced), one only
- * reads and timestamps; while paced the sender runs at nice 5, so on a shared CPU an arriving
- * frame is read at once rather than after the sender's time slice. Frames use a zero masking
- * key, which RFC 6455 allows, so the generator does not spend its CPU on masking.
+ * reads (in the latency phase one frame per read, so the read's stamp is that frame's). Frames
+ * use a zero masking key, which RFC 6455 allows, so the generator does not spend its CPU on
+ * masking. Stamps use CLOCK_REALTIME, the clock of the kernel's stamps.
  * Client sockets get SOCKBUF (default 128 KiB; 0: the kernel's autotuning) as send and receive
  * buffer: autotuned, 2000 loopback sockets flooded grow to tens of MiB each, push the kernel
  * into TCP memory pressure and it drops segments, whose retransmission timeouts (200 ms and
  * up) then show as latency. The kernel's TCP loss counters are printed for each phase.
  * -p pins the relay to CPU 0 and the generator to CPU 1, so the relay does not wait in the run
- * queue behind the generator's threads (on a 2-CPU machine, three busy threads otherwise make
- * the scheduler's time slice the p99); the generator then has one CPU, which caps (2).
+ * queue behind the generator's threads; the generator then has one CPU, which caps (2).
+ * -P runs the relay and the generator's threads SCHED_FIFO while measuring (realtime_phase),
+ * standing in for the dedicated machines of a deployment on a machine shared with other work.
  * The relay runs with pings off (the clients do not answer). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -35,10 +42,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,26 +67,60 @@ struct client {
     uint8_t *rbuf;
     size_t rlen;
     uint64_t next_send_ns;
+    uint64_t prev_done_ns; /* when the last byte of the previous paced frame was written */
+};
+
+/* One frame's way, CLOCK_REALTIME ns (the clock of the kernel's receive stamps): the sender's
+ * write, the kernel's stamp of the relay's segment that completed it in the receiver's socket,
+ * the receiver thread's read; and how long it was held back in the sender by the relay's
+ * backpressure before that write. */
+struct sample {
+    uint64_t sent, in_socket, read, held;
+};
+
+/* One paced frame at the sender, ns: how late its write started for the sender's own reasons
+ * (after its due time and after the previous frame was out), and how long the write() took. */
+struct send_sample {
+    uint32_t late, write;
 };
 
 static struct client *clients;
 static int nclients = 1000;
 static int sockbuf = 128 * 1024; /* SO_SNDBUF and SO_RCVBUF of every client socket; 0: kernel's */
 static bool pin;                 /* relay on CPU 0, this process on CPU 1 */
+static bool realtime;            /* paced phases under SCHED_FIFO (relay, sender, receiver) */
+static _Atomic pid_t receiver_tid;
 static size_t payload = 16384;
+static size_t recv_frame_len; /* a datagram frame as the relay sends it (unmasked header) */
 /* Written by the receiver thread, reset and read by the main thread between phases. */
 static _Atomic uint64_t received_bytes, received_frames;
-static uint64_t *samples;
+#define MAX_SAMPLES (1u << 20)
+#define GRACE_NS 200000000u /* how long after a paced phase its last frames may arrive */
+#define LOST UINT64_MAX     /* the latency of a frame that did not arrive within GRACE_NS */
+static struct sample *samples;
 static _Atomic size_t nsamples;
-static size_t max_samples = 4u << 20;
+static struct send_sample *send_samples; /* the sender's (main thread's) own */
+static size_t nsend_samples, skipped_frames, started_frames;
 static _Atomic bool measure_latency, stop_receiver;
-static _Atomic uint64_t phase_start_ns; /* latency samples older than this are stale frames */
+static _Atomic uint64_t phase_start_ns; /* latency samples sent before this are stale frames */
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Pacing and phases. */
+static uint64_t now_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* Latency stamps: the kernel stamps received segments with this clock. */
+static uint64_t real_ns(void)
+{
+    return clock_ns(CLOCK_REALTIME);
 }
 
 static long rss_kib(pid_t pid)
@@ -163,6 +207,32 @@ static void pin_to_cpu(int cpu)
     sched_setaffinity(0, sizeof set, &set);
 }
 
+/* SCHED_FIFO at prio for one thread, or back to the normal policy (prio 0). */
+static void set_fifo(pid_t tid, int prio)
+{
+    struct sched_param sp = {.sched_priority = prio};
+    sched_setscheduler(tid, prio ? SCHED_FIFO : SCHED_OTHER, &sp);
+}
+
+/* -P: while measuring, the relay (every thread), the sender (this thread) and the receiver run
+ * SCHED_FIFO, so that other work on a shared machine does not preempt them. The relay comes
+ * first; while flooding the receiver comes before the sender (a sender that never blocks would
+ * otherwise starve it), while paced the sender comes first (its timing is the schedule). */
+enum rt_phase { RT_OFF, RT_FLOOD, RT_PACED };
+
+static void realtime_phase(pid_t relay, enum rt_phase phase)
+{
+    if (!realtime) return;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)relay);
+    DIR *d = opendir(path);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (e->d_name[0] != '.') set_fifo(atoi(e->d_name), phase == RT_OFF ? 0 : 3);
+    if (d) closedir(d);
+    set_fifo(gettid(), phase == RT_OFF ? 0 : phase == RT_FLOOD ? 1 : 2);
+    set_fifo(receiver_tid, phase == RT_OFF ? 0 : phase == RT_FLOOD ? 2 : 1);
+}
+
 static pid_t start_relay(const char *bin, uint16_t *port)
 {
     char cfg[] = "/tmp/relay_load-cfg-XXXXXX", logp[] = "/tmp/relay_load-log-XXXXXX";
@@ -207,11 +277,11 @@ static void build_frame(struct client *c, const struct client *to)
     c->sent = c->frame_len; /* nothing in flight */
 }
 
-/* Consumes whole server frames in c->rbuf. */
-static void parse_frames(struct client *c)
+/* Consumes whole server frames in c->rbuf; in_socket and read are the stamps of the read that
+ * completed them (0: none). */
+static void parse_frames(struct client *c, uint64_t in_socket, uint64_t read_at)
 {
     size_t at = 0;
-    uint64_t now = measure_latency ? now_ns() : 0;
     for (;;) {
         struct iroh_ws_header h;
         int hl = iroh_ws_parse_header(c->rbuf + at, c->rlen - at, IROH_WS_CLIENT, UINT64_MAX, &h);
@@ -222,11 +292,11 @@ static void parse_frames(struct client *c)
             received_frames++;
             received_bytes += h.payload_len - IROH_RELAY_DATAGRAM_HEADER_LEN;
             size_t k = nsamples;
-            if (measure_latency && k < max_samples) {
-                uint64_t sent;
-                memcpy(&sent, f + IROH_RELAY_DATAGRAM_HEADER_LEN, 8);
-                if (sent >= phase_start_ns && sent <= now) {
-                    samples[k] = now - sent;
+            if (read_at && k < MAX_SAMPLES) {
+                uint64_t stamp[2];
+                memcpy(stamp, f + IROH_RELAY_DATAGRAM_HEADER_LEN, sizeof stamp);
+                if (stamp[0] >= phase_start_ns && stamp[0] <= read_at) {
+                    samples[k] = (struct sample){stamp[0], in_socket, read_at, stamp[1]};
                     nsamples = k + 1;
                 }
             }
@@ -237,36 +307,100 @@ static void parse_frames(struct client *c)
     c->rlen -= at;
 }
 
+/* How much to read so that the read ends where the frame being received ends: the kernel's
+ * receive stamp of a read is that of the last segment it took, so it is this frame's. */
+static size_t to_frame_end(const struct client *c)
+{
+    struct iroh_ws_header h;
+    int hl = iroh_ws_parse_header(c->rbuf, c->rlen, IROH_WS_CLIENT, UINT64_MAX, &h);
+    size_t end = hl > 0 ? (size_t)hl + (size_t)h.payload_len : recv_frame_len;
+    return end > c->rlen ? end - c->rlen : 1;
+}
+
+/* Reads until the socket is empty (the receiver's epoll is edge-triggered). */
 static void on_readable(struct client *c)
 {
-    size_t cap = 2 * (payload + 64);
     for (;;) {
-        ssize_t n = read(c->fd, c->rbuf + c->rlen, cap - c->rlen);
+        bool stamp = measure_latency;
+        size_t want = 2 * (payload + 64) - c->rlen;
+        if (stamp && to_frame_end(c) < want) want = to_frame_end(c);
+        struct iovec iov = {c->rbuf + c->rlen, want};
+        union {
+            char buf[CMSG_SPACE(sizeof(struct timespec))];
+            struct cmsghdr align;
+        } ctl;
+        struct msghdr m = {.msg_iov = &iov,
+                           .msg_iovlen = 1,
+                           .msg_control = ctl.buf,
+                           .msg_controllen = sizeof ctl.buf};
+        ssize_t n = recvmsg(c->fd, &m, 0);
         if (n <= 0) return;
+        uint64_t read_at = stamp ? real_ns() : 0, in_socket = 0;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+            if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+                struct timespec ts;
+                memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+                in_socket = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+            }
         c->rlen += (size_t)n;
-        parse_frames(c);
+        parse_frames(c, in_socket, read_at);
     }
 }
 
-/* Continues or starts c's frame; in latency mode a new frame only when it is due. */
-static void try_send(struct client *c, uint64_t now, uint64_t interval_ns)
+/* Flooding: writes c's frame again and again until the socket is full. */
+static void send_flood(struct client *c)
 {
     for (;;) {
-        if (c->sent == c->frame_len) {
-            if (interval_ns && now < c->next_send_ns) return;
-            if (interval_ns) {
-                c->next_send_ns += interval_ns;
-                if (c->next_send_ns < now) c->next_send_ns = now + interval_ns; /* fell behind */
-                uint64_t t = now_ns(); /* the moment the frame goes to the socket */
-                memcpy(c->frame + c->frame_len - payload, &t, 8);
-            }
-            c->sent = 0;
-        }
+        if (c->sent == c->frame_len) c->sent = 0;
         ssize_t n = write(c->fd, c->frame + c->sent, c->frame_len - c->sent);
         if (n <= 0) return;
         c->sent += (size_t)n;
-        if (interval_ns && c->sent == c->frame_len) return;
     }
+}
+
+#define MAX_OWN_DELAY_NS 1000000
+
+/* Paced: continues c's frame, or starts the next one once it is due. A frame carries the time
+ * of the write that starts it and how long it was held back after its due time because the
+ * previous frame's bytes were still waiting for room in the socket: that is the relay's
+ * backpressure, part of its latency. How late this thread starts a frame for its own reasons
+ * (its tick, its scheduling) goes to send_samples instead; a frame it would start more than
+ * MAX_OWN_DELAY_NS late is skipped and counted, as independent clients would not send the
+ * frames a stalled generator owes all at once: that burst would be the generator's doing.
+ * tick: the time this round over the clients began. */
+static void send_paced(struct client *c, uint64_t tick, uint64_t interval_ns)
+{
+    bool first = false;
+    uint64_t due = c->next_send_ns, started = 0;
+    if (c->sent == c->frame_len) {
+        if (tick < due) return;
+        uint64_t now = now_ns(), ready = c->prev_done_ns > due ? c->prev_done_ns : due;
+        if (now - ready > MAX_OWN_DELAY_NS) {
+            while (c->next_send_ns + MAX_OWN_DELAY_NS < now) {
+                c->next_send_ns += interval_ns;
+                skipped_frames++;
+            }
+            return;
+        }
+        c->next_send_ns += interval_ns;
+        started = now;
+        uint64_t stamp[2] = {real_ns(), ready - due};
+        memcpy(c->frame + c->frame_len - payload, stamp, sizeof stamp);
+        first = true;
+        started_frames++;
+        c->sent = 0;
+    }
+    ssize_t n = write(c->fd, c->frame + c->sent, c->frame_len - c->sent);
+    if (first && nsend_samples < MAX_SAMPLES) {
+        uint64_t own = started - (c->prev_done_ns > due ? c->prev_done_ns : due); /* < 1 ms */
+        uint64_t took = now_ns() - started;
+        send_samples[nsend_samples++] =
+            (struct send_sample){(uint32_t)(own < UINT32_MAX ? own : UINT32_MAX),
+                                 (uint32_t)(took < UINT32_MAX ? took : UINT32_MAX)};
+    }
+    if (n <= 0) return;
+    c->sent += (size_t)n;
+    if (c->sent == c->frame_len) c->prev_done_ns = now_ns();
 }
 
 #define PACE_TICK_NS 100000 /* paced sending looks for due frames every 0.1 ms */
@@ -274,13 +408,13 @@ static void try_send(struct client *c, uint64_t now, uint64_t interval_ns)
 enum mode {
     FLOOD, /* every client sends as fast as it can */
     PACED, /* every client sends one frame per interval_ns */
-    DRAIN, /* nobody sends; what is in flight is read */
 };
 
 /* The receiver thread: reads every client as data arrives. */
 static void *receiver(void *arg)
 {
     int ep = *(int *)arg;
+    receiver_tid = gettid();
     struct epoll_event evs[256];
     while (!stop_receiver) {
         int n = epoll_wait(ep, evs, 256, 10);
@@ -290,32 +424,66 @@ static void *receiver(void *arg)
     return NULL;
 }
 
-/* Sends for `seconds` (ep_out: every client, edge-triggered writability). */
-static void run(int ep_out, double seconds, enum mode mode, uint64_t interval_ns)
+/* Sends for `seconds` (ep_out: every client, edge-triggered writability). Returns the time of
+ * the last round over the clients. */
+static uint64_t run(int ep_out, double seconds, enum mode mode, uint64_t interval_ns)
 {
     uint64_t start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
     for (int i = 0; i < nclients; i++)
         clients[i].next_send_ns =
             start + (mode == PACED ? (uint64_t)i * (interval_ns / nclients) : 0);
+    for (int i = 0; i < nclients; i++)
+        clients[i].prev_done_ns = 0;
     if (mode == FLOOD) /* the edge may have passed: start every client once */
         for (int i = 0; i < nclients; i++)
-            try_send(&clients[i], start, 0);
+            send_flood(&clients[i]);
     struct epoll_event evs[256];
-    uint64_t now;
+    uint64_t now, last = start;
     while ((now = now_ns()) < end) {
+        last = now;
         if (mode == FLOOD) {
             int n = epoll_wait(ep_out, evs, 256, 10);
             for (int i = 0; i < n; i++)
-                try_send(evs[i].data.ptr, now, 0);
+                send_flood(evs[i].data.ptr);
         } else if (mode == PACED) {
             for (int i = 0; i < nclients; i++)
-                try_send(&clients[i], now, interval_ns);
+                send_paced(&clients[i], now, interval_ns);
             struct timespec tick = {0, PACE_TICK_NS};
             nanosleep(&tick, NULL);
-        } else {
-            usleep(10000);
         }
     }
+    return last;
+}
+
+/* Finishes every partially written frame and waits until the relay has taken and acknowledged
+ * every byte (no client socket has anything queued) and nothing has arrived for 0.1 s, so
+ * that a paced phase starts from quiet connections: after a flood, connections that lost
+ * segments may wait out retransmission timeouts for seconds. At most 30 s; prints how long. */
+static void drain(void)
+{
+    uint64_t start = now_ns(), quiet_since = start, frames = received_frames;
+    bool idle = false;
+    while (now_ns() - start < 30000000000u) {
+        idle = true;
+        for (int i = 0; i < nclients; i++) {
+            struct client *c = &clients[i];
+            if (c->sent < c->frame_len) {
+                ssize_t n = write(c->fd, c->frame + c->sent, c->frame_len - c->sent);
+                if (n > 0) c->sent += (size_t)n;
+            }
+            int queued = 0;
+            ioctl(c->fd, SIOCOUTQ, &queued);
+            if (c->sent < c->frame_len || queued > 0) idle = false;
+        }
+        if (frames != received_frames) {
+            frames = received_frames;
+            quiet_since = now_ns();
+        }
+        if (idle && now_ns() - quiet_since > 100000000u) break;
+        usleep(10000);
+    }
+    printf("  drained in %.2f s%s\n", (double)(now_ns() - start) / 1e9,
+           idle ? "" : " (gave up: still sending)");
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -324,12 +492,177 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* A distribution's p50, p99, p99.9 and max in ms. */
+struct dist {
+    double p50, p99, p999, max;
+};
+
+static struct dist dist_of(uint64_t *v, size_t n)
+{
+    struct dist d = {0};
+    if (!n) return d;
+    qsort(v, n, sizeof *v, cmp_u64);
+    d.p50 = (double)v[n / 2] / 1e6;
+    d.p99 = (double)v[n * 99 / 100] / 1e6;
+    d.p999 = (double)v[n * 999 / 1000] / 1e6;
+    d.max = (double)v[n - 1] / 1e6;
+    return d;
+}
+
+/* A figure in ms, or "lost". */
+static const char *ms(double v, char buf[16])
+{
+    if (v >= (double)LOST / 1e6)
+        snprintf(buf, 16, "lost");
+    else
+        snprintf(buf, 16, "%.3f ms", v);
+    return buf;
+}
+
+static void print_dist(const char *what, struct dist d)
+{
+    char a[16], b[16], c[16], e[16];
+    printf("  %-42s p50 %10s  p99 %10s  p99.9 %10s  max %10s\n", what, ms(d.p50, a), ms(d.p99, b),
+           ms(d.p999, c), ms(d.max, e));
+}
+static double load_average(void)
+{
+    double l[1] = {-1};
+    getloadavg(l, 1);
+    return l[0];
+}
+
+/* The latency phase's figures, for the summary over repetitions. */
+struct latency_run {
+    struct dist total, relay, receive;
+    double delivered;
+};
+
+/* One paced phase: prints the stages of the frames' way and returns the figures. */
+/* Frames of a paced phase with no sample: due before its end but never started (their client's
+ * previous frame still waiting for room), or started but not read within GRACE_NS after the
+ * end (in the relay, in a socket, or dropped by the relay). They count as latency LOST (more
+ * than GRACE_NS) in the figures, so that a stuck client cannot improve them by sending less. */
+static size_t lost_frames(uint64_t end, uint64_t interval, size_t received)
+{
+    size_t due = started_frames;
+    for (int i = 0; i < nclients; i++)
+        if (clients[i].next_send_ns <= end) due += (end - clients[i].next_send_ns) / interval + 1;
+    return due > received ? due - received : 0;
+}
+
+/* Fills v with one figure per sample (and lost ones) and returns its distribution. */
+static struct dist stage(uint64_t *v, size_t lost, uint64_t (*figure)(const struct sample *))
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nsamples; i++)
+        v[n++] = figure(&samples[i]);
+    for (size_t i = 0; i < lost; i++)
+        v[n++] = LOST;
+    return dist_of(v, n);
+}
+
+/* The stages of a frame's way (the kernel's receive stamp lies between the write and the read
+ * unless the clocks misbehave; such frames then count as 0 in the split). */
+static bool stamp_ok(const struct sample *s)
+{
+    return s->in_socket >= s->sent && s->in_socket <= s->read;
+}
+static uint64_t end_to_end(const struct sample *s)
+{
+    return s->held + s->read - s->sent;
+}
+static uint64_t relay_stage(const struct sample *s)
+{
+    return s->held + (stamp_ok(s) ? s->in_socket : s->read) - s->sent;
+}
+static uint64_t receive_stage(const struct sample *s)
+{
+    return stamp_ok(s) ? s->read - s->in_socket : 0;
+}
+
+/* One paced phase: prints the stages of the frames' way and returns the figures. */
+static struct latency_run paced_phase(int ep_out, pid_t relay, double seconds, double rate)
+{
+    struct latency_run r = {0};
+    uint64_t interval = (uint64_t)((double)payload * nclients / rate * 1e9);
+    double load0 = load_average();
+    struct tcp_loss loss0 = tcp_loss_now();
+    received_bytes = received_frames = 0;
+    nsamples = 0;
+    nsend_samples = skipped_frames = started_frames = 0;
+    double relay_cpu0 = cpu_seconds(relay), self_cpu0 = cpu_seconds(getpid());
+    phase_start_ns = real_ns();
+    measure_latency = true;
+    realtime_phase(relay, RT_PACED);
+    uint64_t t0 = now_ns();
+    uint64_t last_tick = run(ep_out, seconds, PACED, interval);
+    double secs = (double)(now_ns() - t0) / 1e9;
+    realtime_phase(relay, RT_OFF);
+    double relay_cpu = 100 * (cpu_seconds(relay) - relay_cpu0) / secs,
+           self_cpu = 100 * (cpu_seconds(getpid()) - self_cpu0) / secs;
+    usleep(GRACE_NS / 1000); /* the last frames arrive */
+    measure_latency = false;
+    size_t count = nsamples, lost = lost_frames(last_tick, interval, count);
+    r.delivered = (double)received_bytes / secs;
+    uint64_t *v = malloc((count + lost + nsend_samples + 1) * sizeof *v);
+    printf("latency at %.3f GB/s offered (%.3f GB/s delivered, %zu frames), load average %.2f "
+           "before, %.2f after; CPU: relay %.0f %%, load generator %.0f %%\n",
+           rate / 1e9, r.delivered / 1e9, count, load0, load_average(), relay_cpu, self_cpu);
+    r.total = stage(v, lost, end_to_end);
+    print_dist("end to end (due -> receiver's read)", r.total);
+    r.relay = stage(v, lost, relay_stage);
+    print_dist("relay (due -> receiver's socket)", r.relay);
+    r.receive = stage(v, 0, receive_stage);
+    print_dist("generator (receiver's socket -> its read)", r.receive);
+    size_t held = 0, unstamped = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (samples[i].held) v[held++] = samples[i].held;
+        unstamped += !stamp_ok(&samples[i]);
+    }
+    if (unstamped) printf("  %zu frames without a kernel receive stamp\n", unstamped);
+    printf("  %zu frames lost (not read within %.1f s after the phase: counted as lost above)\n",
+           lost, GRACE_NS / 1e9);
+    printf("  %zu frames held back by the relay's backpressure (in the figures above)\n", held);
+    if (held) print_dist("  of them, held back", dist_of(v, held));
+    for (size_t i = 0; i < nsend_samples; i++)
+        v[i] = send_samples[i].late;
+    print_dist("sender's own delay (not in the figures)", dist_of(v, nsend_samples));
+    printf("  %zu frames (%.2f %%) skipped: the sender was more than %.1f ms late on its own\n",
+           skipped_frames,
+           100.0 * (double)skipped_frames / (double)(started_frames + skipped_frames),
+           MAX_OWN_DELAY_NS / 1e6);
+    for (size_t i = 0; i < nsend_samples; i++)
+        v[i] = send_samples[i].write;
+    print_dist("sender: write() call", dist_of(v, nsend_samples));
+    free(v);
+    print_tcp_loss("latency", loss0);
+    return r;
+}
+
+/* The range of d[0..n)'s figures. */
+static void print_range(const char *what, const struct dist *d, int n)
+{
+    struct dist lo = d[0], hi = d[0];
+    for (int i = 1; i < n; i++) {
+#define RANGE(f)                                                                                   \
+    if (d[i].f < lo.f) lo.f = d[i].f;                                                              \
+    if (d[i].f > hi.f) hi.f = d[i].f;
+        RANGE(p50) RANGE(p99) RANGE(p999) RANGE(max)
+#undef RANGE
+    }
+    char b[8][16];
+    printf("  %-12s p50 %s - %s, p99 %s - %s, p99.9 %s - %s, max %s - %s\n", what, ms(lo.p50, b[0]),
+           ms(hi.p50, b[1]), ms(lo.p99, b[2]), ms(hi.p99, b[3]), ms(lo.p999, b[4]),
+           ms(hi.p999, b[5]), ms(lo.max, b[6]), ms(hi.max, b[7]));
+}
+
 int main(int argc, char **argv)
 {
     const char *bin = IROH_RELAY_BIN;
-    double seconds = 3, load = 0.5;
-    int opt;
-    while ((opt = getopt(argc, argv, "n:s:t:r:l:b:p")) != -1) {
+    double seconds = 3, load = 0.5, offered = 0;
+    int opt, reps = 1;
+    while ((opt = getopt(argc, argv, "n:s:t:r:l:o:R:b:pP")) != -1) {
         if (opt == 'n')
             nclients = atoi(optarg);
         else if (opt == 's')
@@ -340,20 +673,27 @@ int main(int argc, char **argv)
             bin = optarg;
         else if (opt == 'l')
             load = atof(optarg);
+        else if (opt == 'o')
+            offered = atof(optarg) * 1e9;
+        else if (opt == 'R')
+            reps = atoi(optarg);
         else if (opt == 'b')
             sockbuf = atoi(optarg);
         else if (opt == 'p')
             pin = true;
+        else if (opt == 'P')
+            realtime = true;
         else {
-            fprintf(
-                stderr,
-                "usage: relay_load [-n CLIENTS] [-s PAYLOAD] [-t SECONDS] [-l LOAD] [-b SOCKBUF] "
-                "[-p] [-r RELAY]\n");
+            fprintf(stderr,
+                    "usage: relay_load [-n CLIENTS] [-s PAYLOAD] [-t SECONDS] [-l LOAD | -o GBPS] "
+                    "[-R REPS] [-b SOCKBUF] [-p] [-P] [-r RELAY]\n");
             return 2;
         }
     }
-    if (nclients < 2 || nclients % 2 || payload < 16 || payload > IROH_RELAY_MAX_PACKET_SIZE - 33) {
-        fprintf(stderr, "relay_load: CLIENTS must be even and >= 2, PAYLOAD 16..65503\n");
+    if (reps < 1 || reps > 100 || nclients < 2 || nclients % 2 || payload < 16 ||
+        payload > IROH_RELAY_MAX_PACKET_SIZE - 33) {
+        fprintf(stderr,
+                "relay_load: CLIENTS must be even and >= 2, PAYLOAD 16..65503, REPS 1..100\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -390,6 +730,8 @@ int main(int argc, char **argv)
         clients[i].rbuf = malloc(2 * (payload + 64));
         setup->fd = -1;
         fcntl(clients[i].fd, F_SETFL, O_NONBLOCK);
+        int one = 1; /* the kernel's receive stamps for the latency phase's stages */
+        setsockopt(clients[i].fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
         if (sockbuf) {
             setsockopt(clients[i].fd, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof sockbuf);
             setsockopt(clients[i].fd, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof sockbuf);
@@ -402,21 +744,31 @@ int main(int argc, char **argv)
     free(setup);
     for (int i = 0; i < nclients; i++)
         build_frame(&clients[i], &clients[i ^ 1]);
+    size_t relay_len = IROH_RELAY_DATAGRAM_HEADER_LEN + payload;
+    uint8_t scratch[IROH_WS_MAX_HEADER_LEN];
+    recv_frame_len =
+        iroh_ws_encode_header(scratch, true, IROH_WS_BINARY, relay_len, NULL) + relay_len;
     usleep(500000);
     long rss_idle = rss_kib(relay);
-    printf("clients: %d, payload %zu bytes per datagram frame\n", nclients, payload);
+    printf("clients: %d, payload %zu bytes per datagram frame; load average %.2f\n", nclients,
+           payload, load_average());
     printf("memory: relay RSS %ld KiB before, %ld KiB with %d idle clients: %.1f KiB per client\n",
            rss_before, rss_idle, nclients, (double)(rss_idle - rss_before) / nclients);
 
-    samples = malloc(max_samples * sizeof *samples);
+    samples = malloc(MAX_SAMPLES * sizeof *samples);
+    send_samples = malloc(MAX_SAMPLES * sizeof *send_samples);
     pthread_t rx;
     pthread_create(&rx, NULL, receiver, &ep_in);
+    while (!receiver_tid)
+        usleep(1000);
     run(ep_out, 0.5, FLOOD, 0); /* warm-up */
     received_bytes = received_frames = 0;
     struct tcp_loss loss0 = tcp_loss_now();
     uint64_t t0 = now_ns();
     double relay_cpu0 = cpu_seconds(relay), self_cpu0 = cpu_seconds(getpid());
+    realtime_phase(relay, RT_FLOOD);
     run(ep_out, seconds, FLOOD, 0);
+    realtime_phase(relay, RT_OFF);
     double secs = (double)(now_ns() - t0) / 1e9;
     double rate = (double)received_bytes / secs;
     printf("throughput: %.3f GB/s delivered (%.0f frames/s) with all %d clients sending; CPU: "
@@ -427,36 +779,25 @@ int main(int argc, char **argv)
     printf("memory under load: relay RSS %ld KiB\n", rss_kib(relay));
     print_tcp_loss("throughput", loss0);
 
-    /* Drain what is in flight, then half the load with timestamps. */
-    run(ep_out, 2, DRAIN, 0);
-    measure_latency = true;
-    received_bytes = received_frames = 0;
-    uint64_t interval = (uint64_t)((double)payload * nclients / (rate * load) * 1e9);
-    loss0 = tcp_loss_now();
-    /* The receiver thread first: on a CPU shared with this thread, a frame that arrives is read
-     * and stamped at once instead of after this thread's time slice. This thread stamps each
-     * frame when it writes it, so its own delays are not counted. */
-    setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
-    relay_cpu0 = cpu_seconds(relay);
-    self_cpu0 = cpu_seconds(getpid());
-    t0 = phase_start_ns = now_ns();
-    run(ep_out, seconds, PACED, interval);
-    secs = (double)(now_ns() - t0) / 1e9;
-    measure_latency = false;
+    /* LOAD of the flood (or GBPS) with timestamps, REPS times, each from quiet connections. */
+    drain();
+    struct latency_run runs[100];
+    struct dist total[100], relayed[100], received[100];
+    for (int i = 0; i < reps; i++) {
+        runs[i] = paced_phase(ep_out, relay, seconds, offered ? offered : rate * load);
+        total[i] = runs[i].total;
+        relayed[i] = runs[i].relay;
+        received[i] = runs[i].receive;
+        if (i + 1 < reps) drain();
+    }
+    if (reps > 1) {
+        printf("over %d latency runs:\n", reps);
+        print_range("end to end", total, reps);
+        print_range("relay", relayed, reps);
+        print_range("generator", received, reps);
+    }
     stop_receiver = true;
     pthread_join(rx, NULL);
-    size_t count = nsamples;
-    qsort(samples, count, sizeof *samples, cmp_u64);
-    if (count) {
-        printf(
-            "latency at %.0f %% load (%.3f GB/s offered, %.3f GB/s delivered, %zu samples): "
-            "p50 %.3f ms, p99 %.3f ms, max %.3f ms; CPU: relay %.0f %%, load generator %.0f %%\n",
-            100 * load, rate * load / 1e9, (double)received_bytes / secs / 1e9, count,
-            samples[count / 2] / 1e6, samples[count * 99 / 100] / 1e6, samples[count - 1] / 1e6,
-            100 * (cpu_seconds(relay) - relay_cpu0) / secs,
-            100 * (cpu_seconds(getpid()) - self_cpu0) / secs);
-    }
-    print_tcp_loss("latency", loss0);
     kill(relay, SIGTERM);
     waitpid(relay, NULL, 0);
     return 0;
