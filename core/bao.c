@@ -251,18 +251,43 @@ int iroh_bao_verify_group_cv(const uint8_t root_hash[32], uint64_t size,
                              iroh_bao_read_fn *read_outboard, void *ctx, uint64_t index,
                              const uint8_t group_cv[32])
 {
+    struct iroh_bao_path path;
+    iroh_bao_path_init(&path);
+    return iroh_bao_verify_group_cv_path(root_hash, size, read_outboard, ctx, index, group_cv,
+                                         &path);
+}
+
+void iroh_bao_path_init(struct iroh_bao_path *path)
+{
+    path->depth = 0;
+}
+
+int iroh_bao_verify_group_cv_path(const uint8_t root_hash[32], uint64_t size,
+                                  iroh_bao_read_fn *read_outboard, void *ctx, uint64_t index,
+                                  const uint8_t group_cv[32], struct iroh_bao_path *path)
+{
     uint64_t groups = iroh_bao_groups(size);
     if (index >= groups) return IROH_EINVAL;
-    uint8_t expected[32], cv[32];
-    memcpy(expected, root_hash, 32);
+    if (path->depth && (path->size != size || memcmp(path->root, root_hash, 32) != 0))
+        path->depth = 0;
+    path->size = size;
+    memcpy(path->root, root_hash, 32);
+    const uint8_t *expected = root_hash;
     struct walk w = {0, groups, 0};
-    while (w.count > 1) {
-        uint8_t pair[IROH_BAO_PAIR_LEN];
-        int rc = read_outboard(ctx, w.pair * IROH_BAO_PAIR_LEN, pair, sizeof pair);
-        if (rc < 0) return rc;
-        iroh_blake3_parent_cv(pair, pair + 32, w.count == groups, cv);
-        if (memcmp(cv, expected, 32) != 0) return IROH_ECORRUPT;
-        memcpy(expected, walk_down(&w, index) ? pair + 32 : pair, 32);
+    for (unsigned level = 0; w.count > 1; level++) {
+        uint8_t *pair = path->pair[level];
+        if (level >= path->depth || path->index[level] != w.pair) {
+            /* Off the held path: this level and every one below it are checked anew. */
+            path->depth = level;
+            int rc = read_outboard(ctx, w.pair * IROH_BAO_PAIR_LEN, pair, IROH_BAO_PAIR_LEN);
+            if (rc < 0) return rc;
+            uint8_t cv[32];
+            iroh_blake3_parent_cv(pair, pair + 32, w.count == groups, cv);
+            if (memcmp(cv, expected, 32) != 0) return IROH_ECORRUPT;
+            path->index[level] = w.pair;
+            path->depth = level + 1;
+        }
+        expected = walk_down(&w, index) ? pair + 32 : pair;
     }
     return memcmp(group_cv, expected, 32) == 0 ? 0 : IROH_ECORRUPT;
 }
@@ -362,6 +387,7 @@ static void walk_item(const struct iroh_bao_walk *w, const struct iroh_bao_node 
     item->start_chunk = n->start;
     item->chunks = n->chunks;
     item->bytes = bytes;
+    item->unfilled = false;
     if (node_is_leaf(w, n)) {
         item->kind = IROH_BAO_ITEM_LEAF;
         node_bytes(w, n, &item->offset, &item->len);
@@ -383,7 +409,13 @@ void iroh_bao_encoder_init(struct iroh_bao_encoder *e, uint64_t size,
     e->data_ctx = data_ctx;
     e->read_outboard = read_outboard;
     e->outboard_ctx = outboard_ctx;
+    e->defer_groups = false;
     e->loaded_group = UINT64_MAX;
+}
+
+void iroh_bao_encoder_defer_groups(struct iroh_bao_encoder *e)
+{
+    e->defer_groups = true;
 }
 
 /* Makes group[] hold chunk group g. Returns 0 or the read error. */
@@ -423,7 +455,11 @@ int iroh_bao_encoder_next(struct iroh_bao_encoder *e, uint8_t *buf, size_t cap,
     walk_item(&e->walk, n, buf, item);
     if (cap < item->len) return IROH_EBUFFER;
     int rc = 0;
-    if (item->kind == IROH_BAO_ITEM_PARENT && item->offset == UINT64_MAX)
+    if (item->kind == IROH_BAO_ITEM_LEAF && e->defer_groups && item->len > 0 &&
+        item->offset % IROH_BAO_GROUP_LEN == 0 &&
+        item->len == iroh_bao_group_len(e->walk.size, item->offset / IROH_BAO_GROUP_LEN))
+        item->unfilled = true;
+    else if (item->kind == IROH_BAO_ITEM_PARENT && item->offset == UINT64_MAX)
         rc = encoder_inner_pair(e, n, buf);
     else if (item->kind == IROH_BAO_ITEM_PARENT)
         rc = e->read_outboard(e->outboard_ctx, item->offset, buf, IROH_BAO_PAIR_LEN);

@@ -117,6 +117,28 @@ int iroh_bao_verify_group_cv(const uint8_t root_hash[32], uint64_t size,
                              iroh_bao_read_fn *read_outboard, void *ctx, uint64_t index,
                              const uint8_t group_cv[32]);
 
+/* The pairs of the paths checked so far, one per level from the root down, each already read
+ * and found to hash to what its parent (or the root hash) says. Checking groups in order, a
+ * group's path shares all but about two of its lowest levels with the one before: those are
+ * taken from here, neither read nor hashed again (a 1 GiB blob has 16 levels). Only valid for
+ * pairs that cannot change while it is used (the same outboard, or the same batch of pairs):
+ * the caller starts one with iroh_bao_path_init per blob and such a source. Plain data, no
+ * cleanup; fields are private to bao.c. */
+struct iroh_bao_path {
+    uint64_t size; /* the blob it is for */
+    uint8_t root[32];
+    unsigned depth;                     /* levels held */
+    uint64_t index[IROH_BAO_STACK_MAX]; /* pre-order index of each level's pair */
+    uint8_t pair[IROH_BAO_STACK_MAX][IROH_BAO_PAIR_LEN];
+};
+void iroh_bao_path_init(struct iroh_bao_path *path);
+/* iroh_bao_verify_group_cv, reading and hashing only the pairs of the group's path that path
+ * does not hold yet, and keeping them in it when they check out. A path used for another root
+ * hash or size starts over. */
+int iroh_bao_verify_group_cv_path(const uint8_t root_hash[32], uint64_t size,
+                                  iroh_bao_read_fn *read_outboard, void *ctx, uint64_t index,
+                                  const uint8_t group_cv[32], struct iroh_bao_path *path);
+
 /* ---- response bodies (§5.3): encoder and decoder ---------------------------------------- */
 
 /* The body of a response for (size, ranges) is fixed by the tree: walking it in pre-order,
@@ -143,6 +165,9 @@ struct iroh_bao_item {
     /* Decoder only: the chaining value the item was checked against (for a leaf that is a
      * whole chunk group, the group's CV as iroh_bao_group_cv computes it). */
     uint8_t cv[32];
+    /* Encoder with iroh_bao_encoder_defer_groups only: a leaf whose bytes were not read; the
+     * caller puts the blob's bytes [offset, offset + len) at bytes before sending them. */
+    bool unfilled;
 };
 
 /* Results of the encoder and decoder steps (negative values are IROH_E* errors). */
@@ -171,6 +196,7 @@ struct iroh_bao_encoder {
     struct iroh_bao_walk walk;
     iroh_bao_read_fn *read_data, *read_outboard; /* borrowed */
     void *data_ctx, *outboard_ctx;
+    bool defer_groups;     /* whole-group leaves are left to the caller to fill */
     uint64_t loaded_group; /* the group in group[], UINT64_MAX for none */
     uint8_t group[IROH_BAO_GROUP_LEN];
 };
@@ -183,6 +209,11 @@ struct iroh_bao_encoder {
 void iroh_bao_encoder_init(struct iroh_bao_encoder *e, uint64_t size,
                            const struct iroh_chunk_ranges *ranges, iroh_bao_read_fn *read_data,
                            void *data_ctx, iroh_bao_read_fn *read_outboard, void *outboard_ctx);
+/* From now on, leaves that are whole chunk groups (every leaf of a request for whole groups)
+ * are not read through read_data: their room in buf is reserved and the item says so
+ * (item->unfilled), so that the caller may read the data of many groups at once, straight to
+ * where each belongs. Parts of a group (partial requests) are still read. */
+void iroh_bao_encoder_defer_groups(struct iroh_bao_encoder *e);
 /* Writes the next item into buf[0..cap) (16384 bytes always suffice) and describes it in
  * *item (item->bytes == buf). Returns IROH_BAO_ITEM, IROH_BAO_DONE when the body is complete,
  * IROH_EBUFFER when the item does not fit, or a read callback's error; after an error nothing

@@ -29,6 +29,9 @@
 #define REQUEST_BYTES_BUDGET (32u << 20)
 /* Room for a batch plus one more item and a size header. */
 #define OUT_CAP (BLOBS_PROVIDER_BATCH + IROH_BAO_GROUP_LEN + 2 * IROH_BAO_PAIR_LEN + 64)
+/* Output buffers of finished Get steps kept for the next steps (a freed one would come back as
+ * fresh pages to fault in). */
+#define SPARE_OUT 4
 /* Chunk groups a Push step writes to the store at once (1 MiB). */
 #define PUSH_BATCH_GROUPS 64
 #define OB_WINDOW 16384 /* outboard bytes a Get reads at once (256 pairs) */
@@ -53,6 +56,11 @@ struct blobs_provider {
     bool stopping;
     size_t pending;       /* connections and requests not yet freed */
     size_t request_bytes; /* held in request buffers (in_cap of every request) */
+    /* Get steps take an output buffer when they start (on the pool) and give it back once the
+     * loop has written it: only running steps hold one, not every request. */
+    uv_mutex_t out_lock;
+    uint8_t *spare_out[SPARE_OUT];
+    unsigned nspare_out;
 };
 
 struct pconn {
@@ -78,8 +86,14 @@ struct get_state {
     uint64_t ob_at;
     size_t ob_len;
     uint8_t ob_window[OB_WINDOW];
-    /* one step's output and outcome */
-    uint8_t out[OUT_CAP];
+    /* the leaves of this step the encoder left unfilled, groups fill_first.. in a row: read
+     * with one call into their places in out */
+    uint64_t fill_first;
+    uint8_t *fill[BLOB_READ_GROUPS_MAX];
+    size_t nfill;
+    uint8_t *corrupt_at; /* TEST ONLY: the byte to flip once its leaf is read */
+    /* one step's output (OUT_CAP bytes, from take_out) and outcome */
+    uint8_t *out;
     size_t out_len;
     int outcome; /* 0: more to send; 1: everything sent; < 0: IROH_E* (reset) */
     uint64_t blobs_done;
@@ -150,12 +164,38 @@ struct request {
 
 static void provider_maybe_free(struct blobs_provider *p)
 {
-    if (p->stopping && p->pending == 0) free(p);
+    if (!p->stopping || p->pending) return;
+    while (p->nspare_out)
+        free(p->spare_out[--p->nspare_out]);
+    uv_mutex_destroy(&p->out_lock);
+    free(p);
 }
 
-static void get_state_free(struct get_state *g)
+/* An output buffer for a Get step (any thread), NULL when out of memory. */
+static uint8_t *take_out(struct blobs_provider *p)
+{
+    uv_mutex_lock(&p->out_lock);
+    uint8_t *out = p->nspare_out ? p->spare_out[--p->nspare_out] : NULL;
+    uv_mutex_unlock(&p->out_lock);
+    return out ? out : malloc(OUT_CAP);
+}
+
+static void give_out(struct blobs_provider *p, uint8_t *out)
+{
+    if (!out) return;
+    uv_mutex_lock(&p->out_lock);
+    if (p->nspare_out < SPARE_OUT) {
+        p->spare_out[p->nspare_out++] = out;
+        out = NULL;
+    }
+    uv_mutex_unlock(&p->out_lock);
+    free(out);
+}
+
+static void get_state_free(struct blobs_provider *p, struct get_state *g)
 {
     if (!g) return;
+    give_out(p, g->out);
     if (g->root) blob_reader_close(g->root);
     if (g->cur) blob_reader_close(g->cur);
     free(g->present);
@@ -204,7 +244,7 @@ static void request_maybe_free(struct request *r)
     else
         p->requests = r->next;
     if (r->next) r->next->prev = r->prev;
-    get_state_free(r->get);
+    get_state_free(p, r->get);
     observe_state_free(r->obs);
     push_state_free(r->push);
     free(r->in);
@@ -349,7 +389,35 @@ static int next_blob(struct blobs_provider *p, const struct iroh_blobs_request *
     g->out_len += IROH_BLOBS_SIZE_HEADER_LEN;
     g->ob_len = 0;
     iroh_bao_encoder_init(&g->enc, size, &g->ranges, read_data, g->cur, read_outboard, g);
+    iroh_bao_encoder_defer_groups(&g->enc);
     g->in_blob = true;
+    return 0;
+}
+
+/* Reads the unfilled leaves gathered so far. On an error the output ends before the first of
+ * them (what follows was never meant to be sent without it). */
+static int fill_leaves(struct get_state *g)
+{
+    if (g->nfill == 0) return 0;
+    struct blob_error e;
+    int rc = blob_reader_read_groups(g->cur, g->fill_first, g->fill, g->nfill, &e);
+    if (rc < 0) g->out_len = (size_t)(g->fill[0] - g->out);
+    g->nfill = 0;
+    if (rc == 0 && g->corrupt_at) *g->corrupt_at ^= 0x01;
+    g->corrupt_at = NULL;
+    return rc;
+}
+
+/* Takes an unfilled leaf (a whole group) of the encoder into the run to read. */
+static int add_unfilled(struct get_state *g, const struct iroh_bao_item *item)
+{
+    uint64_t group = item->offset / IROH_BAO_GROUP_LEN;
+    if (g->nfill && (group != g->fill_first + g->nfill || g->nfill == BLOB_READ_GROUPS_MAX)) {
+        int rc = fill_leaves(g);
+        if (rc < 0) return rc;
+    }
+    if (g->nfill == 0) g->fill_first = group;
+    g->fill[g->nfill++] = g->out + g->out_len;
     return 0;
 }
 
@@ -360,6 +428,10 @@ static void get_step(struct request *r)
     g->out_len = 0;
     g->blobs_done = 0;
     g->outcome = 0;
+    if (!(g->out = take_out(p))) {
+        g->outcome = IROH_ENOMEM;
+        return;
+    }
     while (g->out_len < BLOBS_PROVIDER_BATCH) {
         if (!g->in_blob) {
             int rc = next_blob(p, &r->req, g);
@@ -371,6 +443,11 @@ static void get_step(struct request *r)
         struct iroh_bao_item item;
         int rc = iroh_bao_encoder_next(&g->enc, g->out + g->out_len, OUT_CAP - g->out_len, &item);
         if (rc == IROH_BAO_DONE) {
+            rc = fill_leaves(g);
+            if (rc < 0) {
+                g->outcome = rc;
+                return;
+            }
             blob_reader_close(g->cur);
             g->cur = NULL;
             g->in_blob = false;
@@ -378,14 +455,25 @@ static void get_step(struct request *r)
             continue;
         }
         if (rc < 0 || (g->present && !node_present(g, item.start_chunk, item.chunks))) {
-            g->outcome = rc < 0 ? rc : IROH_ENOTFOUND;
+            int filled = fill_leaves(g);
+            g->outcome = rc < 0 ? rc : filled < 0 ? filled : IROH_ENOTFOUND;
+            return;
+        }
+        if (item.unfilled && (rc = add_unfilled(g, &item)) < 0) {
+            g->outcome = rc;
             return;
         }
         if (p->corrupt_leaf && item.kind == IROH_BAO_ITEM_LEAF && item.len > 0 &&
-            atomic_fetch_add(&p->leaves_out, 1) + 1 == p->corrupt_leaf)
-            g->out[g->out_len + item.len / 2] ^= 0x01;
+            atomic_fetch_add(&p->leaves_out, 1) + 1 == p->corrupt_leaf) {
+            if (item.unfilled)
+                g->corrupt_at = g->out + g->out_len + item.len / 2;
+            else
+                g->out[g->out_len + item.len / 2] ^= 0x01;
+        }
         g->out_len += item.len;
     }
+    int rc = fill_leaves(g);
+    if (rc < 0) g->outcome = rc;
 }
 
 /* The chunks of the verified groups of a blob of size bytes as iroh's bitfield: [0] when
@@ -697,7 +785,10 @@ static void get_done(struct request *r)
     struct blobs_provider *p = r->p;
     bool full;
     p->stats.blobs_sent += g->blobs_done;
-    if (!stream_write(r, g->out, g->out_len, &full)) {
+    bool written = stream_write(r, g->out, g->out_len, &full); /* the stream keeps a copy */
+    give_out(p, g->out);
+    g->out = NULL;
+    if (!written) {
         request_finish(r, IROH_BLOBS_ERR_INTERNAL);
         return;
     }
@@ -1058,6 +1149,10 @@ int blobs_provider_start(uv_loop_t *loop, struct endpoint *ep, struct blob_store
     if (options->push_allow_count > BLOBS_PROVIDER_MAX_PUSH_ALLOW) return IROH_EINVAL;
     struct blobs_provider *p = calloc(1, sizeof *p);
     if (!p) return IROH_ENOMEM;
+    if (uv_mutex_init(&p->out_lock) != 0) {
+        free(p);
+        return IROH_ENOMEM;
+    }
     p->loop = loop;
     p->ep = ep;
     p->store = store;
@@ -1082,6 +1177,7 @@ int blobs_provider_start(uv_loop_t *loop, struct endpoint *ep, struct blob_store
     }
     int rc = endpoint_serve(ep, IROH_BLOBS_ALPN, on_accept, p);
     if (rc < 0) {
+        uv_mutex_destroy(&p->out_lock);
         free(p);
         return rc;
     }

@@ -179,6 +179,11 @@ static int verify_batch(const uint8_t hash[BLOB_HASH_LEN], struct batch *b,
     }
     qsort(b->refs, npairs, sizeof *b->refs, ref_cmp);
     struct verify_ctx v = {.refs = b->refs, .n = npairs, .ob_fd = b->ob_fd};
+    /* The batch's pairs and the stored ones do not change during the check: the upper levels
+     * the groups' paths share are read and hashed once (their refs are marked by the first
+     * group that used them). */
+    struct iroh_bao_path path;
+    iroh_bao_path_init(&path);
     for (size_t i = 0; i < ngroups; i++) {
         const struct blob_group *g = &groups[i];
         if (g->index >= b->groups || g->len != iroh_bao_group_len(b->row.size, g->index))
@@ -190,8 +195,8 @@ static int verify_batch(const uint8_t hash[BLOB_HASH_LEN], struct batch *b,
         /* A group with its CV was hashed by the caller's decoder: only its path is checked. */
         uint8_t cv[32];
         if (!g->cv) iroh_bao_group_cv(b->row.size, g->index, g->data, g->len, 1, cv);
-        int rc = iroh_bao_verify_group_cv(hash, b->row.size, read_pair, &v, g->index,
-                                          g->cv ? g->cv : cv);
+        int rc = iroh_bao_verify_group_cv_path(hash, b->row.size, read_pair, &v, g->index,
+                                               g->cv ? g->cv : cv, &path);
         if (rc == IROH_ECORRUPT)
             return blob_fail(e, rc,
                              "chunk group %llu does not verify against the hash (wrong data, "

@@ -11,12 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/bao.h"
 #include "storage/blob_internal.h"
 
-#define PAIR_CACHE 64 /* outboard pairs kept by a reader of a referenced file: one per level */
+#define OB_WINDOW 16384 /* outboard bytes a reader of a referenced file reads at once */
 
 struct blob_reader {
     uint8_t hash[BLOB_HASH_LEN];
@@ -29,16 +30,15 @@ struct blob_reader {
     /* verification of referenced files */
     uint8_t *ob_mem; /* inline outboard */
     size_t ob_len;
-    int ob_fd;         /* owned outboard */
-    uint8_t *group;    /* the last verified group */
-    uint64_t group_at; /* its index, or UINT64_MAX */
-    unsigned level;    /* of the next pair a group check reads (root first, one per level) */
-    struct {
-        uint64_t offset; /* UINT64_MAX when empty */
-        uint8_t pair[64];
-    } cache[PAIR_CACHE]; /* by level: the path of the last group checked; the next group's
-                            path shares all but its lowest levels */
-    uint8_t *bits;       /* partial entries: present groups */
+    int ob_fd;                    /* owned outboard */
+    uint8_t *group;               /* the last verified group */
+    uint64_t group_at;            /* its index, or UINT64_MAX */
+    struct iroh_bao_path checked; /* the checked pairs of the last group's path: the next group's
+                                     path shares all but its lowest levels */
+    uint8_t *ob_window;           /* owned outboard: OB_WINDOW bytes read ahead for the checks */
+    uint64_t ob_window_at;
+    size_t ob_window_len;
+    uint8_t *bits; /* partial entries: present groups */
 };
 
 static int read_paths(sqlite3 *db, struct blob_reader *r, struct blob_error *e)
@@ -171,8 +171,7 @@ int blob_store_reader_open(struct blob_store *s, const uint8_t hash[BLOB_HASH_LE
     memcpy(r->hash, hash, BLOB_HASH_LEN);
     r->data_fd = r->ob_fd = -1;
     r->group_at = UINT64_MAX;
-    for (int i = 0; i < PAIR_CACHE; i++)
-        r->cache[i].offset = UINT64_MAX;
+    iroh_bao_path_init(&r->checked);
     sqlite3 *db = blob_conn_get(s, e);
     if (!db) {
         free(r);
@@ -229,11 +228,14 @@ void blob_reader_close(struct blob_reader *r)
     free(r->inline_data);
     free(r->ob_mem);
     free(r->group);
+    free(r->ob_window);
     free(r->bits);
     free(r);
 }
 
-/* iroh_bao_read_fn over the reader's outboard, with a small cache for the upper levels. */
+/* iroh_bao_read_fn over the reader's outboard (the pairs r->checked does not hold yet).
+ * Groups checked in order need new pairs in pre-order, which is outboard order: a window read
+ * ahead serves them (one pread per 256 pairs instead of one per pair). */
 static int read_pair(void *ctx, uint64_t offset, void *buf, size_t len)
 {
     struct blob_reader *r = ctx;
@@ -241,16 +243,52 @@ static int read_pair(void *ctx, uint64_t offset, void *buf, size_t len)
         struct iroh_bao_buffer b = {r->ob_mem, r->ob_len};
         return iroh_bao_read_buffer(&b, offset, buf, len);
     }
-    size_t slot = r->level++ % PAIR_CACHE;
-    if (len == IROH_BAO_PAIR_LEN && r->cache[slot].offset == offset) {
-        memcpy(buf, r->cache[slot].pair, len);
-        return 0;
+    if (offset < r->ob_window_at || offset + len > r->ob_window_at + r->ob_window_len) {
+        uint64_t size = iroh_bao_outboard_size(r->size);
+        if (offset >= size || len > size - offset || len > OB_WINDOW) return IROH_ECORRUPT;
+        if (!r->ob_window && !(r->ob_window = malloc(OB_WINDOW))) return IROH_ENOMEM;
+        size_t want = size - offset < OB_WINDOW ? (size_t)(size - offset) : OB_WINDOW;
+        r->ob_window_len = 0;
+        if (blob_pread_all(r->ob_fd, r->ob_window, want, offset) < 0)
+            return errno ? IROH_EIO : IROH_ECORRUPT;
+        r->ob_window_at = offset;
+        r->ob_window_len = want;
     }
-    if (blob_pread_all(r->ob_fd, buf, len, offset) < 0) return errno ? IROH_EIO : IROH_ECORRUPT;
-    if (len == IROH_BAO_PAIR_LEN) {
-        r->cache[slot].offset = offset;
-        memcpy(r->cache[slot].pair, buf, len);
-    }
+    memcpy(buf, r->ob_window + (offset - r->ob_window_at), len);
+    return 0;
+}
+
+/* The failure of a read of the store's own data file (errno 0: it ended early). */
+static int data_read_failed(struct blob_error *e)
+{
+    if (errno)
+        return blob_fail(e, IROH_EIO, "cannot read the blob's data file: %s", strerror(errno));
+    return blob_fail(e, IROH_ECORRUPT, "the blob's data file is shorter than the blob");
+}
+
+/* The failure of a read of a referenced file (errno 0: it ended early). */
+static int referenced_read_failed(const struct blob_reader *r, struct blob_error *e)
+{
+    if (errno) return blob_fail_errno(e, "cannot read", r->path);
+    return blob_fail(e, IROH_ECORRUPT,
+                     "the referenced file %s was truncated since it was imported; import it again",
+                     r->path);
+}
+
+/* Checks group g of a referenced file, read into data, against the outboard. The outboard is
+ * the store's own (the reader's snapshot holds it open): a pair of it checked once stays good
+ * for the reader's life (r->checked); the data is hashed every time. */
+static int check_group(struct blob_reader *r, uint64_t g, const uint8_t *data, struct blob_error *e)
+{
+    uint8_t cv[32];
+    iroh_bao_group_cv(r->size, g, data, iroh_bao_group_len(r->size, g), 1, cv);
+    int rc = iroh_bao_verify_group_cv_path(r->hash, r->size, read_pair, r, g, cv, &r->checked);
+    if (rc == IROH_ECORRUPT)
+        return blob_fail(e, rc,
+                         "the referenced file %s was modified since it was imported (chunk group "
+                         "%llu does not match the blob's hash); import it again",
+                         r->path, (unsigned long long)g);
+    if (rc < 0) return blob_fail(e, rc, "cannot read the outboard of %s", r->path);
     return 0;
 }
 
@@ -260,23 +298,71 @@ static int load_verified_group(struct blob_reader *r, uint64_t g, struct blob_er
     if (r->group_at == g) return 0;
     r->group_at = UINT64_MAX;
     size_t len = iroh_bao_group_len(r->size, g);
-    if (blob_pread_all(r->data_fd, r->group, len, g * IROH_BAO_GROUP_LEN) < 0) {
-        if (errno) return blob_fail_errno(e, "cannot read", r->path);
-        return blob_fail(e, IROH_ECORRUPT,
-                         "the referenced file %s was truncated since it was imported; import it "
-                         "again",
-                         r->path);
-    }
-    r->level = 0;
-    int rc = iroh_bao_verify_group(r->hash, r->size, read_pair, r, g, r->group, len);
-    if (rc == IROH_ECORRUPT)
-        return blob_fail(e, rc,
-                         "the referenced file %s was modified since it was imported (chunk group "
-                         "%llu does not match the blob's hash); import it again",
-                         r->path, (unsigned long long)g);
-    if (rc < 0) return blob_fail(e, rc, "cannot read the outboard of %s", r->path);
-    r->group_at = g;
+    if (blob_pread_all(r->data_fd, r->group, len, g * IROH_BAO_GROUP_LEN) < 0)
+        return referenced_read_failed(r, e);
+    int rc = check_group(r, g, r->group, e);
+    if (rc == 0) r->group_at = g;
+    return rc;
+}
+
+/* Fails with the partial entry's first group in [first, first + n) that is not present. */
+static int check_present(const struct blob_reader *r, uint64_t first, uint64_t n,
+                         struct blob_error *e)
+{
+    for (uint64_t g = first; r->bits && g < first + n; g++)
+        if (!(r->bits[g / 8] & (1u << (g % 8))))
+            return blob_fail(e, IROH_ENOTFOUND,
+                             "the blob is incomplete: chunk group %llu is not present yet",
+                             (unsigned long long)g);
     return 0;
+}
+
+/* preadv until every iovec is full; -1 with errno set, or errno 0 when the file ends first. */
+static int preadv_all(int fd, struct iovec *iov, int n, uint64_t offset)
+{
+    while (n > 0) {
+        ssize_t got = preadv(fd, iov, n, (off_t)offset);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            if (got == 0) errno = 0;
+            return -1;
+        }
+        offset += (uint64_t)got;
+        for (; n > 0 && (size_t)got >= iov->iov_len; iov++, n--)
+            got -= (ssize_t)iov->iov_len;
+        if (n > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + got;
+            iov->iov_len -= (size_t)got;
+        }
+    }
+    return 0;
+}
+
+int blob_reader_read_groups(struct blob_reader *r, uint64_t first, uint8_t *const *bufs, size_t n,
+                            struct blob_error *e)
+{
+    uint64_t groups = iroh_bao_groups(r->size);
+    if (first > groups || n > groups - first || n > BLOB_READ_GROUPS_MAX)
+        return blob_fail(e, IROH_EINVAL, "chunk groups %llu..%llu are past the blob's %llu",
+                         (unsigned long long)first, (unsigned long long)(first + n),
+                         (unsigned long long)groups);
+    int rc = check_present(r, first, n, e);
+    if (rc < 0 || n == 0) return rc;
+    if (r->inline_data) {
+        for (size_t i = 0; i < n; i++)
+            memcpy(bufs[i], r->inline_data + (first + i) * IROH_BAO_GROUP_LEN,
+                   iroh_bao_group_len(r->size, first + i));
+        return 0;
+    }
+    struct iovec iov[BLOB_READ_GROUPS_MAX];
+    for (size_t i = 0; i < n; i++)
+        iov[i] = (struct iovec){bufs[i], iroh_bao_group_len(r->size, first + i)};
+    bool referenced = r->loc == BLOB_LOC_EXTERNAL && r->complete;
+    if (r->data_fd < 0 || preadv_all(r->data_fd, iov, (int)n, first * IROH_BAO_GROUP_LEN) < 0)
+        return referenced ? referenced_read_failed(r, e) : data_read_failed(e);
+    for (size_t i = 0; referenced && i < n && rc == 0; i++)
+        rc = check_group(r, first + i, bufs[i], e);
+    return rc;
 }
 
 int64_t blob_reader_read(struct blob_reader *r, uint64_t offset, void *buf, size_t len,
@@ -285,31 +371,22 @@ int64_t blob_reader_read(struct blob_reader *r, uint64_t offset, void *buf, size
     if (offset >= r->size) return 0;
     if (len > r->size - offset) len = (size_t)(r->size - offset);
     if (len > INT64_MAX) len = INT64_MAX;
-    if (r->bits) {
-        uint64_t last = (offset + len - 1) / IROH_BAO_GROUP_LEN;
-        for (uint64_t g = offset / IROH_BAO_GROUP_LEN; g <= last; g++)
-            if (!(r->bits[g / 8] & (1u << (g % 8))))
-                return blob_fail(e, IROH_ENOTFOUND,
-                                 "the blob is incomplete: chunk group %llu is not present yet",
-                                 (unsigned long long)g);
-    }
+    uint64_t first = offset / IROH_BAO_GROUP_LEN;
+    int rc = check_present(r, first, (offset + len - 1) / IROH_BAO_GROUP_LEN + 1 - first, e);
+    if (rc < 0) return rc;
     if (r->inline_data) {
         memcpy(buf, r->inline_data + offset, len);
         return (int64_t)len;
     }
     if (r->loc != BLOB_LOC_EXTERNAL || !r->complete) {
-        if (r->data_fd < 0 || blob_pread_all(r->data_fd, buf, len, offset) < 0) {
-            if (errno)
-                return blob_fail(e, IROH_EIO, "cannot read the blob's data file: %s",
-                                 strerror(errno));
-            return blob_fail(e, IROH_ECORRUPT, "the blob's data file is shorter than the blob");
-        }
+        if (r->data_fd < 0 || blob_pread_all(r->data_fd, buf, len, offset) < 0)
+            return data_read_failed(e);
         return (int64_t)len;
     }
     uint8_t *p = buf;
     for (size_t done = 0; done < len;) {
         uint64_t at = offset + done, g = at / IROH_BAO_GROUP_LEN;
-        int rc = load_verified_group(r, g, e);
+        rc = load_verified_group(r, g, e);
         if (rc < 0) return rc;
         size_t in = (size_t)(at - g * IROH_BAO_GROUP_LEN);
         size_t n = iroh_bao_group_len(r->size, g) - in;

@@ -171,6 +171,14 @@ uint64_t blob_reader_size(const struct blob_reader *r);
  * partial entry lacks part of the range) or IROH_EIO. */
 int64_t blob_reader_read(struct blob_reader *r, uint64_t offset, void *buf, size_t len,
                          struct blob_error *e);
+/* Reads the n ≤ BLOB_READ_GROUPS_MAX chunk groups first .. first + n − 1 (16 KiB each, the
+ * blob's last one shorter: iroh_bao_group_len) into bufs[0..n), with one read of the file: a
+ * provider fills the leaves of a response so, straight where they go. Checked as
+ * blob_reader_read checks. Returns 0, IROH_EINVAL (groups past the end, n too large), or the
+ * errors of blob_reader_read; on an error the buffers hold nothing meaningful. */
+#define BLOB_READ_GROUPS_MAX 64
+int blob_reader_read_groups(struct blob_reader *r, uint64_t first, uint8_t *const *bufs, size_t n,
+                            struct blob_error *e);
 /* Whether the entry was complete when the reader opened (else reads need present groups). */
 bool blob_reader_complete(const struct blob_reader *r);
 /* Reads len bytes at offset of the entry's pre-order outboard (iroh_bao_outboard_size bytes,

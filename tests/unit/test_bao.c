@@ -329,6 +329,34 @@ static void test_verify_group(void)
                      IROH_EINVAL);
         CHECK_EQ_INT(iroh_bao_verify_group_cv(root, size, counting_read, &r, groups, root),
                      IROH_EINVAL);
+        /* With a path kept across the groups checked in order, every pair is read once. */
+        struct iroh_bao_path path;
+        iroh_bao_path_init(&path);
+        r.reads = 0;
+        for (uint64_t g = 0; g < groups; g++) {
+            uint8_t cv[32];
+            iroh_bao_group_cv(size, g, d + g * 16384, iroh_bao_group_len(size, g), 1, cv);
+            CHECK_EQ_INT(iroh_bao_verify_group_cv_path(root, size, counting_read, &r, g, cv, &path),
+                         0);
+            cv[0] ^= 1; /* the held path does not make a wrong CV pass */
+            CHECK_EQ_INT(iroh_bao_verify_group_cv_path(root, size, counting_read, &r, g, cv, &path),
+                         IROH_ECORRUPT);
+        }
+        CHECK_EQ_INT(r.reads, ob_size / 64);
+        /* Out of order (backwards) each still passes, and one for another root starts over. */
+        for (uint64_t g = groups; g-- > 0;) {
+            uint8_t cv[32];
+            iroh_bao_group_cv(size, g, d + g * 16384, iroh_bao_group_len(size, g), 1, cv);
+            CHECK_EQ_INT(iroh_bao_verify_group_cv_path(root, size, counting_read, &r, g, cv, &path),
+                         0);
+            if (groups > 1) {
+                root[0] ^= 1;
+                CHECK_EQ_INT(
+                    iroh_bao_verify_group_cv_path(root, size, counting_read, &r, g, cv, &path),
+                    IROH_ECORRUPT);
+                root[0] ^= 1;
+            }
+        }
         /* A wrong root fails every group; a flipped outboard byte fails the groups below it. */
         root[5] ^= 0x40;
         CHECK_EQ_INT(iroh_bao_verify_group(root, size, counting_read, &r, groups - 1,
@@ -341,10 +369,18 @@ static void test_verify_group(void)
         for (uint64_t k = 0; k < ob_size / 64; k++) {
             ob[64 * k + (k % 64)] ^= 0x10;
             uint64_t failed = 0;
-            for (uint64_t g = 0; g < groups; g++)
+            uint64_t failed_path = 0;
+            iroh_bao_path_init(&path);
+            for (uint64_t g = 0; g < groups; g++) {
                 failed += iroh_bao_verify_group(root, size, counting_read, &r, g, d + g * 16384,
                                                 iroh_bao_group_len(size, g)) == IROH_ECORRUPT;
+                uint8_t cv[32];
+                iroh_bao_group_cv(size, g, d + g * 16384, iroh_bao_group_len(size, g), 1, cv);
+                failed_path += iroh_bao_verify_group_cv_path(root, size, counting_read, &r, g, cv,
+                                                             &path) == IROH_ECORRUPT;
+            }
             CHECK(k == 0 ? failed == groups : failed >= 2 && failed < groups);
+            CHECK_EQ_INT(failed_path, failed); /* a path never keeps a pair that failed */
             ob[64 * k + (k % 64)] ^= 0x10;
         }
         if (ob_size) {
