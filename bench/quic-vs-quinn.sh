@@ -65,8 +65,10 @@ for k in 1 4; do
   q=$(median "$tmp/quinn$k" "$goodput")
   oc=$(median "$tmp/ours$k" 's/.* cpu=\([0-9.]*\) s\/GiB.*/\1/p')
   ac=$(median "$tmp/app$k" 's/.* cpu=\([0-9.]*\) s\/GiB.*/\1/p')
+  asw=$(median "$tmp/app$k" 's/.* switches=[0-9/]*=\([0-9]*\) per GiB.*/\1/p')
   echo "bulk $k stream(s): in-daemon $o MB/s, app fds $a MB/s, quinn $q MB/s" \
-    "(CPU per GiB, all processes: in-daemon $oc s, app fds $ac s)"
+    "(CPU per GiB, all processes: in-daemon $oc s, app fds $ac s;" \
+    "app fds context switches per GiB $asw)"
   if [ "$k" = 1 ]; then
     echo "  in-daemon / quinn $(ratio "$o" "$q") ($(verdict "$(ratio "$o" "$q")" ">=" 1.0))," \
       "app fds / quinn $(ratio "$a" "$q")"

@@ -9,18 +9,22 @@
  * It starts two irohd (temp data dirs, their own sockets, endpoints on 127.0.0.1) and one app
  * process on each, both on libiroh-client:
  *   sink (behind irohd B): endpoint.listen on its ALPN; for every connection, accepts K
- *         bidirectional streams (conn.accept_bi), reads each to EOF and discards the bytes,
- *         answers each with the 8-byte little-endian count and closes it.
+ *         bidirectional streams (conn.accept_bi), reads each to EOF and discards the bytes
+ *         (reads of 256 KiB, again at once after a full one, else back to poll), answers each
+ *         with the 8-byte little-endian count and closes it.
  *   push (behind irohd A, this process): per rep, dials B's ticket (endpoint.connect), opens K
  *         streams (conn.open_bi), writes N/K bytes on each in writes of P bytes (default 64 KiB,
- *         quic_bench's piece) from a 1 MiB pattern, shuts its write side, reads the answer and
- *         checks it; then closes the connection.
+ *         quic_bench's piece) from a 1 MiB pattern (until a short write, then poll), shuts its
+ *         write side, reads the answer and checks it; then closes the connection.
  * Goodput runs from the first conn.open_bi to the last answer (as quic_bench: from the first
  * stream open to the last answer; the dial is not timed). Printed per rep:
- *   "app bulk streams=K bytes=N goodput=X MB/s irohd_cpu=A%/B% app_cpu=a%/b% cpu=T s/GiB"
+ *   "app bulk streams=K bytes=N goodput=X MB/s irohd_cpu=A%/B% app_cpu=a%/b% cpu=T s/GiB
+ *    switches=A/B/a/b=S per GiB"
  * (each process's CPU time over the transfer: the pushing side first; all four together per
- * GiB, steadier than goodput on a busy machine), then
- *   "app median MB/s (streams=K): X" and "app median cpu s/GiB (streams=K): T".
+ * GiB, steadier than goodput on a busy machine; the context switches of each process's main
+ * thread, voluntary and not, per GiB, and their sum), then
+ *   "app median MB/s (streams=K): X", "app median cpu s/GiB (streams=K): T" and
+ *   "app median context switches per GiB (streams=K): S".
  * Defaults: 1 GiB, K=1, 3 reps, irohd from this build; FILE is passed to both irohd as
  * --config (e.g. {"busy_poll_us": 0}). */
 #include <errno.h>
@@ -88,7 +92,10 @@ static void sink_streams(int *fds, unsigned k)
         if (poll(p, k, TIMEOUT_MS) <= 0) die("sink", "no bytes for 10 s");
         for (unsigned i = 0; i < k; i++) {
             if (p[i].fd < 0 || !p[i].revents) continue;
-            ssize_t n = read(p[i].fd, buf, sizeof buf);
+            ssize_t n;
+            /* a full read says more may be waiting: read again before polling */
+            while ((n = recv(p[i].fd, buf, sizeof buf, MSG_DONTWAIT)) == (ssize_t)sizeof buf)
+                count[i] += sizeof buf;
             if (n > 0) {
                 count[i] += (uint64_t)n;
                 continue;
@@ -160,6 +167,7 @@ static void push_some(struct push_stream *ps, size_t piece)
         if (w < 0 && errno == EAGAIN) return;
         if (w <= 0) die("push", "the stream failed while writing");
         ps->written += (uint64_t)w;
+        if ((size_t)w < n) return; /* the socket is full: wait for POLLOUT, no EAGAIN send */
     }
     shutdown(ps->fd, SHUT_WR);
 }
@@ -191,17 +199,37 @@ struct procs {
     pid_t irohd_push, irohd_sink, app_sink;
 };
 
-/* One rep. Returns goodput in MB/s; the four processes' CPU (percent of the time) in cpu[]. */
+/* Context switches (voluntary and not) of process pid's main thread so far, or 0. */
+static uint64_t ctx_switches(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    uint64_t total = 0;
+    unsigned long long n;
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "voluntary_ctxt_switches: %llu", &n) == 1 ||
+            sscanf(line, "nonvoluntary_ctxt_switches: %llu", &n) == 1)
+            total += n;
+    fclose(f);
+    return total;
+}
+
+/* One rep. Returns goodput in MB/s; the four processes' CPU (percent of the time) in cpu[] and
+ * their context switches in sw[] (same order). */
 static double push_once(iroh_client *c, const char *ticket, uint64_t bytes, unsigned k,
-                        size_t piece, const struct procs *pr, double cpu[4])
+                        size_t piece, const struct procs *pr, double cpu[4], uint64_t sw[4])
 {
     uint64_t conn;
     if (iroh_endpoint_connect(c, ticket, ALPN, TIMEOUT_MS, &conn) < 0)
         die("push", "endpoint.connect");
     pid_t pids[4] = {pr->irohd_push, pr->irohd_sink, getpid(), pr->app_sink};
     double cpu0[4];
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         cpu0[i] = bench_cpu_seconds(pids[i]);
+        sw[i] = ctx_switches(pids[i]);
+    }
     uint64_t t0 = now_ns();
     struct push_stream st[MAX_STREAMS];
     struct pollfd p[MAX_STREAMS];
@@ -228,8 +256,10 @@ static double push_once(iroh_client *c, const char *ticket, uint64_t bytes, unsi
         }
     }
     uint64_t ns = now_ns() - t0;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         cpu[i] = (bench_cpu_seconds(pids[i]) - cpu0[i]) * 1e11 / (double)ns;
+        sw[i] = ctx_switches(pids[i]) - sw[i];
+    }
     if (iroh_conn_close(c, conn, 0, "done") < 0) die("push", "conn.close");
     return (double)bytes / ((double)ns / 1e9) / 1e6;
 }
@@ -328,20 +358,26 @@ int main(int argc, char **argv)
     iroh_client *c;
     if (iroh_client_connect(irohd_a.socket_path, &c) < 0) die("push", "connect to irohd");
     struct procs pr = {irohd_a.pid, irohd_b.pid, sink};
-    double v[64], total[64];
+    double v[64], total[64], csw[64];
     for (unsigned r = 0; r < reps; r++) {
         double cpu[4];
-        v[r] = push_once(c, ticket, bytes, k, piece, &pr, cpu);
+        uint64_t sw[4];
+        v[r] = push_once(c, ticket, bytes, k, piece, &pr, cpu, sw);
+        double gib = (double)bytes / (1 << 30);
+        csw[r] = (double)(sw[0] + sw[1] + sw[2] + sw[3]) / gib;
         /* percent of the time -> seconds per GiB */
         total[r] = (cpu[0] + cpu[1] + cpu[2] + cpu[3]) / 100 * ((double)bytes / (v[r] * 1e6)) /
                    ((double)bytes / (1 << 30));
         printf("app bulk streams=%u bytes=%llu goodput=%.1f MB/s irohd_cpu=%.0f%%/%.0f%% "
-               "app_cpu=%.0f%%/%.0f%% cpu=%.2f s/GiB\n",
-               k, (unsigned long long)bytes, v[r], cpu[0], cpu[1], cpu[2], cpu[3], total[r]);
+               "app_cpu=%.0f%%/%.0f%% cpu=%.2f s/GiB switches=%.0f/%.0f/%.0f/%.0f=%.0f per GiB\n",
+               k, (unsigned long long)bytes, v[r], cpu[0], cpu[1], cpu[2], cpu[3], total[r],
+               (double)sw[0] / gib, (double)sw[1] / gib, (double)sw[2] / gib, (double)sw[3] / gib,
+               csw[r]);
         fflush(stdout);
     }
     printf("app median MB/s (streams=%u): %.1f\n", k, bench_median(v, reps));
     printf("app median cpu s/GiB (streams=%u): %.2f\n", k, bench_median(total, reps));
+    printf("app median context switches per GiB (streams=%u): %.0f\n", k, bench_median(csw, reps));
 
     iroh_client_close(c);
     free(source);
