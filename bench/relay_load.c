@@ -67,7 +67,8 @@ struct client {
     uint8_t *rbuf;
     size_t rlen;
     uint64_t next_send_ns;
-    uint64_t prev_done_ns; /* when the last byte of the previous paced frame was written */
+    uint64_t prev_start_ns,
+        prev_done_ns; /* the previous paced frame's write: first and last byte */
 };
 
 /* One frame's way, CLOCK_REALTIME ns (the clock of the kernel's receive stamps): the sender's
@@ -180,23 +181,24 @@ static void print_tcp_loss(const char *phase, struct tcp_loss a)
 }
 
 /* Starts the relay with pings off; its log goes to a temp file, read for the port. */
-/* CPU seconds (user + system) a process has used so far. */
+/* CPU seconds a process has used so far: the scheduler's run time of each of its threads
+ * (exact, unlike the tick-sampled utime and stime). */
 static double cpu_seconds(pid_t pid)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    unsigned long ut = 0, st = 0;
-    if (f) {
-        /* Fields 14 and 15 (utime, stime) follow the ")" that ends the command name. */
-        char buf[1024];
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        buf[n] = '\0';
-        const char *p = strrchr(buf, ')');
-        if (p) sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
-        fclose(f);
+    char path[300];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    unsigned long long total = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+        FILE *f = fopen(path, "r");
+        unsigned long long ns = 0;
+        if (f && fscanf(f, "%llu", &ns) == 1) total += ns;
+        if (f) fclose(f);
     }
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    if (d) closedir(d);
+    return (double)total / 1e9;
 }
 
 static void pin_to_cpu(int cpu)
@@ -360,47 +362,58 @@ static void send_flood(struct client *c)
 
 #define MAX_OWN_DELAY_NS 1000000
 
+/* How long a frame due at `due` waited for its client's previous frame to get room in the
+ * socket: the part of [due, now) from the first write of that frame (if the socket did not
+ * take it whole) to its last. */
+static uint64_t held_back(const struct client *c, uint64_t due)
+{
+    uint64_t from = c->prev_start_ns > due ? c->prev_start_ns : due;
+    return c->prev_done_ns > from ? c->prev_done_ns - from : 0;
+}
+
 /* Paced: continues c's frame, or starts the next one once it is due. A frame carries the time
  * of the write that starts it and how long it was held back after its due time because the
  * previous frame's bytes were still waiting for room in the socket: that is the relay's
- * backpressure, part of its latency. How late this thread starts a frame for its own reasons
- * (its tick, its scheduling) goes to send_samples instead; a frame it would start more than
- * MAX_OWN_DELAY_NS late is skipped and counted, as independent clients would not send the
- * frames a stalled generator owes all at once: that burst would be the generator's doing.
- * tick: the time this round over the clients began. */
+ * backpressure, part of its latency. The rest of the time between due and write is this
+ * thread's own lateness (its tick, its scheduling): it goes to send_samples instead, and a
+ * frame it would start more than MAX_OWN_DELAY_NS late is skipped and counted, as independent
+ * clients would not send the frames a stalled generator owes all at once: that burst would be
+ * the generator's doing. tick: the time this round over the clients began. */
 static void send_paced(struct client *c, uint64_t tick, uint64_t interval_ns)
 {
     bool first = false;
-    uint64_t due = c->next_send_ns, started = 0;
+    uint64_t now = 0, own = 0;
     if (c->sent == c->frame_len) {
+        uint64_t due = c->next_send_ns;
         if (tick < due) return;
-        uint64_t now = now_ns(), ready = c->prev_done_ns > due ? c->prev_done_ns : due;
-        if (now - ready > MAX_OWN_DELAY_NS) {
-            while (c->next_send_ns + MAX_OWN_DELAY_NS < now) {
+        now = now_ns();
+        uint64_t held = held_back(c, due);
+        own = now - due - held;
+        if (own > MAX_OWN_DELAY_NS) {
+            while (c->next_send_ns + held_back(c, c->next_send_ns) + MAX_OWN_DELAY_NS < now) {
                 c->next_send_ns += interval_ns;
                 skipped_frames++;
             }
             return;
         }
         c->next_send_ns += interval_ns;
-        started = now;
-        uint64_t stamp[2] = {real_ns(), ready - due};
+        uint64_t stamp[2] = {real_ns(), held};
         memcpy(c->frame + c->frame_len - payload, stamp, sizeof stamp);
         first = true;
         started_frames++;
         c->sent = 0;
+        c->prev_start_ns = now;
     }
     ssize_t n = write(c->fd, c->frame + c->sent, c->frame_len - c->sent);
     if (first && nsend_samples < MAX_SAMPLES) {
-        uint64_t own = started - (c->prev_done_ns > due ? c->prev_done_ns : due); /* < 1 ms */
-        uint64_t took = now_ns() - started;
+        uint64_t took = now_ns() - now;
         send_samples[nsend_samples++] =
-            (struct send_sample){(uint32_t)(own < UINT32_MAX ? own : UINT32_MAX),
-                                 (uint32_t)(took < UINT32_MAX ? took : UINT32_MAX)};
+            (struct send_sample){(uint32_t)own, (uint32_t)(took < UINT32_MAX ? took : UINT32_MAX)};
     }
     if (n <= 0) return;
     c->sent += (size_t)n;
-    if (c->sent == c->frame_len) c->prev_done_ns = now_ns();
+    if (c->sent == c->frame_len) /* taken at once: nothing held back the next frame */
+        c->prev_done_ns = first ? c->prev_start_ns : now_ns();
 }
 
 #define PACE_TICK_NS 100000 /* paced sending looks for due frames every 0.1 ms */
@@ -433,7 +446,7 @@ static uint64_t run(int ep_out, double seconds, enum mode mode, uint64_t interva
         clients[i].next_send_ns =
             start + (mode == PACED ? (uint64_t)i * (interval_ns / nclients) : 0);
     for (int i = 0; i < nclients; i++)
-        clients[i].prev_done_ns = 0;
+        clients[i].prev_start_ns = clients[i].prev_done_ns = 0;
     if (mode == FLOOD) /* the edge may have passed: start every client once */
         for (int i = 0; i < nclients; i++)
             send_flood(&clients[i]);
