@@ -12,6 +12,14 @@
 
 #define READ_PIECE (64 * 1024)
 #define READS_PER_WAKEUP 16 /* then other handles get their turn */
+/* Send buffers of the socketpair, asked of the kernel (which doubles them, up to twice
+ * net.core.wmem_max). The app's end holds what the app wrote and we have not read: a blocked
+ * writer wakes once it is down to a quarter, so with the default 208 KiB a bulk writer wakes
+ * every ~200 KB, with 2 MiB every ~1.5 MB. Ours holds what we wrote and the app has not read: 512
+ * KiB take a wakeup's bytes without a partial send, so no poll for writability in between. Both are
+ * bounded and add to the stream's end-to-end buffering beside the QUIC windows. */
+#define APP_END_SNDBUF (1024 * 1024)
+#define OUR_END_SNDBUF (256 * 1024)
 
 struct app_stream {
     uv_loop_t *loop;
@@ -136,21 +144,16 @@ static int hold(struct app_stream *as, const uint8_t *data, size_t len)
 }
 
 /* Writes what the socket takes of data and gives the credit back for it. Returns the bytes
- * written; *broken is set when the app closed its end (the caller then calls app_gone). */
+ * written; *broken is set when the app closed its end (the caller then calls app_gone). A
+ * short send means the socket is full: no second send to hear EAGAIN. */
 static size_t deliver(struct app_stream *as, const uint8_t *data, size_t len, bool *broken)
 {
-    size_t done = 0;
-    *broken = false;
-    while (done < len) {
-        ssize_t n = send(as->fd, data + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            done += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        *broken = !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
-        break;
-    }
+    ssize_t n;
+    do
+        n = send(as->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    *broken = n < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
+    size_t done = n > 0 ? (size_t)n : 0;
     if (as->s) quic_stream_consume(as->s, done);
     return done;
 }
@@ -172,7 +175,7 @@ static void flush_in(struct app_stream *as)
 }
 
 /* Reads what the app wrote into the stream (straight into its send buffer) until the socket
- * is empty or the stream is full. */
+ * is empty (a short read says so) or the stream is full. */
 static void pump_out(struct app_stream *as)
 {
     for (int i = 0;
@@ -200,6 +203,7 @@ static void pump_out(struct app_stream *as)
         as->counts->sent += (size_t)n;
         if ((size_t)quic_stream_commit(as->s, (size_t)n) >= QUIC_STREAM_HIGH_WATER)
             as->out_blocked = true;
+        if ((size_t)n < room) return; /* the socket is empty: no read to hear EAGAIN */
     }
 }
 
@@ -348,6 +352,9 @@ int app_stream_attach(struct app_stream *as, int *app_fd)
         return errno == ENOMEM || errno == ENFILE || errno == EMFILE ? IROH_ENOMEM : IROH_EIO;
     }
     fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    /* best effort: the defaults work too, with more wakeups */
+    setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &(int){APP_END_SNDBUF}, sizeof(int));
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &(int){OUR_END_SNDBUF}, sizeof(int));
     if (uv_poll_init(as->loop, &as->poll, sv[0]) < 0) {
         close(sv[0]);
         close(sv[1]);
