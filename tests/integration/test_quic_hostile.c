@@ -235,6 +235,27 @@ static struct counts irohd_counts(void)
     return c;
 }
 
+/* Initials irohd has dealt with since `base`: taken as handshakes, answered with a Retry or
+ * dropped. (Handshakes that time out meanwhile would be missed: callers wait far less than
+ * irohd's 10 s handshake timeout.) */
+static int64_t initials_handled(const struct counts *c, const struct counts *base)
+{
+    return (c->incoming - base->incoming) + (c->retries - base->retries) +
+           (c->dropped - base->dropped);
+}
+
+/* Polls irohd until it has dealt with `expected` Initials since `base` (a sanitized irohd on a
+ * busy machine takes a while for each handshake it starts), at most 20 s. Returns the counts. */
+static struct counts wait_handled(const struct counts *base, int64_t expected)
+{
+    struct counts c = irohd_counts();
+    for (int64_t end = now_ms() + 20000; initials_handled(&c, base) < expected && now_ms() < end;) {
+        run_for(20);
+        c = irohd_counts();
+    }
+    return c;
+}
+
 /* A UDP socket on 127.0.0.n: loopback holds all of 127/8, so each is another source address. */
 static int udp_socket_at(int n)
 {
@@ -330,8 +351,7 @@ static long abandoned_handshakes(void)
     size_t sent = 0;
     for (; sent < PER_SOURCE_FLOOD; sent++)
         send_to_irohd(sources[0], initials[sent], lens[sent]);
-    run_for(500);
-    struct counts one = irohd_counts();
+    struct counts one = wait_handled(&start, PER_SOURCE_FLOOD);
     int one_retried = retries_received(sources[0]);
     printf("one source, %d Initials: irohd has %lld incoming handshakes, sent %lld Retries (%d "
            "arrived), dropped %lld\n",
@@ -343,16 +363,16 @@ static long abandoned_handshakes(void)
     CHECK_EQ_INT(one.dropped, start.dropped);
 
     /* The others, SOURCE_SHARE each: irohd takes handshakes up to RETRY_THRESHOLD, then answers
-     * with Retries (which nobody here follows). */
+     * with Retries (which nobody here follows). Each source waits for irohd to deal with the
+     * previous one's, so that none is lost in a full socket buffer. */
+    struct counts flood = one;
     for (int k = 1; k < SOURCES; k++) {
         sources[k] = udp_socket_at(3 + k);
         for (int j = 0; j < SOURCE_SHARE && sent < n; j++, sent++)
             send_to_irohd(sources[k], initials[sent], lens[sent]);
-        run_for(1);
+        flood = wait_handled(&start, (int64_t)sent);
     }
-    run_for(500);
     long during = irohd_rss_kb();
-    struct counts flood = irohd_counts();
     int retried = 0;
     for (int k = 1; k < SOURCES; k++)
         retried += retries_received(sources[k]);
