@@ -42,9 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -468,11 +466,28 @@ static uint64_t run(int ep_out, double seconds, enum mode mode, uint64_t interva
     return last;
 }
 
-/* Finishes every partially written frame and waits until the relay has taken and acknowledged
- * every byte (no client socket has anything queued) and nothing has arrived for 0.1 s, so
+/* Whether no TCP connection to or from the relay's port has bytes queued unacknowledged, in
+ * either direction (/proc/net/tcp's tx_queue of both ends). */
+static bool relay_connections_idle(uint16_t port)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    char line[256];
+    bool idle = f != NULL;
+    while (idle && fgets(line, sizeof line, f)) {
+        unsigned lport, rport, txq;
+        if (sscanf(line, " %*d: %*x:%x %*x:%x %*x %x", &lport, &rport, &txq) == 3 &&
+            (lport == port || rport == port) && txq > 0)
+            idle = false;
+    }
+    if (f) fclose(f);
+    return idle;
+}
+
+/* Finishes every partially written frame and waits until every byte between the clients and
+ * the relay has been acknowledged, in both directions, and nothing has arrived for 0.1 s, so
  * that a paced phase starts from quiet connections: after a flood, connections that lost
  * segments may wait out retransmission timeouts for seconds. At most 30 s; prints how long. */
-static void drain(void)
+static void drain(uint16_t port)
 {
     uint64_t start = now_ns(), quiet_since = start, frames = received_frames;
     bool idle = false;
@@ -483,16 +498,15 @@ static void drain(void)
             if (c->sent < c->frame_len) {
                 ssize_t n = write(c->fd, c->frame + c->sent, c->frame_len - c->sent);
                 if (n > 0) c->sent += (size_t)n;
+                if (c->sent < c->frame_len) idle = false;
             }
-            int queued = 0;
-            ioctl(c->fd, SIOCOUTQ, &queued);
-            if (c->sent < c->frame_len || queued > 0) idle = false;
         }
         if (frames != received_frames) {
             frames = received_frames;
             quiet_since = now_ns();
         }
-        if (idle && now_ns() - quiet_since > 100000000u) break;
+        if (idle && now_ns() - quiet_since > 100000000u && relay_connections_idle(port)) break;
+        idle = false;
         usleep(10000);
     }
     printf("  drained in %.2f s%s\n", (double)(now_ns() - start) / 1e9,
@@ -793,7 +807,7 @@ int main(int argc, char **argv)
     print_tcp_loss("throughput", loss0);
 
     /* LOAD of the flood (or GBPS) with timestamps, REPS times, each from quiet connections. */
-    drain();
+    drain(port);
     struct latency_run runs[100];
     struct dist total[100], relayed[100], received[100];
     for (int i = 0; i < reps; i++) {
@@ -801,7 +815,7 @@ int main(int argc, char **argv)
         total[i] = runs[i].total;
         relayed[i] = runs[i].relay;
         received[i] = runs[i].receive;
-        if (i + 1 < reps) drain();
+        if (i + 1 < reps) drain(port);
     }
     if (reps > 1) {
         printf("over %d latency runs:\n", reps);
