@@ -739,6 +739,32 @@ static void middle_pump(struct middle *m, bool retries, unsigned ms)
     }
 }
 
+/* Pumps (with or without Retries) until irohd's counts satisfy done(counts, since), at most
+ * 20 s. Returns the counts. */
+static struct counts pump_until(struct middle *m, bool retries,
+                                bool (*done)(const struct counts *c, const struct counts *since),
+                                const struct counts *since)
+{
+    struct counts c = irohd_counts();
+    for (int64_t end = now_ms() + 20000; !done(&c, since) && now_ms() < end;) {
+        middle_pump(m, retries, 50);
+        c = irohd_counts();
+    }
+    return c;
+}
+
+static bool source_full(const struct counts *c, const struct counts *since)
+{
+    (void)since;
+    return c->incoming >= PER_IP_LIMIT;
+}
+
+static bool retried_and_dropped(const struct counts *c, const struct counts *since)
+{
+    return c->incoming >= 2 * PER_IP_LIMIT && c->retries - since->retries >= PER_IP_LIMIT + 4 &&
+           c->dropped - since->dropped >= 4;
+}
+
 /* 16 first Initials from one source fill its place; 20 more dials get Retries, answer them, and
  * irohd keeps 16 of those that followed a Retry and drops the rest. */
 static void test_source_limit_after_retry(void)
@@ -761,15 +787,13 @@ static void test_source_limit_after_retry(void)
         CHECK_EQ_INT(endpoint_connect(dialer, &at, ECHO_ALPN, on_dial_ignored, NULL), 0);
         middle_pump(&m, false, 20);
     }
-    middle_pump(&m, false, 300);
-    struct counts first = irohd_counts();
+    struct counts first = pump_until(&m, false, source_full, &start);
     CHECK_EQ_INT(first.incoming, PER_IP_LIMIT);
     for (int i = 0; i < PER_IP_LIMIT + 4; i++) {
         CHECK_EQ_INT(endpoint_connect(dialer, &at, ECHO_ALPN, on_dial_ignored, NULL), 0);
         middle_pump(&m, true, 20);
     }
-    middle_pump(&m, true, 300);
-    struct counts after = irohd_counts();
+    struct counts after = pump_until(&m, true, retried_and_dropped, &first);
     printf("one source after Retries: irohd has %lld incoming handshakes, sent %lld Retries, "
            "dropped %lld\n",
            (long long)after.incoming, (long long)(after.retries - first.retries),
