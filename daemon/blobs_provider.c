@@ -32,6 +32,10 @@
 /* Output buffers of finished Get steps kept for the next steps (a freed one would come back as
  * fresh pages to fault in). */
 #define SPARE_OUT 4
+/* Get steps run ahead of their stream (while it is still above the high-water mark) at most this
+ * many at once in total, each holding its output until the stream drains: that output is then
+ * written at once instead of the stream running dry while a step is queued and run. */
+#define PREFETCH_MAX 8
 /* Chunk groups a Push step writes to the store at once (1 MiB). */
 #define PUSH_BATCH_GROUPS 64
 #define OB_WINDOW 16384 /* outboard bytes a Get reads at once (256 pairs) */
@@ -61,6 +65,7 @@ struct blobs_provider {
     uv_mutex_t out_lock;
     uint8_t *spare_out[SPARE_OUT];
     unsigned nspare_out;
+    unsigned prefetching; /* Get steps running ahead, or their outputs held (loop thread) */
 };
 
 struct pconn {
@@ -95,7 +100,9 @@ struct get_state {
     /* one step's output (OUT_CAP bytes, from take_out) and outcome */
     uint8_t *out;
     size_t out_len;
-    int outcome; /* 0: more to send; 1: everything sent; < 0: IROH_E* (reset) */
+    bool prefetch; /* the step was started ahead of its stream (counts in p->prefetching) */
+    bool held;     /* its output waits for the stream to drain */
+    int outcome;   /* 0: more to send; 1: everything sent; < 0: IROH_E* (reset) */
     uint64_t blobs_done;
 };
 
@@ -195,6 +202,7 @@ static void give_out(struct blobs_provider *p, uint8_t *out)
 static void get_state_free(struct blobs_provider *p, struct get_state *g)
 {
     if (!g) return;
+    if (g->prefetch) p->prefetching--;
     give_out(p, g->out);
     if (g->root) blob_reader_close(g->root);
     if (g->cur) blob_reader_close(g->cur);
@@ -284,7 +292,6 @@ static void queue_step(struct request *r)
 {
     if (r->working || r->ended || !r->s) return;
     r->working = true;
-    r->waiting_drain = false;
     r->work.data = r;
     uv_queue_work(r->p->loop, &r->work, step_work, step_done);
 }
@@ -779,7 +786,10 @@ static bool stream_write(struct request *r, const uint8_t *data, size_t len, boo
     return true;
 }
 
-static void get_done(struct request *r)
+/* Writes a finished Get step's output and moves on: the end of the request, or the next step,
+ * started at once even while the stream is above the high-water mark (within PREFETCH_MAX), so
+ * that its output is ready when the stream drains. */
+static void get_write(struct request *r)
 {
     struct get_state *g = r->get;
     struct blobs_provider *p = r->p;
@@ -788,23 +798,43 @@ static void get_done(struct request *r)
     bool written = stream_write(r, g->out, g->out_len, &full); /* the stream keeps a copy */
     give_out(p, g->out);
     g->out = NULL;
+    if (g->prefetch) {
+        g->prefetch = false;
+        p->prefetching--;
+    }
     if (!written) {
         request_finish(r, IROH_BLOBS_ERR_INTERNAL);
         return;
     }
     if (g->outcome == 1) {
         request_finish(r, -1);
-    } else if (g->outcome < 0) {
+        return;
+    }
+    if (g->outcome < 0) {
         p->stats.not_found++;
         log_debug(COMPONENT, "%s: request ends: %s", quic_conn_name(r->pc->qc),
                   iroh_strerror(g->outcome));
         request_finish(r, IROH_BLOBS_ERR_INTERNAL);
-    } else if (full) {
+        return;
+    }
+    if (full) {
         r->waiting_drain = true;
         uv_timer_start(&r->timer, on_send_stall, p->stall_timeout_ms, 0);
-    } else {
-        queue_step(r);
+        if (p->prefetching >= PREFETCH_MAX) return; /* stream_on_drain starts the next step */
+        g->prefetch = true;
+        p->prefetching++;
     }
+    queue_step(r);
+}
+
+/* A Get step finished: its output is written now, or held while the stream is above the
+ * high-water mark (the step ran ahead) and written when it drains. */
+static void get_done(struct request *r)
+{
+    if (r->waiting_drain)
+        r->get->held = true;
+    else
+        get_write(r);
 }
 
 static void observe_done(struct request *r)
@@ -1034,7 +1064,13 @@ static void stream_on_drain(struct quic_stream *s, void *arg)
     struct request *r = arg;
     if (!r->waiting_drain) return;
     uv_timer_stop(&r->timer);
-    queue_step(r);
+    r->waiting_drain = false;
+    if (r->get && r->get->held) {
+        r->get->held = false;
+        get_write(r);
+    } else {
+        queue_step(r); /* unless the step that ran ahead is still at work */
+    }
 }
 
 static void stream_on_reset(struct quic_stream *s, uint64_t app_error, bool stop, void *arg)

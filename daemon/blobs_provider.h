@@ -21,9 +21,11 @@
  * each step producing up to BLOBS_PROVIDER_BATCH bytes into an output buffer it holds only
  * until the loop has written them (a few spare buffers are kept for the next steps, not one per
  * request); a stream is written only while its unacknowledged data is under
- * QUIC_STREAM_HIGH_WATER, so a slow peer holds at most that plus one batch in its stream.
- * Large steps matter: each is a round trip through the pool (two thread wake-ups), and 1 MiB
- * steps took a third of the context switches of 256 KiB ones on both ends of a download.
+ * QUIC_STREAM_HIGH_WATER, so a slow peer holds at most that plus one batch in its stream. The
+ * step after a write that reached the mark runs at once all the same (at most 8 such steps in
+ * the whole provider), and its output waits for the stream to drain: then it is written without
+ * the stream running dry while a step is queued and run. Large steps matter too: each is a round
+ * trip through the pool (two thread wake-ups).
  *
  * TEST ONLY: when the environment variable IROHD_TEST_CORRUPT_PROVIDER=N (N ≥ 1) is set at
  * start, the Nth data leaf (chunk group, or chunk of a partly requested group) this provider
