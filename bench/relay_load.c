@@ -65,8 +65,8 @@ struct client {
     uint8_t *rbuf;
     size_t rlen;
     uint64_t next_send_ns;
-    uint64_t prev_start_ns,
-        prev_done_ns; /* the previous paced frame's write: first and last byte */
+    uint64_t prev_start_ns, prev_done_ns; /* the previous paced frame's first and last write */
+    _Atomic bool dead; /* the relay closed the connection (seen by the receiver thread) */
 };
 
 /* One frame's way, CLOCK_REALTIME ns (the clock of the kernel's receive stamps): the sender's
@@ -89,6 +89,7 @@ static int sockbuf = 128 * 1024; /* SO_SNDBUF and SO_RCVBUF of every client sock
 static bool pin;                 /* relay on CPU 0, this process on CPU 1 */
 static bool realtime;            /* paced phases under SCHED_FIFO (relay, sender, receiver) */
 static _Atomic pid_t receiver_tid;
+static int ep_in, ep_out; /* every client's socket: readable (receiver), writable (sender) */
 static size_t payload = 16384;
 static size_t recv_frame_len; /* a datagram frame as the relay sends it (unmasked header) */
 /* Written by the receiver thread, reset and read by the main thread between phases. */
@@ -277,6 +278,56 @@ static void build_frame(struct client *c, const struct client *to)
     c->sent = c->frame_len; /* nothing in flight */
 }
 
+/* Connects and authenticates client i (its key from i) and registers its socket with both
+ * epolls; its frame, if built, stays valid (the key is the same). */
+static int connect_client(int i, uint16_t port)
+{
+    static struct rtc setup;
+    uint8_t seed[32] = {0};
+    memcpy(seed, &i, sizeof i);
+    seed[31] = 0x77;
+    if (rtc_connect(&setup, port, seed, 10000) != IROH_OK) return -1;
+    struct client *c = &clients[i];
+    c->fd = setup.fd;
+    c->pk = setup.pk;
+    c->rlen = 0;
+    c->sent = c->frame_len;
+    c->dead = false;
+    setup.fd = -1;
+    fcntl(c->fd, F_SETFL, O_NONBLOCK);
+    int one = 1; /* the kernel's receive stamps for the latency phase's stages */
+    setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+    if (sockbuf) {
+        setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof sockbuf);
+        setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof sockbuf);
+    }
+    struct epoll_event in = {.events = EPOLLIN | EPOLLET, .data.ptr = c};
+    struct epoll_event out = {.events = EPOLLOUT | EPOLLET, .data.ptr = c};
+    epoll_ctl(ep_in, EPOLL_CTL_ADD, c->fd, &in);
+    epoll_ctl(ep_out, EPOLL_CTL_ADD, c->fd, &out);
+    return 0;
+}
+
+/* Replaces the connections the relay closed (it drops a client that takes no data for its
+ * write timeout, 2 s: after a flood that pushed the kernel into TCP memory pressure,
+ * retransmission timeouts can last that long). Only between phases: the receiver thread no
+ * longer touches a dead client. */
+static void reconnect_dead(uint16_t port)
+{
+    int n = 0;
+    for (int i = 0; i < nclients; i++) {
+        if (!clients[i].dead) continue;
+        epoll_ctl(ep_out, EPOLL_CTL_DEL, clients[i].fd, NULL);
+        close(clients[i].fd);
+        if (connect_client(i, port) < 0) {
+            fprintf(stderr, "relay_load: client %d could not connect again\n", i);
+            exit(1);
+        }
+        n++;
+    }
+    if (n) printf("  %d clients the relay had disconnected connected again\n", n);
+}
+
 /* Consumes whole server frames in c->rbuf; in_socket and read are the stamps of the read that
  * completed them (0: none). */
 static void parse_frames(struct client *c, uint64_t in_socket, uint64_t read_at)
@@ -320,7 +371,7 @@ static size_t to_frame_end(const struct client *c)
 /* Reads until the socket is empty (the receiver's epoll is edge-triggered). */
 static void on_readable(struct client *c)
 {
-    for (;;) {
+    while (!c->dead) {
         bool stamp = measure_latency;
         size_t want = 2 * (payload + 64) - c->rlen;
         if (stamp && to_frame_end(c) < want) want = to_frame_end(c);
@@ -334,6 +385,10 @@ static void on_readable(struct client *c)
                            .msg_control = ctl.buf,
                            .msg_controllen = sizeof ctl.buf};
         ssize_t n = recvmsg(c->fd, &m, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN)) { /* the relay closed the connection */
+            epoll_ctl(ep_in, EPOLL_CTL_DEL, c->fd, NULL);
+            c->dead = true;
+        }
         if (n <= 0) return;
         uint64_t read_at = stamp ? real_ns() : 0, in_socket = 0;
         for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
@@ -350,7 +405,7 @@ static void on_readable(struct client *c)
 /* Flooding: writes c's frame again and again until the socket is full. */
 static void send_flood(struct client *c)
 {
-    for (;;) {
+    while (!c->dead) {
         if (c->sent == c->frame_len) c->sent = 0;
         ssize_t n = write(c->fd, c->frame + c->sent, c->frame_len - c->sent);
         if (n <= 0) return;
@@ -381,6 +436,7 @@ static void send_paced(struct client *c, uint64_t tick, uint64_t interval_ns)
 {
     bool first = false;
     uint64_t now = 0, own = 0;
+    if (c->dead) return; /* its frames count as lost */
     if (c->sent == c->frame_len) {
         uint64_t due = c->next_send_ns;
         if (tick < due) return;
@@ -424,20 +480,20 @@ enum mode {
 /* The receiver thread: reads every client as data arrives. */
 static void *receiver(void *arg)
 {
-    int ep = *(int *)arg;
+    (void)arg;
     receiver_tid = gettid();
     struct epoll_event evs[256];
     while (!stop_receiver) {
-        int n = epoll_wait(ep, evs, 256, 10);
+        int n = epoll_wait(ep_in, evs, 256, 10);
         for (int i = 0; i < n; i++)
             on_readable(evs[i].data.ptr);
     }
     return NULL;
 }
 
-/* Sends for `seconds` (ep_out: every client, edge-triggered writability). Returns the time of
+/* Sends for `seconds` (flooding: on ep_out's edge-triggered writability). Returns the time of
  * the last round over the clients. */
-static uint64_t run(int ep_out, double seconds, enum mode mode, uint64_t interval_ns)
+static uint64_t run(double seconds, enum mode mode, uint64_t interval_ns)
 {
     uint64_t start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
     for (int i = 0; i < nclients; i++)
@@ -495,7 +551,7 @@ static void drain(uint16_t port)
         idle = true;
         for (int i = 0; i < nclients; i++) {
             struct client *c = &clients[i];
-            if (c->sent < c->frame_len) {
+            if (c->sent < c->frame_len && !c->dead) {
                 ssize_t n = write(c->fd, c->frame + c->sent, c->frame_len - c->sent);
                 if (n > 0) c->sent += (size_t)n;
                 if (c->sent < c->frame_len) idle = false;
@@ -609,7 +665,7 @@ static uint64_t receive_stage(const struct sample *s)
 }
 
 /* One paced phase: prints the stages of the frames' way and returns the figures. */
-static struct latency_run paced_phase(int ep_out, pid_t relay, double seconds, double rate)
+static struct latency_run paced_phase(pid_t relay, double seconds, double rate)
 {
     struct latency_run r = {0};
     uint64_t interval = (uint64_t)((double)payload * nclients / rate * 1e9);
@@ -623,7 +679,7 @@ static struct latency_run paced_phase(int ep_out, pid_t relay, double seconds, d
     measure_latency = true;
     realtime_phase(relay, RT_PACED);
     uint64_t t0 = now_ns();
-    uint64_t last_tick = run(ep_out, seconds, PACED, interval);
+    uint64_t last_tick = run(seconds, PACED, interval);
     double secs = (double)(now_ns() - t0) / 1e9;
     realtime_phase(relay, RT_OFF);
     double relay_cpu = 100 * (cpu_seconds(relay) - relay_cpu0) / secs,
@@ -741,34 +797,16 @@ int main(int argc, char **argv)
     long rss_before = rss_kib(relay);
 
     clients = calloc((size_t)nclients, sizeof *clients);
-    struct rtc *setup = malloc(sizeof *setup);
-    int ep_in = epoll_create1(0), ep_out = epoll_create1(0);
+    ep_in = epoll_create1(0);
+    ep_out = epoll_create1(0);
     for (int i = 0; i < nclients; i++) {
-        uint8_t seed[32] = {0};
-        memcpy(seed, &i, sizeof i);
-        seed[31] = 0x77;
-        if (rtc_connect(setup, port, seed, 10000) != IROH_OK) {
+        clients[i].rbuf = malloc(2 * (payload + 64));
+        if (connect_client(i, port) < 0) {
             fprintf(stderr, "relay_load: client %d could not connect\n", i);
             kill(relay, SIGKILL);
             return 1;
         }
-        clients[i].fd = setup->fd;
-        clients[i].pk = setup->pk;
-        clients[i].rbuf = malloc(2 * (payload + 64));
-        setup->fd = -1;
-        fcntl(clients[i].fd, F_SETFL, O_NONBLOCK);
-        int one = 1; /* the kernel's receive stamps for the latency phase's stages */
-        setsockopt(clients[i].fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
-        if (sockbuf) {
-            setsockopt(clients[i].fd, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof sockbuf);
-            setsockopt(clients[i].fd, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof sockbuf);
-        }
-        struct epoll_event in = {.events = EPOLLIN | EPOLLET, .data.ptr = &clients[i]};
-        struct epoll_event out = {.events = EPOLLOUT | EPOLLET, .data.ptr = &clients[i]};
-        epoll_ctl(ep_in, EPOLL_CTL_ADD, clients[i].fd, &in);
-        epoll_ctl(ep_out, EPOLL_CTL_ADD, clients[i].fd, &out);
     }
-    free(setup);
     for (int i = 0; i < nclients; i++)
         build_frame(&clients[i], &clients[i ^ 1]);
     size_t relay_len = IROH_RELAY_DATAGRAM_HEADER_LEN + payload;
@@ -785,16 +823,16 @@ int main(int argc, char **argv)
     samples = malloc(MAX_SAMPLES * sizeof *samples);
     send_samples = malloc(MAX_SAMPLES * sizeof *send_samples);
     pthread_t rx;
-    pthread_create(&rx, NULL, receiver, &ep_in);
+    pthread_create(&rx, NULL, receiver, NULL);
     while (!receiver_tid)
         usleep(1000);
-    run(ep_out, 0.5, FLOOD, 0); /* warm-up */
+    run(0.5, FLOOD, 0); /* warm-up */
     received_bytes = received_frames = 0;
     struct tcp_loss loss0 = tcp_loss_now();
     uint64_t t0 = now_ns();
     double relay_cpu0 = cpu_seconds(relay), self_cpu0 = cpu_seconds(getpid());
     realtime_phase(relay, RT_FLOOD);
-    run(ep_out, seconds, FLOOD, 0);
+    run(seconds, FLOOD, 0);
     realtime_phase(relay, RT_OFF);
     double secs = (double)(now_ns() - t0) / 1e9;
     double rate = (double)received_bytes / secs;
@@ -807,15 +845,19 @@ int main(int argc, char **argv)
     print_tcp_loss("throughput", loss0);
 
     /* LOAD of the flood (or GBPS) with timestamps, REPS times, each from quiet connections. */
+    reconnect_dead(port);
     drain(port);
     struct latency_run runs[100];
     struct dist total[100], relayed[100], received[100];
     for (int i = 0; i < reps; i++) {
-        runs[i] = paced_phase(ep_out, relay, seconds, offered ? offered : rate * load);
+        runs[i] = paced_phase(relay, seconds, offered ? offered : rate * load);
         total[i] = runs[i].total;
         relayed[i] = runs[i].relay;
         received[i] = runs[i].receive;
-        if (i + 1 < reps) drain(port);
+        if (i + 1 < reps) {
+            reconnect_dead(port);
+            drain(port);
+        }
     }
     if (reps > 1) {
         printf("over %d latency runs:\n", reps);
