@@ -312,7 +312,7 @@ static int connect_client(int i, uint16_t port)
  * write timeout, 2 s: after a flood that pushed the kernel into TCP memory pressure,
  * retransmission timeouts can last that long). Only between phases: the receiver thread no
  * longer touches a dead client. */
-static void reconnect_dead(uint16_t port)
+static int reconnect_dead(uint16_t port)
 {
     int n = 0;
     for (int i = 0; i < nclients; i++) {
@@ -326,6 +326,7 @@ static void reconnect_dead(uint16_t port)
         n++;
     }
     if (n) printf("  %d clients the relay had disconnected connected again\n", n);
+    return n;
 }
 
 /* Consumes whole server frames in c->rbuf; in_socket and read are the stamps of the read that
@@ -567,6 +568,20 @@ static void drain(uint16_t port)
     }
     printf("  drained in %.2f s%s\n", (double)(now_ns() - start) / 1e9,
            idle ? "" : " (gave up: still sending)");
+}
+
+/* Before a paced phase: every client connected and every connection drained (the relay may
+ * drop more clients while the others drain). */
+static void settle(uint16_t port)
+{
+    for (int round = 0; round < 5; round++) {
+        reconnect_dead(port);
+        drain(port);
+        bool any_dead = false;
+        for (int i = 0; i < nclients; i++)
+            any_dead |= clients[i].dead;
+        if (!any_dead) return;
+    }
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -845,8 +860,7 @@ int main(int argc, char **argv)
     print_tcp_loss("throughput", loss0);
 
     /* LOAD of the flood (or GBPS) with timestamps, REPS times, each from quiet connections. */
-    reconnect_dead(port);
-    drain(port);
+    settle(port);
     struct latency_run runs[100];
     struct dist total[100], relayed[100], received[100];
     for (int i = 0; i < reps; i++) {
@@ -854,10 +868,7 @@ int main(int argc, char **argv)
         total[i] = runs[i].total;
         relayed[i] = runs[i].relay;
         received[i] = runs[i].receive;
-        if (i + 1 < reps) {
-            reconnect_dead(port);
-            drain(port);
-        }
+        if (i + 1 < reps) settle(port);
     }
     if (reps > 1) {
         printf("over %d latency runs:\n", reps);
