@@ -12,13 +12,12 @@
 
 #define READ_PIECE (64 * 1024)
 #define READS_PER_WAKEUP 16 /* then other handles get their turn */
-/* Send buffers of the socketpair, asked of the kernel (which doubles them, up to twice
- * net.core.wmem_max). The app's end holds what the app wrote and we have not read: a blocked
- * writer wakes once it is down to a quarter, so with the default 208 KiB a bulk writer wakes
- * every ~200 KB, with 2 MiB every ~1.5 MB. Ours holds what we wrote and the app has not read: 512
- * KiB take a wakeup's bytes without a partial send, so no poll for writability in between. Both are
- * bounded and add to the stream's end-to-end buffering beside the QUIC windows. */
-#define APP_END_SNDBUF (1024 * 1024)
+/* Our end's send buffer, asked of the kernel (which doubles it): what we wrote and the app has
+ * not read. 512 KiB take a wakeup's bytes (up to 8 reads of 64 KiB of datagrams) without a
+ * partial send, so there is no poll for writability in between; the default 208 KiB often
+ * filled. The app's end keeps the default: a larger one (2 MiB) saved the writing app most of
+ * its wakeups but cost more CPU than it saved, the bytes we read being colder in the cache. It
+ * is bounded and adds to the stream's end-to-end buffering beside the QUIC windows. */
 #define OUR_END_SNDBUF (256 * 1024)
 
 struct app_stream {
@@ -352,8 +351,7 @@ int app_stream_attach(struct app_stream *as, int *app_fd)
         return errno == ENOMEM || errno == ENFILE || errno == EMFILE ? IROH_ENOMEM : IROH_EIO;
     }
     fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
-    /* best effort: the defaults work too, with more wakeups */
-    setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &(int){APP_END_SNDBUF}, sizeof(int));
+    /* best effort: the default works too, with more wakeups */
     setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &(int){OUR_END_SNDBUF}, sizeof(int));
     if (uv_poll_init(as->loop, &as->poll, sv[0]) < 0) {
         close(sv[0]);

@@ -16,10 +16,9 @@
  * what the peer may send beyond that is bounded by the stream and connection windows
  * (quic_conn.h). Nothing blocks the loop: the socket is non-blocking and watched by uv_poll.
  * Bulk costs: the app's bytes are read straight into the stream's send buffer; the peer's go
- * to the socket once per loop iteration (after that wakeup's datagrams), not per packet; the
- * socketpair's send buffers are enlarged (the app's end to 1 MiB asked, ours to 256 KiB) so
- * both sides sleep through more bytes, and a short read or send ends a round (the socket is
- * empty or full) without a second call to hear EAGAIN.
+ * to the socket once per loop iteration (after that wakeup's datagrams), not per packet,
+ * through a send buffer (256 KiB asked) that takes them without a partial send; a short read
+ * or send ends a round (the socket is empty or full) without a second call to hear EAGAIN.
  *
  * endpoint_apps.c creates bridges for the streams of the connections apps own. Loop thread
  * only. A bridge frees itself once its stream is closed and its socket end is closed. */
