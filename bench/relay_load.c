@@ -11,7 +11,8 @@
  *    is full is not counted);
  * 3. latency at LOAD (default 0.5) of (2)'s throughput, or at GBPS, REPS times (default 1):
  *    every client sends one frame per interval, the clients' due times spread evenly over it
- *    (a 0.1 ms tick looks for due frames). Each phase starts from quiet connections (drain()).
+ *    (a 0.1 ms tick looks for due frames). Each phase starts from settled connections
+ *    (settle(): clients the relay dropped connected again, every connection drained).
  *    A frame's latency runs from its due time, so a frame held back because the relay had not
  *    taken its client's previous frame counts that wait (see send_paced); frames never sent or
  *    never read count as lost. It is split with the kernel's receive stamp (SO_TIMESTAMPNS:
@@ -633,7 +634,6 @@ static double load_average(void)
 /* The latency phase's figures, for the summary over repetitions. */
 struct latency_run {
     struct dist total, relay, receive;
-    double delivered;
 };
 
 /* One paced phase: prints the stages of the frames' way and returns the figures. */
@@ -702,11 +702,11 @@ static struct latency_run paced_phase(pid_t relay, double seconds, double rate)
     usleep(GRACE_NS / 1000); /* the last frames arrive */
     measure_latency = false;
     size_t count = nsamples, lost = lost_frames(last_tick, interval, count);
-    r.delivered = (double)received_bytes / secs;
+    double delivered = (double)received_bytes / secs;
     uint64_t *v = malloc((count + lost + nsend_samples + 1) * sizeof *v);
     printf("latency at %.3f GB/s offered (%.3f GB/s delivered, %zu frames), load average %.2f "
            "before, %.2f after; CPU: relay %.0f %%, load generator %.0f %%\n",
-           rate / 1e9, r.delivered / 1e9, count, load0, load_average(), relay_cpu, self_cpu);
+           rate / 1e9, delivered / 1e9, count, load0, load_average(), relay_cpu, self_cpu);
     r.total = stage(v, lost, end_to_end);
     print_dist("end to end (due -> receiver's read)", r.total);
     r.relay = stage(v, lost, relay_stage);
@@ -861,13 +861,12 @@ int main(int argc, char **argv)
 
     /* LOAD of the flood (or GBPS) with timestamps, REPS times, each from quiet connections. */
     settle(port);
-    struct latency_run runs[100];
     struct dist total[100], relayed[100], received[100];
     for (int i = 0; i < reps; i++) {
-        runs[i] = paced_phase(relay, seconds, offered ? offered : rate * load);
-        total[i] = runs[i].total;
-        relayed[i] = runs[i].relay;
-        received[i] = runs[i].receive;
+        struct latency_run r = paced_phase(relay, seconds, offered ? offered : rate * load);
+        total[i] = r.total;
+        relayed[i] = r.relay;
+        received[i] = r.receive;
         if (i + 1 < reps) settle(port);
     }
     if (reps > 1) {
