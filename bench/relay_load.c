@@ -213,7 +213,12 @@ static void pin_to_cpu(int cpu)
 static void set_fifo(pid_t tid, int prio)
 {
     struct sched_param sp = {.sched_priority = prio};
-    sched_setscheduler(tid, prio ? SCHED_FIFO : SCHED_OTHER, &sp);
+    static bool warned;
+    if (sched_setscheduler(tid, prio ? SCHED_FIFO : SCHED_OTHER, &sp) < 0 && !warned) {
+        warned = true;
+        fprintf(stderr, "relay_load: -P: cannot change the scheduling policy (%s)\n",
+                strerror(errno));
+    }
 }
 
 /* -P: while measuring, the relay (every thread), the sender (this thread) and the receiver run
@@ -245,6 +250,7 @@ static pid_t start_relay(const char *bin, uint16_t *port)
     pid_t pid = fork();
     if (pid == 0) {
         dup2(lfd, 2);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* no relay left behind if this process dies */
         if (pin) pin_to_cpu(0);
         execl(bin, "iroh-relay", "-c", cfg, "--http-bind", "127.0.0.1:0", "--no-metrics",
               "--log-level", "info", (char *)NULL);
