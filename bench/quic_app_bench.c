@@ -21,8 +21,9 @@
  *   "app bulk streams=K bytes=N goodput=X MB/s irohd_cpu=A%/B% app_cpu=a%/b% cpu=T s/GiB
  *    switches=A/B/a/b=S per GiB"
  * (each process's CPU time over the transfer: the pushing side first; all four together per
- * GiB, steadier than goodput on a busy machine; the context switches of each process's main
- * thread, voluntary and not, per GiB, and their sum), then
+ * GiB, steadier than goodput on a busy machine; the voluntary context switches of each
+ * process's main thread per GiB, sleeps a wakeup ended, and their sum; preemptions, which
+ * other load on the machine adds, are left out), then
  *   "app median MB/s (streams=K): X", "app median cpu s/GiB (streams=K): T" and
  *   "app median context switches per GiB (streams=K): S".
  * Defaults: 1 GiB, K=1, 3 reps, irohd from this build; FILE is passed to both irohd as
@@ -199,25 +200,22 @@ struct procs {
     pid_t irohd_push, irohd_sink, app_sink;
 };
 
-/* Context switches (voluntary and not) of process pid's main thread so far, or 0. */
-static uint64_t ctx_switches(pid_t pid)
+/* Voluntary context switches of process pid's main thread so far, or 0. */
+static uint64_t voluntary_switches(pid_t pid)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
-    uint64_t total = 0;
-    unsigned long long n;
+    unsigned long long n = 0;
     if (!f) return 0;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "voluntary_ctxt_switches: %llu", &n) == 1 ||
-            sscanf(line, "nonvoluntary_ctxt_switches: %llu", &n) == 1)
-            total += n;
+        if (sscanf(line, "voluntary_ctxt_switches: %llu", &n) == 1) break;
     fclose(f);
-    return total;
+    return n;
 }
 
 /* One rep. Returns goodput in MB/s; the four processes' CPU (percent of the time) in cpu[] and
- * their context switches in sw[] (same order). */
+ * their voluntary context switches in sw[] (same order). */
 static double push_once(iroh_client *c, const char *ticket, uint64_t bytes, unsigned k,
                         size_t piece, const struct procs *pr, double cpu[4], uint64_t sw[4])
 {
@@ -228,7 +226,7 @@ static double push_once(iroh_client *c, const char *ticket, uint64_t bytes, unsi
     double cpu0[4];
     for (int i = 0; i < 4; i++) {
         cpu0[i] = bench_cpu_seconds(pids[i]);
-        sw[i] = ctx_switches(pids[i]);
+        sw[i] = voluntary_switches(pids[i]);
     }
     uint64_t t0 = now_ns();
     struct push_stream st[MAX_STREAMS];
@@ -258,7 +256,7 @@ static double push_once(iroh_client *c, const char *ticket, uint64_t bytes, unsi
     uint64_t ns = now_ns() - t0;
     for (int i = 0; i < 4; i++) {
         cpu[i] = (bench_cpu_seconds(pids[i]) - cpu0[i]) * 1e11 / (double)ns;
-        sw[i] = ctx_switches(pids[i]) - sw[i];
+        sw[i] = voluntary_switches(pids[i]) - sw[i];
     }
     if (iroh_conn_close(c, conn, 0, "done") < 0) die("push", "conn.close");
     return (double)bytes / ((double)ns / 1e9) / 1e6;
