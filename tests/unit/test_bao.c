@@ -399,6 +399,145 @@ static void test_verify_group(void)
     }
 }
 
+/* An outboard reader that fails its fail_at-th read from now (1-based; 0: never). */
+struct failing_reader {
+    struct iroh_bao_buffer buf;
+    unsigned fail_at;
+};
+
+static int failing_read(void *ctx, uint64_t offset, void *out, size_t len)
+{
+    struct failing_reader *r = ctx;
+    if (r->fail_at && --r->fail_at == 0) return IROH_EIO;
+    return iroh_bao_read_buffer(&r->buf, offset, out, len);
+}
+
+static uint32_t path_rnd(void)
+{
+    static uint32_t seed = 12345;
+    seed = seed * 1103515245u + 12345u;
+    return seed >> 8;
+}
+
+/* One path kept across a hostile sequence of checks: two blobs alternating, another size with
+ * the same root, groups in random order, wrong CVs, indexes past the end, failing reads, and
+ * flipped outboard bytes. While the outboard is intact every verdict is the one of a check
+ * from scratch; whatever the outboard holds, a group passes only with its true CV. */
+static void test_verify_path_hostile(void)
+{
+    /* 65 and 100 groups: the trees differ in shape; 1 group: no pairs at all. */
+    static const uint64_t SIZES[] = {64 * 16384 + 1, 99 * 16384 + 7, 1000};
+    enum { NBLOBS = 3 };
+    uint8_t *data[NBLOBS], *ob[NBLOBS], root[NBLOBS][32], (*cvs[NBLOBS])[32];
+    uint64_t groups[NBLOBS], ob_size[NBLOBS];
+    for (int b = 0; b < NBLOBS; b++) {
+        data[b] = b == 1 ? td(SIZES[b]) : m251(SIZES[b]);
+        groups[b] = iroh_bao_groups(SIZES[b]);
+        ob_size[b] = iroh_bao_outboard_size(SIZES[b]);
+        ob[b] = malloc(ob_size[b] + 1);
+        iroh_bao_outboard_compute(data[b], SIZES[b], 1, ob[b], root[b]);
+        cvs[b] = malloc(groups[b] * 32);
+        for (uint64_t g = 0; g < groups[b]; g++)
+            iroh_bao_group_cv(SIZES[b], g, data[b] + g * 16384, iroh_bao_group_len(SIZES[b], g), 1,
+                              cvs[b][g]);
+    }
+    struct iroh_bao_path path;
+    iroh_bao_path_init(&path);
+    bool flipped[NBLOBS] = {false};
+    uint64_t flip_at[NBLOBS] = {0};
+    unsigned accepted = 0, rejected = 0, differed = 0;
+    for (int step = 0; step < 20000; step++) {
+        int b = (int)(path_rnd() % NBLOBS);
+        /* The size claimed: the blob's, or one group more or less with the same root. */
+        uint64_t size = SIZES[b];
+        unsigned sz = path_rnd() % 8;
+        if (sz == 0) size += 16384;
+        if (sz == 1 && size > 16384) size -= 16384;
+        uint64_t n = iroh_bao_groups(size);
+        uint64_t g = path_rnd() % 16 == 0 ? n + path_rnd() % 3 : path_rnd() % n;
+        /* The CV offered: the true one, the other blob's for that index, or a flipped one. */
+        uint8_t cv[32];
+        unsigned which = path_rnd() % 4;
+        int other = (b + 1) % NBLOBS;
+        if (g < groups[b])
+            memcpy(cv, cvs[b][g], 32);
+        else
+            memset(cv, 7, 32);
+        if (which == 1 && g < groups[other]) memcpy(cv, cvs[other][g], 32);
+        if (which == 2) cv[path_rnd() % 32] ^= (uint8_t)(1u << (path_rnd() % 8));
+        /* What may pass: the blob's own CV for the index. (Another size may pass too where its
+         * tree has the same path to the group, as a check from scratch lets it: only the last
+         * group proves the size.) */
+        bool truth = g < groups[b] && memcmp(cv, cvs[b][g], 32) == 0;
+        /* Now and then the outboard changes (a byte flipped) or changes back. */
+        if (ob_size[b] && path_rnd() % 50 == 0) {
+            if (!flipped[b]) flip_at[b] = path_rnd() % ob_size[b];
+            ob[b][flip_at[b]] ^= 0x20;
+            flipped[b] = !flipped[b];
+        }
+        /* Now and then the root is another one, of the same size (two bits off: a one-group
+         * blob's root is its CV, which flips one bit at most above). */
+        uint8_t claimed_root[32];
+        memcpy(claimed_root, root[b], 32);
+        if (path_rnd() % 8 == 0) {
+            claimed_root[path_rnd() % 32] ^= 0x05;
+            truth = false;
+        }
+        struct failing_reader r = {{ob[b], ob_size[b]},
+                                   path_rnd() % 10 == 0 ? 1 + path_rnd() % 4 : 0};
+        int rc = iroh_bao_verify_group_cv_path(claimed_root, size, failing_read, &r, g, cv, &path);
+        struct failing_reader fresh = {{ob[b], ob_size[b]}, 0};
+        int want = iroh_bao_verify_group_cv(claimed_root, size, failing_read, &fresh, g, cv);
+        if (rc == 0) {
+            CHECK(truth); /* never a wrong CV, another blob's, or a group past the blob */
+            accepted++;
+        } else {
+            rejected++;
+        }
+        if (!flipped[b] && rc != IROH_EIO)
+            CHECK_EQ_INT(rc, want);
+        else
+            differed += rc != want;
+        if (rc == IROH_EIO) CHECK(r.fail_at == 0); /* only the read that failed says so */
+        /* A check from scratch with the intact outboard agrees with the truth. */
+        if (!flipped[b] && truth && size == SIZES[b]) CHECK_EQ_INT(want, 0);
+    }
+    CHECK(accepted > 1000 && rejected > 1000); /* the sequence exercised both */
+    (void)differed;
+    for (int b = 0; b < NBLOBS; b++)
+        if (flipped[b]) ob[b][flip_at[b]] ^= 0x20;
+    /* A pair that failed is never kept: for every pair k and groups a and c, a path that
+     * checked a, then c with pair k flipped, passes a and c again once k is flipped back. */
+    unsigned failed = 0;
+    for (uint64_t k = 0; k < ob_size[0] / 64; k++) {
+        for (uint64_t a = 0; a < groups[0]; a++) {
+            for (uint64_t c = 0; c < groups[0]; c++) {
+                struct failing_reader r = {{ob[0], ob_size[0]}, 0};
+                iroh_bao_path_init(&path);
+                CHECK_EQ_INT(iroh_bao_verify_group_cv_path(root[0], SIZES[0], failing_read, &r, a,
+                                                           cvs[0][a], &path),
+                             0);
+                ob[0][64 * k + k % 64] ^= 0x01;
+                failed += iroh_bao_verify_group_cv_path(root[0], SIZES[0], failing_read, &r, c,
+                                                        cvs[0][c], &path) == IROH_ECORRUPT;
+                ob[0][64 * k + k % 64] ^= 0x01;
+                CHECK_EQ_INT(iroh_bao_verify_group_cv_path(root[0], SIZES[0], failing_read, &r, a,
+                                                           cvs[0][a], &path),
+                             0);
+                CHECK_EQ_INT(iroh_bao_verify_group_cv_path(root[0], SIZES[0], failing_read, &r, c,
+                                                           cvs[0][c], &path),
+                             0);
+            }
+        }
+    }
+    CHECK(failed > 0);
+    for (int b = 0; b < NBLOBS; b++) {
+        free(data[b]);
+        free(ob[b]);
+        free(cvs[b]);
+    }
+}
+
 /* ---- response bodies ------------------------------------------------------------------ */
 
 /* A blob with its outboard and root, and readers over both. */
@@ -1629,6 +1768,7 @@ int main(void)
     RUN(test_outboard_captured);
     RUN(test_outboard_threads);
     RUN(test_verify_group);
+    RUN(test_verify_path_hostile);
     RUN(test_response_vectors);
     RUN(test_sequence_vectors);
     RUN(test_structure_vectors);
