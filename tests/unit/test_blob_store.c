@@ -492,6 +492,205 @@ static void test_reference_changes(void)
     blob_store_close(s);
 }
 
+/* Flips one byte of a file in place and puts its mtime back: only the hash check can tell. */
+static void flip_quietly(const char *path, uint64_t at)
+{
+    struct stat st;
+    CHECK_EQ_INT(stat(path, &st), 0);
+    int fd = open(path, O_RDWR);
+    uint8_t b = 0;
+    CHECK_EQ_INT(pread(fd, &b, 1, (off_t)at), 1);
+    b ^= 0x10;
+    CHECK_EQ_INT(pwrite(fd, &b, 1, (off_t)at), 1);
+    close(fd);
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    utimensat(AT_FDCWD, path, times, 0);
+}
+
+/* Groups first.. in runs of BLOB_READ_GROUPS_MAX, each group into its own buffer of exactly its
+ * length (ASan sees a byte written past one). Returns the first group of the first run that
+ * failed with IROH_ECORRUPT (every other run must read back data), or UINT64_MAX. */
+static uint64_t read_runs(struct blob_reader *r, const uint8_t *data, uint64_t size)
+{
+    uint64_t groups = iroh_bao_groups(size), bad = UINT64_MAX;
+    for (uint64_t first = 0; first < groups; first += BLOB_READ_GROUPS_MAX) {
+        size_t n =
+            groups - first < BLOB_READ_GROUPS_MAX ? (size_t)(groups - first) : BLOB_READ_GROUPS_MAX;
+        uint8_t *bufs[BLOB_READ_GROUPS_MAX];
+        for (size_t i = 0; i < n; i++) {
+            size_t len = iroh_bao_group_len(size, first + i);
+            bufs[n - 1 - i] = malloc(len ? len : 1); /* scattered, reversed */
+        }
+        struct blob_error e = {""};
+        uint8_t *rev[BLOB_READ_GROUPS_MAX];
+        for (size_t i = 0; i < n; i++)
+            rev[i] = bufs[n - 1 - i];
+        int rc = blob_reader_read_groups(r, first, rev, n, &e);
+        if (rc == IROH_ECORRUPT && bad == UINT64_MAX) bad = first;
+        if (rc != IROH_ECORRUPT) CHECK_EQ_INT(rc, 0);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            CHECK_EQ_MEM(rev[i], data + (first + i) * 16384, iroh_bao_group_len(size, first + i));
+        for (size_t i = 0; i < n; i++)
+            free(bufs[i]);
+    }
+    return bad;
+}
+
+/* A referenced file of 301 groups (its outboard a file, over one 16 KiB read-ahead window)
+ * changed in one byte of group 0, 63, 64, 127, 128, 255, 256 or the last: a reader, fresh or
+ * one that read everything before the change, fails exactly the run of 64 groups holding it,
+ * and of the groups read one by one in random order exactly that one; a flipped byte of the
+ * stored outboard fails the groups under its pair and nothing else (all of them for the
+ * root's). */
+static void test_reference_groups_changed(void)
+{
+    fresh_store_root("reference-groups");
+    struct blob_store *s = open_store();
+    CHECK(s != NULL);
+    if (!s) return;
+    const uint64_t size = 300 * 16384 + 5, groups = 301;
+    uint8_t *data = random_bytes(size);
+    char path[700];
+    snprintf(path, sizeof path, "%s/referenced-groups", tmpdir);
+    write_file(path, data, size);
+    struct blob_added a;
+    struct blob_error e = {""};
+    CHECK_EQ_INT(blob_store_add_path(s, path, BLOB_IMPORT_REFERENCE, NULL, &a, &e), 0);
+    CHECK_EQ_INT(a.location, BLOB_LOC_EXTERNAL);
+    struct blob_reader *warm;
+    CHECK_EQ_INT(blob_store_reader_open(s, a.hash, &warm, &e), 0);
+    CHECK_EQ_INT(read_runs(warm, data, size), UINT64_MAX);
+
+    static const uint64_t CHANGED[] = {0, 63, 64, 127, 128, 255, 256, 300};
+    for (size_t c = 0; c < sizeof CHANGED / sizeof CHANGED[0]; c++) {
+        uint64_t g = CHANGED[c], len = iroh_bao_group_len(size, g);
+        uint64_t at = g * 16384 + (c % 2 ? len - 1 : len / 2);
+        flip_quietly(path, at);
+        struct blob_reader *r;
+        CHECK_EQ_INT(blob_store_reader_open(s, a.hash, &r, &e), 0);
+        CHECK_EQ_INT(read_runs(r, data, size), g / 64 * 64);
+        CHECK_EQ_INT(read_runs(warm, data, size), g / 64 * 64); /* its kept path hides nothing */
+        /* One by one, in random order: only the changed group fails. */
+        uint8_t *one = malloc(16384);
+        for (int k = 0; k < 200; k++) {
+            uint64_t x = k == 0 ? g : rnd() % groups;
+            int rc = blob_reader_read_groups(r, x, &one, 1, &e);
+            CHECK_EQ_INT(rc, x == g ? IROH_ECORRUPT : 0);
+            if (rc == 0) CHECK_EQ_MEM(one, data + x * 16384, iroh_bao_group_len(size, x));
+        }
+        free(one);
+        uint8_t byte;
+        CHECK_EQ_INT(blob_reader_read(r, at, &byte, 1, &e), IROH_ECORRUPT);
+        blob_reader_close(r);
+        char out[700];
+        snprintf(out, sizeof out, "%s/export-of-changed-groups", tmpdir);
+        CHECK_EQ_INT(blob_store_export(s, a.hash, out, 022, NULL, NULL, &e), IROH_ECORRUPT);
+        CHECK_EQ_INT(access(out, F_OK), -1);
+        flip_quietly(path, at); /* back as imported */
+        CHECK_EQ_INT(read_runs(warm, data, size), UINT64_MAX);
+    }
+    blob_reader_close(warm);
+
+    /* The store's outboard changed under a fresh reader: pair k's groups fail, no others. */
+    char ob_path[800], hex[65];
+    blob_hash_hex(a.hash, hex);
+    snprintf(ob_path, sizeof ob_path, "%s/blobs/data/%s.obao4", store_root, hex);
+    CHECK_EQ_INT(access(ob_path, F_OK), 0);
+    static const uint64_t PAIRS[] = {0, 1, 150, 299};
+    for (size_t k = 0; k < sizeof PAIRS / sizeof PAIRS[0]; k++) {
+        flip_quietly(ob_path, PAIRS[k] * 64 + 40);
+        struct blob_reader *r;
+        CHECK_EQ_INT(blob_store_reader_open(s, a.hash, &r, &e), 0);
+        uint8_t *one = malloc(16384);
+        unsigned failed = 0;
+        for (uint64_t x = 0; x < groups; x++) {
+            int rc = blob_reader_read_groups(r, x, &one, 1, &e);
+            if (rc == 0)
+                CHECK_EQ_MEM(one, data + x * 16384, iroh_bao_group_len(size, x));
+            else
+                CHECK_EQ_INT(rc, IROH_ECORRUPT);
+            failed += rc != 0;
+        }
+        CHECK(PAIRS[k] == 0 ? failed == groups : failed >= 2 && failed < groups);
+        free(one);
+        blob_reader_close(r);
+        flip_quietly(ob_path, PAIRS[k] * 64 + 40);
+    }
+    blob_temp_tag_drop(s, a.temp_tag);
+    free(data);
+    unlink(path);
+    blob_store_close(s);
+}
+
+/* Runs of whole groups at the sizes around a group and a run of 64 groups, copied and
+ * referenced: every run read into buffers of exactly each group's length. */
+static void test_read_groups_bounds(void)
+{
+    fresh_store_root("read-groups-bounds");
+    struct blob_store *s = open_store();
+    CHECK(s != NULL);
+    if (!s) return;
+    static const uint64_t SIZES[] = {0,
+                                     1,
+                                     1024,
+                                     16384,
+                                     16385,
+                                     64 * 16384 - 1,
+                                     64 * 16384,
+                                     64 * 16384 + 1,
+                                     128 * 16384 - 1,
+                                     128 * 16384 + 1,
+                                     257 * 16384 + 16383};
+    for (size_t i = 0; i < sizeof SIZES / sizeof SIZES[0]; i++) {
+        uint64_t size = SIZES[i], groups = iroh_bao_groups(size);
+        uint8_t *data = random_bytes(size);
+        char path[700];
+        snprintf(path, sizeof path, "%s/bounds-%zu", tmpdir, i);
+        write_file(path, data, size);
+        for (int mode = 0; mode < 2; mode++) {
+            struct blob_added a;
+            struct blob_error e = {""};
+            CHECK_EQ_INT(blob_store_add_path(s, path,
+                                             mode ? BLOB_IMPORT_REFERENCE : BLOB_IMPORT_COPY, NULL,
+                                             &a, &e),
+                         0);
+            struct blob_reader *r;
+            CHECK_EQ_INT(blob_store_reader_open(s, a.hash, &r, &e), 0);
+            CHECK_EQ_INT(read_runs(r, data, size), UINT64_MAX);
+            /* Runs ending at the last group, of every length up to 64 and one more. */
+            for (uint64_t n = 1; n <= BLOB_READ_GROUPS_MAX + 1; n++) {
+                uint8_t *bufs[BLOB_READ_GROUPS_MAX + 1];
+                uint64_t first = groups >= n ? groups - n : 0, m = groups - first;
+                for (uint64_t k = 0; k < m; k++) {
+                    size_t len = iroh_bao_group_len(size, first + k);
+                    bufs[k] = malloc(len ? len : 1);
+                }
+                int rc = blob_reader_read_groups(r, first, bufs, (size_t)m, &e);
+                CHECK_EQ_INT(rc, m > BLOB_READ_GROUPS_MAX ? IROH_EINVAL : 0);
+                for (uint64_t k = 0; rc == 0 && k < m; k++)
+                    CHECK_EQ_MEM(bufs[k], data + (first + k) * 16384,
+                                 iroh_bao_group_len(size, first + k));
+                for (uint64_t k = 0; k < m; k++)
+                    free(bufs[k]);
+            }
+            /* Past the end, and group numbers that would overflow. */
+            uint8_t *one = malloc(16384);
+            CHECK_EQ_INT(blob_reader_read_groups(r, groups, &one, 1, &e), IROH_EINVAL);
+            CHECK_EQ_INT(blob_reader_read_groups(r, UINT64_MAX, &one, 1, &e), IROH_EINVAL);
+            CHECK_EQ_INT(blob_reader_read_groups(r, UINT64_MAX / 16384, &one, 1, &e), IROH_EINVAL);
+            CHECK_EQ_INT(blob_reader_read_groups(r, groups, &one, 0, &e), 0);
+            free(one);
+            blob_reader_close(r);
+            bool deleted = false;
+            CHECK_EQ_INT(blob_store_delete(s, a.hash, &deleted, &e), 0);
+            blob_temp_tag_drop(s, a.temp_tag);
+        }
+        free(data);
+        unlink(path);
+    }
+    blob_store_close(s);
+}
+
 /* Writes the groups of data (a blob computed here) into a partial entry in random order,
  * each with the pairs of its path, restarting the store halfway. */
 static void partial_roundtrip(uint64_t size)
@@ -632,6 +831,140 @@ static void partial_roundtrip(uint64_t size)
     }
     free(back);
     free(order);
+    free(ob);
+    free(data);
+    blob_store_close(s);
+}
+
+/* The pairs of the paths of groups [lo, hi] (each offset once) into pairs; returns their
+ * number. */
+static size_t batch_pairs(uint64_t size, const uint8_t *ob, uint64_t lo, uint64_t hi,
+                          struct blob_pair *pairs, size_t cap)
+{
+    size_t n = 0;
+    for (uint64_t g = lo; g <= hi; g++) {
+        uint64_t offs[64];
+        size_t np = blob_pair_path(size, g, offs, 64);
+        for (size_t k = 0; k < np; k++) {
+            bool seen = false;
+            for (size_t j = 0; j < n && !seen; j++)
+                seen = pairs[j].offset == offs[k];
+            if (seen || n == cap) continue;
+            pairs[n].offset = offs[k];
+            memcpy(pairs[n++].pair, ob + offs[k], 64);
+        }
+    }
+    return n;
+}
+
+/* Every pair of the partial entry's outboard file is zeros (never written) or the true one. */
+static void check_stored_pairs(const uint8_t hash[32], const uint8_t *ob, uint64_t ob_size)
+{
+    char path[800], hex[65];
+    blob_hash_hex(hash, hex);
+    snprintf(path, sizeof path, "%s/blobs/data/%s.obao4", store_root, hex);
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    if (!f) return;
+    uint8_t *stored = calloc(1, ob_size), zero[64] = {0};
+    CHECK_EQ_INT(fread(stored, 1, ob_size, f), ob_size);
+    fclose(f);
+    for (uint64_t at = 0; at < ob_size; at += 64)
+        CHECK(memcmp(stored + at, zero, 64) == 0 || memcmp(stored + at, ob + at, 64) == 0);
+    free(stored);
+}
+
+/* Batches of many groups (one kept path checks them all): in order, backwards, and hostile
+ * ones — a changed group in the middle, a changed pair only one group needs, a second copy of
+ * a shared pair that is wrong, a CV of another group — are refused whole, and nothing
+ * unverified is ever stored. */
+static void test_partial_batches(void)
+{
+    fresh_store_root("partial-batches");
+    struct blob_store *s = open_store();
+    CHECK(s != NULL);
+    if (!s) return;
+    const uint64_t size = 200 * 16384 + 3, groups = 201, ob_size = 200 * 64;
+    uint8_t *data = random_bytes(size), *ob = malloc(ob_size), hash[32];
+    iroh_bao_outboard_compute(data, size, 1, ob, hash);
+    struct blob_error e = {""};
+    CHECK_EQ_INT(blob_store_partial_create(s, hash, size, &e), 0);
+    struct blob_pair *pairs = malloc(512 * sizeof *pairs);
+    struct blob_group batch[64];
+    uint64_t present = 0;
+    /* Good batches: 10..73 in order, 150..100 backwards. */
+    size_t np = batch_pairs(size, ob, 10, 73, pairs, 512);
+    for (uint64_t i = 0; i < 64; i++)
+        batch[i] = (struct blob_group){10 + i, data + (10 + i) * 16384, 16384, NULL};
+    CHECK_EQ_INT(blob_store_partial_write(s, hash, pairs, np, batch, 64, &e), 0);
+    present += 64;
+    np = batch_pairs(size, ob, 100, 150, pairs, 512);
+    for (uint64_t i = 0; i < 51; i++)
+        batch[i] = (struct blob_group){150 - i, data + (150 - i) * 16384, 16384, NULL};
+    CHECK_EQ_INT(blob_store_partial_write(s, hash, pairs, np, batch, 51, &e), 0);
+    present += 51;
+    check_stored_pairs(hash, ob, ob_size);
+
+    /* Hostile batches of groups 160..190, each refused whole. */
+    uint8_t *bad = malloc(16384);
+    for (int attack = 0; attack < 4; attack++) {
+        np = batch_pairs(size, ob, 160, 190, pairs, 512);
+        for (uint64_t i = 0; i < 31; i++)
+            batch[i] = (struct blob_group){160 + i, data + (160 + i) * 16384, 16384, NULL};
+        uint8_t cv[32];
+        if (attack == 0) { /* group 175's data changed */
+            memcpy(bad, data + 175 * 16384, 16384);
+            bad[100] ^= 1;
+            batch[15].data = bad;
+        } else if (attack == 1) { /* the lowest pair of group 188's path, which 189 shares */
+            uint64_t offs[64];
+            size_t depth = blob_pair_path(size, 188, offs, 64);
+            for (size_t j = 0; j < np; j++)
+                if (pairs[j].offset == offs[depth - 1]) pairs[j].pair[3] ^= 1;
+        } else if (attack == 2) { /* a wrong second copy of the root pair, before the good one */
+            memmove(pairs + 1, pairs, np * sizeof *pairs);
+            pairs[0] = pairs[1];
+            pairs[0].pair[63] ^= 1;
+            np++;
+        } else { /* group 170 comes with the CV of group 171 */
+            iroh_bao_group_cv(size, 171, data + 171 * 16384, 16384, 1, cv);
+            batch[10].cv = cv;
+        }
+        int rc = blob_store_partial_write(s, hash, pairs, np, batch, 31, &e);
+        if (attack == 2) /* either copy may be the one looked up; a wrong one refuses all */
+            CHECK(rc == 0 || rc == IROH_ECORRUPT);
+        else
+            CHECK_EQ_INT(rc, IROH_ECORRUPT);
+        if (rc == 0) present += 31;
+        struct blob_status st;
+        CHECK_EQ_INT(blob_store_status(s, hash, &st, &e), 0);
+        CHECK_EQ_INT(st.present_groups, present);
+        check_stored_pairs(hash, ob, ob_size);
+        if (rc == 0) break; /* attack 2 let through with the good copy: nothing left to try */
+    }
+    free(bad);
+    /* The rest, in one go per 64 groups from the end backwards; then the whole blob. */
+    for (uint64_t hi = groups; hi > 0;) {
+        uint64_t lo = hi > 64 ? hi - 64 : 0, n = 0;
+        np = batch_pairs(size, ob, lo, hi - 1, pairs, 512);
+        for (uint64_t g = hi; g-- > lo;)
+            batch[n++] =
+                (struct blob_group){g, data + g * 16384, iroh_bao_group_len(size, g), NULL};
+        int rc = blob_store_partial_write(s, hash, pairs, np, batch, (size_t)n, &e);
+        CHECK(rc == 0 || (rc == 1 && lo == 0));
+        hi = lo;
+    }
+    struct blob_status st;
+    CHECK_EQ_INT(blob_store_status(s, hash, &st, &e), 0);
+    CHECK(st.complete);
+    check_outboard(s, hash, data, size);
+    uint64_t got = 0;
+    int err = 0;
+    uint8_t *back = read_all(s, hash, &got, &err);
+    CHECK_EQ_INT(err, 0);
+    if (back) CHECK_EQ_MEM(back, data, size);
+    free(back);
+    free(pairs);
     free(ob);
     free(data);
     blob_store_close(s);
@@ -1014,7 +1347,10 @@ int main(void)
     RUN(test_ranges);
     RUN(test_export);
     RUN(test_reference_changes);
+    RUN(test_reference_groups_changed);
+    RUN(test_read_groups_bounds);
     RUN(test_partial);
+    RUN(test_partial_batches);
     RUN(test_tags_and_gc);
     RUN(test_parallel_same_content);
     RUN(test_recovery);
