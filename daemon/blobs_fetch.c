@@ -203,6 +203,7 @@ struct blobs_fetch {
     uv_loop_t *loop;
     struct endpoint *ep;
     struct blob_store *store;
+    struct blob_changes changes;
     struct download *downloads;
     unsigned active;
     bool stopping;
@@ -577,6 +578,8 @@ static void store_done(uv_work_t *req, int status)
     struct transfer *t = req->data;
     (void)status;
     t->storing = false;
+    blob_changes_notify(&t->d->bf->changes, t->part->hash); /* even after an error: what
+                                                              * was written before it stays */
     if (t->store_rc == IROH_EPROTO || t->store_rc == IROH_ECORRUPT) {
         /* the provider's data, not our store: cut it off */
         if (t->rc == 0) t->rc = t->store_rc;
@@ -1540,9 +1543,15 @@ int blobs_fetch_start(uv_loop_t *loop, struct rpc_server *server, struct endpoin
     return 0;
 }
 
+void blobs_fetch_set_changes(struct blobs_fetch *bf, const struct blob_changes *changes)
+{
+    bf->changes = *changes;
+}
+
 void blobs_fetch_stop(struct blobs_fetch *bf)
 {
     bf->stopping = true;
+    bf->changes = (struct blob_changes){0};
     for (struct download *d = bf->downloads; d; d = d->next) {
         if (d->sub) {
             rpc_subscription_end(d->sub);

@@ -33,6 +33,7 @@
 
 #include <uv.h>
 
+#include "daemon/blob_changes.h"
 #include "daemon/endpoint.h"
 #include "daemon/rpc_server.h"
 #include "storage/blob_store.h"
@@ -48,6 +49,10 @@ struct blobs_fetch;
  * it before the endpoint). Returns 0 and *out, or IROH_ENOMEM. */
 int blobs_fetch_start(uv_loop_t *loop, struct rpc_server *server, struct endpoint *ep,
                       struct blob_store *store, struct blobs_fetch **out);
+
+/* Whom to tell once a batch of a blob is committed to the store (copied; main.c: the
+ * provider, for its Observe requests). Until then, and after blobs_fetch_stop, nobody. */
+void blobs_fetch_set_changes(struct blobs_fetch *bf, const struct blob_changes *changes);
 
 /* Cancels every download (their calls fail with shutting_down), closes their connections and
  * frees the service once the last one has let go. Call before stopping the endpoint. */

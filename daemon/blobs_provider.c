@@ -106,9 +106,12 @@ struct get_state {
     uint64_t blobs_done;
 };
 
-/* Observe: the bitfield last sent, and one poll's outcome. */
+/* Observe: the bitfield last sent, and one step's outcome. A step runs when the request starts
+ * and when blobs_provider_blob_changed names its hash; a change that comes while a step is
+ * queued or running sets `dirty` for one more step after it. */
 struct observe_state {
     bool sent_first;
+    bool dirty;
     uint64_t size;
     uint64_t *bounds;
     size_t len;
@@ -128,8 +131,11 @@ struct push_state {
     struct iroh_blobs_blob_reader reader;
     uint8_t hash[IROH_BLOBS_HASH_LEN]; /* the blob being received */
     bool in_blob, have_it;             /* have_it: the store has it complete already */
-    bool children;                     /* a child of the root was pushed */
-    bool done;                         /* every requested blob arrived */
+    /* the blobs this step wrote to: changed_hash if one, any when several */
+    uint8_t changed_hash[IROH_BLOBS_HASH_LEN];
+    enum { PUSH_CHANGED_NONE, PUSH_CHANGED_ONE, PUSH_CHANGED_SEVERAL } changed;
+    bool children; /* a child of the root was pushed */
+    bool done;     /* every requested blob arrived */
     uint8_t *pending, *work;
     size_t pending_len, pending_cap, work_len, work_cap;
     bool fin, work_fin;
@@ -291,6 +297,7 @@ static void step_done(uv_work_t *w, int status);
 static void queue_step(struct request *r)
 {
     if (r->working || r->ended || !r->s) return;
+    if (r->obs) r->p->stats.observe_steps++;
     r->working = true;
     r->work.data = r;
     uv_queue_work(r->p->loop, &r->work, step_work, step_done);
@@ -599,6 +606,18 @@ static void observe_step(struct request *r)
     o->sent_first = true;
 }
 
+/* Notes that the current blob may have changed in the store (told to its observers once the
+ * step is back on the loop). */
+static void push_changed(struct push_state *ps)
+{
+    if (ps->changed == PUSH_CHANGED_NONE) {
+        memcpy(ps->changed_hash, ps->hash, IROH_BLOBS_HASH_LEN);
+        ps->changed = PUSH_CHANGED_ONE;
+    } else if (memcmp(ps->changed_hash, ps->hash, IROH_BLOBS_HASH_LEN) != 0) {
+        ps->changed = PUSH_CHANGED_SEVERAL;
+    }
+}
+
 /* Writes the batch of the current blob to the store. Pairs only check out together with a
  * group below them, so the pairs that came after the batch's last group (pre-order: they
  * belong to groups still to come) stay for the next batch, unless the blob is over. Returns 0
@@ -611,6 +630,7 @@ static int push_flush(struct blobs_provider *p, struct push_state *ps, bool blob
         size_t written = ps->npairs - ps->pairs_pending;
         rc = blob_store_partial_write(p->store, ps->hash, ps->pairs, written, ps->groups,
                                       ps->ngroups, &e);
+        push_changed(ps);
         for (size_t i = 0; i < ps->ngroups && rc >= 0; i++)
             ps->bytes_stored += ps->groups[i].len;
         if (ps->pairs_pending)
@@ -695,6 +715,7 @@ static void push_step(struct request *r)
     ps->outcome = 0;
     ps->bytes_stored = 0;
     ps->blobs_done = 0;
+    ps->changed = PUSH_CHANGED_NONE;
     while (rc >= 0 && !ps->done) {
         if (!ps->in_blob) {
             rc = push_next_blob(p, &r->req, ps);
@@ -710,6 +731,7 @@ static void push_step(struct request *r)
             struct blob_error e;
             rc = blob_store_partial_create(p->store, ps->hash, ps->reader.size, &e);
             ps->have_it = rc == 1;
+            if (rc == 0) push_changed(ps);
         } else if (rc == IROH_BAO_ITEM) {
             rc = push_keep(p, ps, &item);
         } else if (rc == IROH_BAO_DONE) {
@@ -767,11 +789,6 @@ static void on_send_stall(uv_timer_t *t)
     log_debug(COMPONENT, "%s: stream %lld: the peer took nothing for %u ms",
               quic_conn_name(r->pc->qc), (long long)quic_stream_id(r->s), r->p->stall_timeout_ms);
     request_finish(r, IROH_BLOBS_ERR_LIMIT);
-}
-
-static void on_observe_timer(uv_timer_t *t)
-{
-    queue_step(t->data);
 }
 
 /* Writes bytes to the stream; false when the peer no longer takes them. */
@@ -849,7 +866,10 @@ static void observe_done(struct request *r)
         request_finish(r, -1); /* nothing will change any more */
         return;
     }
-    uv_timer_start(&r->timer, on_observe_timer, BLOBS_PROVIDER_OBSERVE_MS, 0);
+    if (o->dirty) { /* a change came while the step ran: it may not have seen it */
+        o->dirty = false;
+        queue_step(r);
+    } /* else the next step waits for blobs_provider_blob_changed */
 }
 
 /* Hands the bytes received so far to a push step (loop side). */
@@ -912,6 +932,9 @@ static void step_done(uv_work_t *w, int status)
     (void)status;
     struct request *r = w->data;
     r->working = false;
+    if (r->push && r->push->changed != PUSH_CHANGED_NONE) /* what it stored stays */
+        blobs_provider_blob_changed(
+            r->p, r->push->changed == PUSH_CHANGED_ONE ? r->push->changed_hash : NULL);
     if (r->ended || !r->s || r->p->stopping) {
         request_maybe_free(r);
         return;
@@ -1219,6 +1242,19 @@ int blobs_provider_start(uv_loop_t *loop, struct endpoint *ep, struct blob_store
     }
     *out = p;
     return 0;
+}
+
+void blobs_provider_blob_changed(struct blobs_provider *p, const uint8_t hash[BLOB_HASH_LEN])
+{
+    if (p->stopping) return;
+    for (struct request *r = p->requests; r; r = r->next) {
+        if (!r->obs || r->ended || !r->s) continue;
+        if (hash && memcmp(r->req.hash, hash, IROH_BLOBS_HASH_LEN) != 0) continue;
+        if (r->working)
+            r->obs->dirty = true;
+        else
+            queue_step(r);
+    }
 }
 
 void blobs_provider_stats(const struct blobs_provider *p, struct blobs_provider_stats *out)

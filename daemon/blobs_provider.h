@@ -3,9 +3,14 @@
  *   - Get: the root blob and, when asked, children of the hash sequence in it; GetMany; each
  *     blob as size (u64 LE) ‖ bao body with 16 KiB chunk groups for the requested ranges;
  *     partial blobs are served as far as their verified groups go.
- *   - Observe: the blob's bitfield of verified chunks, then its changes (old XOR new), checked
- *     every BLOBS_PROVIDER_OBSERVE_MS while the blob is incomplete; the stream is finished once
- *     it is complete.
+ *   - Observe: the blob's bitfield of verified chunks, then its changes (old XOR new); the stream
+ *     is finished once it is complete. Nothing polls: the bitfield is read again (a pool step of
+ *     the request) only when blobs_provider_blob_changed names the blob (or any blob), at most
+ *     one step per request at a time; a change that comes while one is queued or running gets
+ *     one more step after it. Every path that changes the store's blobs in irohd tells it: the
+ *     provider's own Push writes, and through main.c (struct blob_changes, so that they do not
+ *     depend on the provider) blobs_fetch.c's batches and blobs_service.c's add, delete and gc.
+ *     A store changed by another process while irohd runs is not seen (irohd owns its store).
  *   - Push: refused with IROH_BLOBS_ERR_PERMISSION unless the peer's id is in the allow-list;
  *     an allowed peer's pushed blobs are verified group by group and stored as partial entries
  *     that complete when the last group arrives.
@@ -32,7 +37,8 @@
  * sends has one byte flipped, once — so tests can check that a getter cuts off a corrupt
  * provider. A warning is logged at start. Never set it outside tests.
  *
- * Used by main.c (start/stop), blobs_share.c (stats) and the provider's tests.
+ * Used by main.c (start/stop, and blobs_provider_blob_changed wired to blobs_fetch.c and
+ * blobs_service.c), blobs_share.c (stats) and the provider's tests.
  * Loop thread only. */
 #ifndef IROHD_BLOBS_PROVIDER_H
 #define IROHD_BLOBS_PROVIDER_H
@@ -51,7 +57,6 @@
 #define BLOBS_PROVIDER_DEFAULT_REQUEST_TIMEOUT_MS 20000
 #define BLOBS_PROVIDER_DEFAULT_STALL_TIMEOUT_MS 60000
 #define BLOBS_PROVIDER_BATCH (1024 * 1024) /* response bytes per pool step */
-#define BLOBS_PROVIDER_OBSERVE_MS 500
 
 struct blobs_provider;
 
@@ -85,6 +90,7 @@ struct blobs_provider_stats {
     uint64_t blobs_received;     /* blobs received whole by Push */
     uint64_t bytes_sent;         /* response bytes written to streams */
     uint64_t bytes_received;     /* Push data bytes verified and stored */
+    uint64_t observe_steps;      /* bitfield reads of Observe requests (first and changes) */
 };
 
 /* Serves ALPN /iroh-bytes/4 on ep from store (both borrowed: the store must stay open until
@@ -94,6 +100,12 @@ int blobs_provider_start(uv_loop_t *loop, struct endpoint *ep, struct blob_store
                          const struct blobs_provider_options *options, struct blobs_provider **out);
 
 void blobs_provider_stats(const struct blobs_provider *p, struct blobs_provider_stats *out);
+
+/* The blob hash may have changed in the store (call once the change is committed): Observe
+ * requests on it read its bitfield again and send the difference, if any. hash NULL: any blob
+ * may have (every Observe request takes a step). Cheap when nobody observes it (a walk over
+ * the provider's requests). Does nothing once the provider is stopping. */
+void blobs_provider_blob_changed(struct blobs_provider *p, const uint8_t hash[BLOB_HASH_LEN]);
 
 /* Stops serving the ALPN, closes the provider's connections (code 0) and frees the provider
  * once the last pool step has come back. Call before the endpoint stops. */

@@ -68,6 +68,7 @@ struct job {
     int rc;
     struct blob_error err;
     json_object *result;
+    enum { CHANGED_NONE, CHANGED_HASH, CHANGED_ANY } changed; /* the store's blobs: hash, any */
     struct blob_reader *reader; /* blobs.read with fd: handed to the pump */
     uint8_t *first;
     size_t first_len;
@@ -82,6 +83,7 @@ struct pump_entry {
 struct blobs_service {
     uv_loop_t *loop;
     struct blob_store *store;
+    struct blob_changes changes;
     struct job *jobs;
     struct pump_entry *pumps;
     uv_timer_t timer;
@@ -326,6 +328,7 @@ static void work_add(struct job *j)
         j->format = BLOB_FORMAT_HASH_SEQ; /* the root's tag protects the files */
         j->rc = blob_collection_add_dir(s, j->path, mode, &progress, &dir, &j->err);
         added = dir.root;
+        j->changed = CHANGED_ANY; /* its files, even when it failed half way */
     } else if (j->path) {
         if (j->format == BLOB_FORMAT_HASH_SEQ && have_st && st.st_size % BLOB_HASH_LEN != 0)
             goto not_hash_seq; /* refused before it is stored (checked again below) */
@@ -344,6 +347,10 @@ static void work_add(struct job *j)
         }
     }
     if (j->rc < 0) return;
+    if (!is_dir) {
+        memcpy(j->hash, added.hash, BLOB_HASH_LEN);
+        j->changed = CHANGED_HASH;
+    }
     if (j->format == BLOB_FORMAT_HASH_SEQ && added.size % BLOB_HASH_LEN != 0) {
         blob_temp_tag_drop(s, added.temp_tag); /* the file grew meanwhile: unprotected now */
         goto not_hash_seq;
@@ -517,6 +524,7 @@ static void work(uv_work_t *req)
         bool deleted = false;
         j->rc = blob_store_delete(s, j->hash, &deleted, &j->err);
         if (j->rc < 0) break;
+        if (deleted) j->changed = CHANGED_HASH;
         j->result = json_object_new_object();
         json_object_object_add(j->result, "deleted", json_object_new_boolean(deleted));
         break;
@@ -525,6 +533,7 @@ static void work(uv_work_t *req)
         struct blob_gc_stats stats;
         j->rc = blob_store_gc(s, &stats, &j->err);
         if (j->rc < 0) break;
+        if (stats.deleted) j->changed = CHANGED_ANY;
         j->result = json_object_new_object();
         json_object_object_add(j->result, "deleted", json_object_new_int64((int64_t)stats.deleted));
         json_object_object_add(j->result, "freed_bytes",
@@ -623,6 +632,8 @@ static void after_work(uv_work_t *req, int status)
     struct job *j = req->data;
     struct blobs_service *bs = j->bs;
     (void)status; /* jobs are never cancelled through libuv */
+    if (j->changed != CHANGED_NONE)
+        blob_changes_notify(&bs->changes, j->changed == CHANGED_HASH ? j->hash : NULL);
     if (j->prev)
         j->prev->next = j->next;
     else
@@ -839,9 +850,15 @@ static void on_timer_closed(uv_handle_t *h)
     maybe_free_service(bs);
 }
 
+void blobs_service_set_changes(struct blobs_service *bs, const struct blob_changes *changes)
+{
+    bs->changes = *changes;
+}
+
 void blobs_service_stop(struct blobs_service *bs)
 {
     bs->stopping = true;
+    bs->changes = (struct blob_changes){0};
     for (struct job *j = bs->jobs; j; j = j->next) {
         atomic_store(&j->cancel, true);
         if (j->sub) {

@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include "daemon/blob_changes.h"
 #include "daemon/rpc_server.h"
 #include "storage/blob_store.h"
 
@@ -18,6 +19,10 @@ struct blobs_service;
  * finished (every job ends before uv_run returns). Returns 0 and the service, or IROH_ENOMEM. */
 int blobs_service_start(uv_loop_t *loop, struct rpc_server *server, struct blob_store *store,
                         struct blobs_service **out);
+/* Whom to tell once blobs.add, blobs.delete or blobs.gc changed blobs (copied; main.c: the
+ * provider, for its Observe requests). Until then, and after blobs_service_stop, nobody. */
+void blobs_service_set_changes(struct blobs_service *bs, const struct blob_changes *changes);
+
 /* Cancels running imports and exports, closes read pipes and frees the service once the
  * last job has come back (its answer goes to a client that is gone). Call before stopping
  * the RPC server. */

@@ -146,6 +146,7 @@ static void handle_provider_stats(struct rpc_call *call, json_object *params, vo
         {"blobs_received", st.blobs_received},
         {"bytes_sent", st.bytes_sent},
         {"bytes_received", st.bytes_received},
+        {"observe_steps", st.observe_steps},
     };
     json_object *o = json_object_new_object();
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)

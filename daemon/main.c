@@ -131,6 +131,11 @@ static void raise_fd_limit(void)
     }
 }
 
+static void on_blob_changed(void *provider, const uint8_t hash[BLOB_HASH_LEN])
+{
+    blobs_provider_blob_changed(provider, hash);
+}
+
 static int start(struct daemon *d, int argc, char **argv, char *err, size_t errlen)
 {
     int rc = config_load(&d->config, argc, argv, err, errlen);
@@ -230,6 +235,10 @@ static int start(struct daemon *d, int argc, char **argv, char *err, size_t errl
         snprintf(err, errlen, "cannot start the blobs provider: %s", iroh_strerror(rc));
         return rc;
     }
+    /* Observe requests hear of the blobs that downloads, adds, deletes and GCs change. */
+    const struct blob_changes changes = {on_blob_changed, d->blobs_provider};
+    blobs_service_set_changes(d->blobs_service, &changes);
+    blobs_fetch_set_changes(d->blobs_fetch, &changes);
     if ((rc = rpc_server_check_complete(d->server, err, errlen)) < 0) return rc;
 
     uv_timer_init(&d->loop, &d->shutdown_timer);

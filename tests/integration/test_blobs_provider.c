@@ -580,7 +580,8 @@ static void test_observe_and_partial(void)
         struct blob_group g = {groups[k], big + groups[k] * 16384, 16384, NULL};
         CHECK_EQ_INT(blob_store_partial_write(w.store, ph, pairs, np, &g, 1, &e), 0);
     }
-    /* Observe it: one message, then updates while it is incomplete — read the first and stop. */
+    /* Observe it: one message, then updates while it is incomplete, each after the store's
+     * writer says the blob changed (blobs_provider_blob_changed). */
     iroh_postcard_writer_init(&pw, req, sizeof req);
     iroh_blobs_observe_encode(&pw, ph, &ALL);
     request_send(&r, req, pw.len, false);
@@ -595,6 +596,18 @@ static void test_observe_and_partial(void)
     CHECK_EQ_INT(size, n);
     CHECK_EQ_INT(got.len, 3); /* [32, 48) ∪ [1008, ∞) */
     CHECK(got.bounds[0] == 32 && got.bounds[1] == 48 && got.bounds[2] == 1008);
+    /* Nothing polls: without a change no step runs and nothing more is sent, also when other
+     * blobs change. */
+    struct blobs_provider_stats st0, st1;
+    blobs_provider_stats(w.provider, &st0);
+    blobs_provider_blob_changed(w.provider, hash); /* another blob */
+    for (int i = 0; i < 50; i++) {
+        bool tick = false;
+        loop_run_until(&loop, &tick, 20);
+    }
+    blobs_provider_stats(w.provider, &st1);
+    CHECK_EQ_INT(st1.observe_steps, st0.observe_steps);
+    CHECK_EQ_INT(r.len, pos);
     /* A group arrives: the next message is the change. */
     uint64_t offsets[64];
     size_t np = blob_pair_path(n, 5, offsets, 64);
@@ -605,6 +618,8 @@ static void test_observe_and_partial(void)
     }
     struct blob_group g5 = {5, big + 5 * 16384, 16384, NULL};
     CHECK_EQ_INT(blob_store_partial_write(w.store, ph, pairs, np, &g5, 1, &e), 0);
+    blobs_provider_blob_changed(w.provider, ph);
+    blobs_provider_blob_changed(w.provider, ph); /* coalesced with the first */
     size_t first_end = pos;
     got_one = false;
     for (int i = 0; i < 400 && !got_one; i++) {
@@ -616,6 +631,8 @@ static void test_observe_and_partial(void)
     CHECK(got_one);
     CHECK_EQ_INT(got.len, 2);
     CHECK(got.bounds[0] == 80 && got.bounds[1] == 96);
+    blobs_provider_stats(w.provider, &st1);
+    CHECK(st1.observe_steps - st0.observe_steps <= 2); /* the change and at most one more */
     quic_stream_reset(r.s, 0);
     CHECK(loop_run_until(&loop, &r.closed, 5000));
     free(r.data);
