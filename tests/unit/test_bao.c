@@ -1516,6 +1516,64 @@ static size_t range_sets(uint64_t size, uint64_t sets[][8], size_t *counts, unsi
     return k;
 }
 
+/* An encoder that defers whole groups gives the body of one that does not, once the caller
+ * has put the blob's bytes into exactly the leaves it marked unfilled (whole groups, and
+ * nothing else: a part of a group is still read). The room of an unfilled leaf is not written. */
+static void test_encoder_deferred(void)
+{
+    unsigned seed = 11, unfilled = 0;
+    for (size_t i = 0; i < sizeof ROUND_SIZES / sizeof ROUND_SIZES[0]; i++) {
+        struct blob b;
+        blob_make(&b, 'M', ROUND_SIZES[i]);
+        uint64_t sets[32][8];
+        size_t counts[32], nsets = range_sets(b.size, sets, counts, &seed);
+        for (size_t k = 0; k < nsets; k++) {
+            struct set st;
+            size_t want_len;
+            struct iroh_chunk_ranges *r = ranges_of(&st, sets[k], counts[k]);
+            uint8_t *want = encode(&b, r, &want_len, NULL);
+            struct iroh_bao_encoder *e = malloc(sizeof *e);
+            struct iroh_bao_buffer dbuf = b.dbuf, obuf = b.obuf;
+            iroh_bao_encoder_init(e, b.size, r, iroh_bao_read_buffer, &dbuf,
+                                  iroh_bao_outboard_size(b.size) ? iroh_bao_read_buffer : NULL,
+                                  &obuf);
+            iroh_bao_encoder_defer_groups(e);
+            uint8_t *got = malloc(want_len + IROH_BAO_GROUP_LEN);
+            size_t n = 0;
+            for (;;) {
+                struct iroh_bao_item item;
+                memset(got + n, 0xee, IROH_BAO_GROUP_LEN);
+                int rc = iroh_bao_encoder_next(e, got + n, IROH_BAO_GROUP_LEN, &item);
+                if (rc == IROH_BAO_DONE) break;
+                CHECK_EQ_INT(rc, IROH_BAO_ITEM);
+                if (rc != IROH_BAO_ITEM || n + item.len > want_len) break;
+                bool whole =
+                    item.kind == IROH_BAO_ITEM_LEAF && item.len > 0 &&
+                    item.offset % IROH_BAO_GROUP_LEN == 0 &&
+                    item.len == iroh_bao_group_len(b.size, item.offset / IROH_BAO_GROUP_LEN);
+                CHECK_EQ_INT(item.unfilled, whole);
+                if (item.unfilled) {
+                    for (size_t j = 0; j < item.len; j++)
+                        if (got[n + j] != 0xee) {
+                            CHECK(!"an unfilled leaf's room was written");
+                            break;
+                        }
+                    memcpy(got + n, b.data + item.offset, item.len);
+                    unfilled++;
+                }
+                n += item.len;
+            }
+            CHECK_EQ_INT(n, want_len);
+            CHECK_EQ_MEM(got, want, want_len);
+            free(got);
+            free(want);
+            free(e);
+        }
+        blob_free(&b);
+    }
+    CHECK(unfilled > 100); /* whole groups were deferred */
+}
+
 static void test_round_trips(void)
 {
     unsigned seed = 7;
@@ -1773,6 +1831,7 @@ int main(void)
     RUN(test_sequence_vectors);
     RUN(test_structure_vectors);
     RUN(test_round_trips);
+    RUN(test_encoder_deferred);
     RUN(test_corruption);
     RUN(test_truncation_and_trailing);
     RUN(test_wrong_size);
