@@ -970,6 +970,33 @@ static void test_partial_batches(void)
     blob_store_close(s);
 }
 
+/* A partial entry of a size no file system holds (a peer's size header may say anything up
+ * to 2^64 − 1) is refused cleanly: an error, no row, no files left behind. */
+static void test_partial_huge(void)
+{
+    fresh_store_root("partial-huge");
+    struct blob_store *s = open_store();
+    CHECK(s != NULL);
+    if (!s) return;
+    static const uint64_t SIZES[] = {(uint64_t)1 << 62, ((uint64_t)1 << 63) - 1, (uint64_t)1 << 63,
+                                     ((uint64_t)1 << 63) + 16385, UINT64_MAX};
+    for (size_t i = 0; i < sizeof SIZES / sizeof SIZES[0]; i++) {
+        uint8_t hash[32];
+        memset(hash, (int)(0x40 + i), sizeof hash);
+        struct blob_error e = {""};
+        int rc = blob_store_partial_create(s, hash, SIZES[i], &e);
+        CHECK(rc < 0);
+        CHECK(e.detail[0] != 0);
+        struct blob_status st;
+        CHECK_EQ_INT(blob_store_status(s, hash, &st, &e), IROH_ENOTFOUND);
+        CHECK_EQ_INT(count_store_files("data"), 0);
+        uint8_t group[16384] = {0};
+        struct blob_group g = {0, group, 16384, NULL};
+        CHECK_EQ_INT(blob_store_partial_write(s, hash, NULL, 0, &g, 1, &e), IROH_ENOTFOUND);
+    }
+    blob_store_close(s);
+}
+
 static void test_partial(void)
 {
     fresh_store_root("partial");
@@ -1351,6 +1378,7 @@ int main(void)
     RUN(test_read_groups_bounds);
     RUN(test_partial);
     RUN(test_partial_batches);
+    RUN(test_partial_huge);
     RUN(test_tags_and_gc);
     RUN(test_parallel_same_content);
     RUN(test_recovery);
