@@ -409,13 +409,15 @@ static int next_blob(struct blobs_provider *p, const struct iroh_blobs_request *
 }
 
 /* Reads the unfilled leaves gathered so far. On an error the output ends before the first of
- * them (what follows was never meant to be sent without it). */
+ * them that was not read and checked (a changed group of a referenced file: the groups before
+ * it are still sent; what follows was never meant to be sent without it). */
 static int fill_leaves(struct get_state *g)
 {
     if (g->nfill == 0) return 0;
     struct blob_error e;
-    int rc = blob_reader_read_groups(g->cur, g->fill_first, g->fill, g->nfill, &e);
-    if (rc < 0) g->out_len = (size_t)(g->fill[0] - g->out);
+    size_t checked;
+    int rc = blob_reader_read_groups(g->cur, g->fill_first, g->fill, g->nfill, &checked, &e);
+    if (rc < 0) g->out_len = (size_t)(g->fill[checked] - g->out);
     g->nfill = 0;
     if (rc == 0 && g->corrupt_at) *g->corrupt_at ^= 0x01;
     g->corrupt_at = NULL;

@@ -339,8 +339,11 @@ static int preadv_all(int fd, struct iovec *iov, int n, uint64_t offset)
 }
 
 int blob_reader_read_groups(struct blob_reader *r, uint64_t first, uint8_t *const *bufs, size_t n,
-                            struct blob_error *e)
+                            size_t *checked, struct blob_error *e)
 {
+    size_t unused;
+    if (!checked) checked = &unused;
+    *checked = 0;
     uint64_t groups = iroh_bao_groups(r->size);
     if (first > groups || n > groups - first || n > BLOB_READ_GROUPS_MAX)
         return blob_fail(e, IROH_EINVAL, "chunk groups %llu..%llu are past the blob's %llu",
@@ -352,6 +355,7 @@ int blob_reader_read_groups(struct blob_reader *r, uint64_t first, uint8_t *cons
         for (size_t i = 0; i < n; i++)
             memcpy(bufs[i], r->inline_data + (first + i) * IROH_BAO_GROUP_LEN,
                    iroh_bao_group_len(r->size, first + i));
+        *checked = n;
         return 0;
     }
     struct iovec iov[BLOB_READ_GROUPS_MAX];
@@ -360,9 +364,10 @@ int blob_reader_read_groups(struct blob_reader *r, uint64_t first, uint8_t *cons
     bool referenced = r->loc == BLOB_LOC_EXTERNAL && r->complete;
     if (r->data_fd < 0 || preadv_all(r->data_fd, iov, (int)n, first * IROH_BAO_GROUP_LEN) < 0)
         return referenced ? referenced_read_failed(r, e) : data_read_failed(e);
-    for (size_t i = 0; referenced && i < n && rc == 0; i++)
-        rc = check_group(r, first + i, bufs[i], e);
-    return rc;
+    for (; referenced && *checked < n; ++*checked)
+        if ((rc = check_group(r, first + *checked, bufs[*checked], e)) < 0) return rc;
+    *checked = n;
+    return 0;
 }
 
 int64_t blob_reader_read(struct blob_reader *r, uint64_t offset, void *buf, size_t len,

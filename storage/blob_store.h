@@ -175,10 +175,13 @@ int64_t blob_reader_read(struct blob_reader *r, uint64_t offset, void *buf, size
  * blob's last one shorter: iroh_bao_group_len) into bufs[0..n), with one read of the file: a
  * provider fills the leaves of a response so, straight where they go. Checked as
  * blob_reader_read checks. Returns 0, IROH_EINVAL (groups past the end, n too large), or the
- * errors of blob_reader_read; on an error the buffers hold nothing meaningful. */
+ * errors of blob_reader_read. *checked (unless NULL) is the number of groups at the start of
+ * bufs that were read and checked: n, or after a group of a referenced file failed its check
+ * (IROH_ECORRUPT when the file changed) the groups before it (a provider still sends those),
+ * else 0; the other buffers hold nothing meaningful. */
 #define BLOB_READ_GROUPS_MAX 64
 int blob_reader_read_groups(struct blob_reader *r, uint64_t first, uint8_t *const *bufs, size_t n,
-                            struct blob_error *e);
+                            size_t *checked, struct blob_error *e);
 /* Whether the entry was complete when the reader opened (else reads need present groups). */
 bool blob_reader_complete(const struct blob_reader *r);
 /* Reads len bytes at offset of the entry's pre-order outboard (iroh_bao_outboard_size bytes,

@@ -340,12 +340,12 @@ static void test_ranges(void)
             for (int k = 0; k < 20; k++) {
                 uint64_t first = rnd() % groups, n = 1 + rnd() % BLOB_READ_GROUPS_MAX;
                 if (n > groups - first) n = groups - first;
-                CHECK_EQ_INT(blob_reader_read_groups(r, first, bufs, (size_t)n, &e), 0);
+                CHECK_EQ_INT(blob_reader_read_groups(r, first, bufs, (size_t)n, NULL, &e), 0);
                 for (uint64_t g = first; g < first + n; g++)
                     CHECK_EQ_MEM(bufs[g - first], data + g * 16384, iroh_bao_group_len(size, g));
             }
-            CHECK_EQ_INT(blob_reader_read_groups(r, groups - 1, bufs, 2, &e), IROH_EINVAL);
-            CHECK_EQ_INT(blob_reader_read_groups(r, 0, bufs, BLOB_READ_GROUPS_MAX + 1, &e),
+            CHECK_EQ_INT(blob_reader_read_groups(r, groups - 1, bufs, 2, NULL, &e), IROH_EINVAL);
+            CHECK_EQ_INT(blob_reader_read_groups(r, 0, bufs, BLOB_READ_GROUPS_MAX + 1, NULL, &e),
                          IROH_EINVAL);
             free(gbuf);
             blob_reader_close(r);
@@ -445,14 +445,17 @@ static void test_reference_changes(void)
     memset(buf, 0, sizeof buf);
     CHECK_EQ_INT(blob_reader_read(r, 39990, buf, 20, &e), IROH_ECORRUPT);
     CHECK(strstr(e.detail, "modified") != NULL);
-    /* Read as whole groups: the run holding the changed one fails, the others pass. */
+    /* Read as whole groups: the run holding the changed one fails at it, the others pass. */
     uint8_t *groups = malloc(4 * 16384),
             *bufs[4] = {groups, groups + 16384, groups + 32768, groups + 49152};
-    CHECK_EQ_INT(blob_reader_read_groups(r, 1, bufs, 3, &e), IROH_ECORRUPT);
+    size_t checked = 0;
+    CHECK_EQ_INT(blob_reader_read_groups(r, 1, bufs, 3, &checked, &e), IROH_ECORRUPT);
+    CHECK_EQ_INT(checked, 1); /* group 1 checked out; group 2 is the changed one */
+    CHECK_EQ_MEM(bufs[0], data + 16384, 16384);
     CHECK(strstr(e.detail, "modified") != NULL);
-    CHECK_EQ_INT(blob_reader_read_groups(r, 0, bufs, 2, &e), 0);
+    CHECK_EQ_INT(blob_reader_read_groups(r, 0, bufs, 2, NULL, &e), 0);
     CHECK_EQ_MEM(bufs[1], data + 16384, 16384);
-    CHECK_EQ_INT(blob_reader_read_groups(r, 3, bufs, 1, &e), 0);
+    CHECK_EQ_INT(blob_reader_read_groups(r, 3, bufs, 1, NULL, &e), 0);
     CHECK_EQ_MEM(bufs[0], data + 3 * 16384, 100);
     free(groups);
     /* Other groups are still served, verified. */
@@ -508,8 +511,9 @@ static void flip_quietly(const char *path, uint64_t at)
 }
 
 /* Groups first.. in runs of BLOB_READ_GROUPS_MAX, each group into its own buffer of exactly its
- * length (ASan sees a byte written past one). Returns the first group of the first run that
- * failed with IROH_ECORRUPT (every other run must read back data), or UINT64_MAX. */
+ * length (ASan sees a byte written past one). Returns the group a run failed at with
+ * IROH_ECORRUPT (the groups before it in its run, and every other run, must read back data),
+ * or UINT64_MAX. */
 static uint64_t read_runs(struct blob_reader *r, const uint8_t *data, uint64_t size)
 {
     uint64_t groups = iroh_bao_groups(size), bad = UINT64_MAX;
@@ -525,10 +529,12 @@ static uint64_t read_runs(struct blob_reader *r, const uint8_t *data, uint64_t s
         uint8_t *rev[BLOB_READ_GROUPS_MAX];
         for (size_t i = 0; i < n; i++)
             rev[i] = bufs[n - 1 - i];
-        int rc = blob_reader_read_groups(r, first, rev, n, &e);
-        if (rc == IROH_ECORRUPT && bad == UINT64_MAX) bad = first;
+        size_t checked = SIZE_MAX;
+        int rc = blob_reader_read_groups(r, first, rev, n, &checked, &e);
+        if (rc == IROH_ECORRUPT && bad == UINT64_MAX) bad = first + checked;
         if (rc != IROH_ECORRUPT) CHECK_EQ_INT(rc, 0);
-        for (size_t i = 0; rc == 0 && i < n; i++)
+        CHECK(rc == 0 ? checked == n : checked < n);
+        for (size_t i = 0; i < checked && i < n; i++) /* the groups before a changed one too */
             CHECK_EQ_MEM(rev[i], data + (first + i) * 16384, iroh_bao_group_len(size, first + i));
         for (size_t i = 0; i < n; i++)
             free(bufs[i]);
@@ -538,8 +544,9 @@ static uint64_t read_runs(struct blob_reader *r, const uint8_t *data, uint64_t s
 
 /* A referenced file of 301 groups (its outboard a file, over one 16 KiB read-ahead window)
  * changed in one byte of group 0, 63, 64, 127, 128, 255, 256 or the last: a reader, fresh or
- * one that read everything before the change, fails exactly the run of 64 groups holding it,
- * and of the groups read one by one in random order exactly that one; a flipped byte of the
+ * one that read everything before the change, fails the run of 64 groups holding it at that
+ * group (those before it checked and read), and of the groups read one by one in random order
+ * exactly that one; a flipped byte of the
  * stored outboard fails the groups under its pair and nothing else (all of them for the
  * root's). */
 static void test_reference_groups_changed(void)
@@ -568,13 +575,13 @@ static void test_reference_groups_changed(void)
         flip_quietly(path, at);
         struct blob_reader *r;
         CHECK_EQ_INT(blob_store_reader_open(s, a.hash, &r, &e), 0);
-        CHECK_EQ_INT(read_runs(r, data, size), g / 64 * 64);
-        CHECK_EQ_INT(read_runs(warm, data, size), g / 64 * 64); /* its kept path hides nothing */
+        CHECK_EQ_INT(read_runs(r, data, size), g);
+        CHECK_EQ_INT(read_runs(warm, data, size), g); /* its kept path hides nothing */
         /* One by one, in random order: only the changed group fails. */
         uint8_t *one = malloc(16384);
         for (int k = 0; k < 200; k++) {
             uint64_t x = k == 0 ? g : rnd() % groups;
-            int rc = blob_reader_read_groups(r, x, &one, 1, &e);
+            int rc = blob_reader_read_groups(r, x, &one, 1, NULL, &e);
             CHECK_EQ_INT(rc, x == g ? IROH_ECORRUPT : 0);
             if (rc == 0) CHECK_EQ_MEM(one, data + x * 16384, iroh_bao_group_len(size, x));
         }
@@ -604,7 +611,7 @@ static void test_reference_groups_changed(void)
         uint8_t *one = malloc(16384);
         unsigned failed = 0;
         for (uint64_t x = 0; x < groups; x++) {
-            int rc = blob_reader_read_groups(r, x, &one, 1, &e);
+            int rc = blob_reader_read_groups(r, x, &one, 1, NULL, &e);
             if (rc == 0)
                 CHECK_EQ_MEM(one, data + x * 16384, iroh_bao_group_len(size, x));
             else
@@ -665,7 +672,7 @@ static void test_read_groups_bounds(void)
                     size_t len = iroh_bao_group_len(size, first + k);
                     bufs[k] = malloc(len ? len : 1);
                 }
-                int rc = blob_reader_read_groups(r, first, bufs, (size_t)m, &e);
+                int rc = blob_reader_read_groups(r, first, bufs, (size_t)m, NULL, &e);
                 CHECK_EQ_INT(rc, m > BLOB_READ_GROUPS_MAX ? IROH_EINVAL : 0);
                 for (uint64_t k = 0; rc == 0 && k < m; k++)
                     CHECK_EQ_MEM(bufs[k], data + (first + k) * 16384,
@@ -675,10 +682,11 @@ static void test_read_groups_bounds(void)
             }
             /* Past the end, and group numbers that would overflow. */
             uint8_t *one = malloc(16384);
-            CHECK_EQ_INT(blob_reader_read_groups(r, groups, &one, 1, &e), IROH_EINVAL);
-            CHECK_EQ_INT(blob_reader_read_groups(r, UINT64_MAX, &one, 1, &e), IROH_EINVAL);
-            CHECK_EQ_INT(blob_reader_read_groups(r, UINT64_MAX / 16384, &one, 1, &e), IROH_EINVAL);
-            CHECK_EQ_INT(blob_reader_read_groups(r, groups, &one, 0, &e), 0);
+            CHECK_EQ_INT(blob_reader_read_groups(r, groups, &one, 1, NULL, &e), IROH_EINVAL);
+            CHECK_EQ_INT(blob_reader_read_groups(r, UINT64_MAX, &one, 1, NULL, &e), IROH_EINVAL);
+            CHECK_EQ_INT(blob_reader_read_groups(r, UINT64_MAX / 16384, &one, 1, NULL, &e),
+                         IROH_EINVAL);
+            CHECK_EQ_INT(blob_reader_read_groups(r, groups, &one, 0, NULL, &e), 0);
             free(one);
             blob_reader_close(r);
             bool deleted = false;
@@ -772,9 +780,9 @@ static void partial_roundtrip(uint64_t size)
             CHECK_EQ_MEM(buf, data + order[0] * 16384, len0);
             CHECK_EQ_INT(blob_reader_read(r, order[i] * 16384, buf, 10, &e), IROH_ENOTFOUND);
             uint8_t *group = malloc(16384);
-            CHECK_EQ_INT(blob_reader_read_groups(r, order[0], &group, 1, &e), 0);
+            CHECK_EQ_INT(blob_reader_read_groups(r, order[0], &group, 1, NULL, &e), 0);
             CHECK_EQ_MEM(group, data + order[0] * 16384, iroh_bao_group_len(size, order[0]));
-            CHECK_EQ_INT(blob_reader_read_groups(r, order[i], &group, 1, &e), IROH_ENOTFOUND);
+            CHECK_EQ_INT(blob_reader_read_groups(r, order[i], &group, 1, NULL, &e), IROH_ENOTFOUND);
             free(group);
             blob_reader_close(r);
         }
