@@ -578,8 +578,8 @@ static void store_done(uv_work_t *req, int status)
     struct transfer *t = req->data;
     (void)status;
     t->storing = false;
-    blob_changes_notify(&t->d->bf->changes, t->part->hash); /* even after an error: what
-                                                              * was written before it stays */
+    /* Observers hear of the batch, even after an error: what was written before it stays. */
+    blob_changes_notify(&t->d->bf->changes, t->part->hash);
     if (t->store_rc == IROH_EPROTO || t->store_rc == IROH_ECORRUPT) {
         /* the provider's data, not our store: cut it off */
         if (t->rc == 0) t->rc = t->store_rc;
