@@ -19,14 +19,6 @@ dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/blobs-net-XXXXXX")
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-# iroh_on NAME ARGS...: the iroh CLI on node NAME; output in $out, exit code in $rc.
-iroh_on() {
-    local n=$1
-    shift
-    out=$("$IROH" --socket "$dir/$n/sock" --timeout 120000 "$@" 2>&1)
-    rc=$?
-}
-
 # share NAME HASH [FORMAT]: a blob ticket of node NAME for HASH, in $ticket.
 share() {
     call "$1" blobs.share "{\"hash\":\"$2\"${3:+,\"collection\":true}}"

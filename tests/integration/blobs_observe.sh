@@ -17,13 +17,6 @@ dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/blobs-observe-XXXXXX")
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-iroh_on() {
-    local n=$1
-    shift
-    out=$("$IROH" --socket "$dir/$n/sock" --timeout 120000 "$@" 2>&1)
-    rc=$?
-}
-
 # observe NAME HASH: starts OBSERVER on node b for HASH, its lines in $dir/NAME.obs, its pid in
 # $obs_pid.
 observe() {

@@ -76,6 +76,15 @@ call() {
     rc=$?
 }
 
+# iroh_on NAME ARGS...: the iroh CLI on node NAME (2 min timeout); output in $out, exit code in
+# $rc.
+iroh_on() {
+    local n=$1
+    shift
+    out=$("$IROH" --socket "$dir/$n/sock" --timeout 120000 "$@" 2>&1)
+    rc=$?
+}
+
 # field JSON NAME: the value of a string or number member (the first one) of a JSON text.
 field() {
     printf '%s' "$1" | tr -d '\n' | grep -o "\"$2\": *\"\?[^\",}]*" | head -1 | sed 's/^[^:]*: *"\?//'
