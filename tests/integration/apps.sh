@@ -16,7 +16,6 @@ IROHD=$1
 IROH=$2
 ECHO=$3
 PEER=$4
-dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/apps-XXXXXX")
 RSS_GROWTH_KB=$((64 * 1024)) # how much irohd's VmRSS may grow while 256 MiB wait for a reader
 # A sanitized irohd keeps freed memory in quarantine; keep it small so VmRSS means something.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8
@@ -24,6 +23,7 @@ PUSH_BYTES=$((256 * 1024 * 1024))
 
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+make_tmp apps
 
 # first_line FILE: waits (bounded) for FILE's first line and prints it.
 first_line() {

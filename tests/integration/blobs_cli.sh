@@ -9,9 +9,9 @@
 set -u
 IROHD=$1
 IROH=$2
-dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/blobs-cli-XXXXXX")
-sock=$dir/s.sock
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+make_tmp blobs-cli
+sock=$dir/s.sock
 # The second daemon's dir (the unreadable-file case), removed with $dir.
 on_cleanup() { [ -z "${nobody_dir:-}" ] || rm -rf "$nobody_dir"; }
 

@@ -14,10 +14,10 @@
 set -u
 IROHD=$1
 IROH=$2
-dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/blobs-net-XXXXXX")
 
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+make_tmp blobs-net
 
 # share NAME HASH [FORMAT]: a blob ticket of node NAME for HASH, in $ticket.
 share() {

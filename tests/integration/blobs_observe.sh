@@ -12,10 +12,10 @@ set -u
 IROHD=$1
 IROH=$2
 OBSERVER=$3
-dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/blobs-observe-XXXXXX")
 
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+make_tmp blobs-observe
 
 # observe NAME HASH: starts OBSERVER on node b for HASH, its lines in $dir/NAME.obs, its pid in
 # $obs_pid.

@@ -9,11 +9,11 @@
 set -u
 IROHD=$1
 IROH=$2
-dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/blobs-share-XXXXXX")
-sock=$dir/irohd.sock
 
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+make_tmp blobs-share
+sock=$dir/irohd.sock
 
 iroh() {
     out=$("$IROH" --socket "$sock" --timeout 20000 "$@" 2>&1)

@@ -5,9 +5,9 @@
 set -u
 IROHD=$1
 IROH=$2
-dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/cli-XXXXXX")
-sock=$dir/s.sock
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+make_tmp cli
+sock=$dir/s.sock
 
 # run CODE ARGS...: runs iroh on the test socket; stdout in $out, stderr in $err; checks the
 # exit code.

@@ -6,10 +6,10 @@
 set -u
 IROHD=$1
 IROH=$2
-dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/endpoint-XXXXXX")
 
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
+make_tmp endpoint
 
 start_node a
 start_node b

@@ -5,6 +5,7 @@ static int own_checks, *caller_checks = &own_checks;
 #include "test.h"
 
 #include "harness.h"
+#include "tests/unit/tmpdir.h"
 
 #include "ipc/api.h"
 
@@ -75,14 +76,11 @@ int stop_daemon(void)
     return status;
 }
 
-bool harness_make_dir(const char *prefix)
+void harness_make_dir(const char *prefix)
 {
-    const char *base = getenv("IROH_TEST_TMP");
-    snprintf(irohd_dir, sizeof irohd_dir, "%s/%s-XXXXXX", base && *base ? base : "/tmp", prefix);
-    if (!mkdtemp(irohd_dir)) return false;
+    tmpdir_make(irohd_dir, sizeof irohd_dir, prefix);
     snprintf(irohd_sock, sizeof irohd_sock, "%s/s.sock", irohd_dir);
     atexit(kill_daemon);
-    return true;
 }
 
 void harness_remove_dir(bool keep)
@@ -91,9 +89,7 @@ void harness_remove_dir(bool keep)
         fprintf(stderr, "irohd's data dir and log are kept in %s\n", irohd_dir);
         return;
     }
-    char rm[400];
-    snprintf(rm, sizeof rm, "rm -rf '%s'", irohd_dir);
-    if (system(rm) != 0) fprintf(stderr, "could not remove %s\n", irohd_dir);
+    if (rm_rf(irohd_dir) != 0) fprintf(stderr, "could not remove %s\n", irohd_dir);
 }
 
 bool start_daemon(const char *const *extra_args)

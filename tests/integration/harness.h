@@ -24,9 +24,9 @@ bool harness_init(int *failed_checks, int wait_ms);
 /* Frees what harness_init made. */
 void harness_free(void);
 
-/* Makes the fresh temp dir IROH_TEST_TMP/PREFIX-XXXXXX (irohd_dir, irohd_sock) and arranges
- * for irohd to be killed at exit. */
-bool harness_make_dir(const char *prefix);
+/* Makes the fresh temp dir IROH_TEST_TMP/PREFIX-XXXXXX (irohd_dir, irohd_sock; exits the
+ * test if it cannot) and arranges for irohd to be killed at exit. */
+void harness_make_dir(const char *prefix);
 /* Removes the temp dir, or when keep says so leaves it and says where it is. */
 void harness_remove_dir(bool keep);
 

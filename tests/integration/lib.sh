@@ -3,8 +3,9 @@
 # endpoint.sh, apps.sh) share: the temp dir removed and every background job killed on every
 # path, fail and the count of failed checks, bounded waits, an irohd started and waited for
 # (one on $sock, or several named ones on 127.0.0.1), and reading fields of JSON output.
-# Sourced by each after it sets IROHD, IROH, dir (a fresh mktemp -d) and, for start_daemon,
-# sock. A test may define on_cleanup (more to remove) and fail_context (said after FAIL).
+# Sourced by each after it sets IROHD and IROH; then make_tmp gives it $dir (and, for
+# start_daemon, it sets sock). A test may define on_cleanup (more to remove) and fail_context
+# (said after FAIL).
 failures=0
 daemon=
 
@@ -19,6 +20,15 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM # so that cleanup runs
+
+# make_tmp PREFIX: a fresh scratch directory $IROH_TEST_TMP/PREFIX-XXXXXX (/tmp without it) in
+# $dir, removed at exit with everything in it.
+make_tmp() {
+    dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/$1-XXXXXX") || {
+        echo "FAIL: mktemp failed" >&2
+        exit 1
+    }
+}
 
 fail() {
     local context=

@@ -741,7 +741,7 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     if (!harness_init(&test_failed_checks, WAIT_MS)) return 1;
-    if (!harness_make_dir("blobs")) return 1;
+    harness_make_dir("blobs");
     if (!start_daemon(daemon_args)) return 1;
     RUN(test_add_small_and_read);
     RUN(test_big_file);

@@ -20,10 +20,10 @@ seed=${IROH_CRASH_SEED:-$(($(date +%s%N) % 1000000007))}
 RANDOM=$seed
 echo "test_blobs_crash.sh: seed $seed (IROH_CRASH_SEED=$seed repeats the kill delays), $ITERATIONS rounds"
 
-dir=$(mktemp -d "${IROH_TEST_TMP:-/tmp}/blobs-crash-XXXXXX")
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+make_tmp blobs-crash
 sock=$dir/s.sock
 data=$dir/data # where start_daemon (lib.sh) keeps the store
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 fail_context() { echo "seed $seed, round ${round:-0}"; }
 
 iroh() { timeout 60 "$IROH" --socket "$sock" "$@"; }

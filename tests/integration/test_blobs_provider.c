@@ -28,6 +28,7 @@
 #include "daemon/log.h"
 #include "storage/blob_store.h"
 #include "storage/db.h"
+#include "tests/unit/tmpdir.h"
 #include "tests/integration/loop_wait.h"
 #include "tests/test.h"
 
@@ -114,9 +115,7 @@ static void connect_provider(void)
 
 static void world_start(void)
 {
-    const char *tmp = getenv("IROH_TEST_TMP");
-    snprintf(w.dir, sizeof w.dir, "%s/blobs-provider-XXXXXX", tmp ? tmp : "/tmp");
-    CHECK(mkdtemp(w.dir) != NULL);
+    tmpdir_make(w.dir, sizeof w.dir, "blobs-provider");
     char db_path[600], blobs[600], err[256] = "";
     snprintf(db_path, sizeof db_path, "%s/irohd.db", w.dir);
     snprintf(blobs, sizeof blobs, "%s/blobs", w.dir);
@@ -151,9 +150,7 @@ static void world_stop(void)
     uv_run(&loop, UV_RUN_DEFAULT);
     blob_store_close(w.store);
     storage_db_close(w.db);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", w.dir);
-    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(rm_rf(w.dir), 0);
 }
 
 /* ---- blobs --------------------------------------------------------------------------------- */

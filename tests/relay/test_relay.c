@@ -28,6 +28,7 @@
 #include "core/relay_proto.h"
 #include "core/websocket.h"
 #include "iroh/error.h"
+#include "tests/unit/tmpdir.h"
 #include "tests/relay/relay_test_client.h"
 #include "tests/test.h"
 
@@ -1061,12 +1062,7 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     CHECK_EQ_INT(iroh_keys_init(), IROH_OK);
-    const char *tmp = getenv("IROH_TEST_TMP");
-    snprintf(base_dir, sizeof base_dir, "%s/relay-test-XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(base_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tmpdir_make(base_dir, sizeof base_dir, "relay-test");
     RUN(test_http_pages);
     RUN(test_forwarding);
     RUN(test_server_pings);
@@ -1083,9 +1079,7 @@ int main(void)
     RUN(test_config_errors);
     int failed = TEST_SUMMARY();
     if (!failed) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", base_dir);
-        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base_dir);
+        if (rm_rf(base_dir) != 0) fprintf(stderr, "could not remove %s\n", base_dir);
     } else {
         fprintf(stderr, "relay logs kept in %s\n", base_dir);
     }

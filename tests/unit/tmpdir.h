@@ -1,5 +1,6 @@
-/* tmpdir.h — the scratch directory of a unit test that needs files: made under IROH_TEST_TMP
- * (the build dir ctest gives; /tmp without it) and removed with everything in it at the end.
+/* tmpdir.h — the scratch directory of a test that needs files (unit, integration and relay
+ * tests): made under IROH_TEST_TMP (the build dir ctest gives; /tmp without it) and removed
+ * with everything in it at the end.
  * The including file defines _GNU_SOURCE (or _XOPEN_SOURCE 700) first, for nftw. */
 #ifndef IROH_TESTS_TMPDIR_H
 #define IROH_TESTS_TMPDIR_H
@@ -29,10 +30,11 @@ static inline int rm_rf_entry(const char *path, const struct stat *st, int flag,
     return remove(path);
 }
 
-/* Removes path and everything below it (links are removed, not followed). */
-static inline void rm_rf(const char *path)
+/* Removes path and everything below it (links are removed, not followed). Returns 0, or -1
+ * when something could not be removed. */
+static inline int rm_rf(const char *path)
 {
-    nftw(path, rm_rf_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return nftw(path, rm_rf_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
 
 #endif
