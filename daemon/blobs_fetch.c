@@ -8,6 +8,7 @@
  * Everything is freed once the call is answered and every transfer, dial, connection, job and
  * the timer has come back. */
 #include "daemon/blobs_fetch.h"
+#include "daemon/rpc_server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -286,8 +287,8 @@ static void send_progress(struct download *d)
     json_object *p = json_object_new_object();
     json_object_object_add(p, "token", json_object_new_string(d->token));
     json_object_object_add(p, "stage", json_object_new_string("downloading"));
-    json_object_object_add(p, "done", json_object_new_int64((int64_t)done));
-    json_object_object_add(p, "total", json_object_new_int64((int64_t)total));
+    rpc_add_u64(p, "done", done);
+    rpc_add_u64(p, "total", total);
     if (rpc_subscription_notify(d->sub, "blobs.progress", p) == 0) {
         d->sent_any = true;
         d->sent_done = done;
@@ -1185,13 +1186,13 @@ static void work_finish(struct download *d)
     hex_of(d->hash, hex);
     json_object_object_add(r, "hash", json_object_new_string(hex));
     json_object_object_add(r, "format", json_object_new_string(blob_format_name(d->format)));
-    json_object_object_add(r, "size", json_object_new_int64((int64_t)st.size));
+    rpc_add_u64(r, "size", st.size);
     json_object_object_add(r, "complete", json_object_new_boolean(st.complete));
     json_object_object_add(r, "tag", tag ? json_object_new_string(tag) : NULL);
     if (d->out) {
         json_object_object_add(r, "path", json_object_new_string(d->out));
-        json_object_object_add(r, "files", json_object_new_int64((int64_t)files));
-        json_object_object_add(r, "written", json_object_new_int64((int64_t)written));
+        rpc_add_u64(r, "files", files);
+        rpc_add_u64(r, "written", written);
         json_object_object_add(r, "collection", json_object_new_boolean(as_dir));
     }
     d->result = r;
@@ -1234,9 +1235,9 @@ static void answer(struct download *d)
         progress_totals(d, &done, &total);
         for (size_t i = 0; i < d->nparts; i++)
             got += d->parts[i].downloaded;
-        json_object_object_add(d->result, "blobs", json_object_new_int64((int64_t)d->nparts));
-        json_object_object_add(d->result, "total_size", json_object_new_int64((int64_t)total));
-        json_object_object_add(d->result, "downloaded", json_object_new_int64((int64_t)got));
+        rpc_add_u64(d->result, "blobs", d->nparts);
+        rpc_add_u64(d->result, "total_size", total);
+        rpc_add_u64(d->result, "downloaded", got);
         log_info(COMPONENT, "downloaded %s: %zu blobs, %llu bytes fetched", hex, d->nparts,
                  (unsigned long long)got);
         rpc_call_reply(d->call, d->result, NULL, 0);

@@ -6,6 +6,7 @@
  * that the caller left (the job is then cancelled) and sends its blobs.progress notifications
  * through it, from a 100 ms timer that sends only what changed. */
 #include "daemon/blobs_service.h"
+#include "daemon/rpc_server.h"
 
 #include <fcntl.h>
 #include <iroh/error.h>
@@ -124,10 +125,10 @@ static json_object *status_json(const struct blob_status *st)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "hash", hash_json(st->hash));
-    json_object_object_add(o, "size", json_object_new_int64((int64_t)st->size));
+    rpc_add_u64(o, "size", st->size);
     json_object_object_add(o, "complete", json_object_new_boolean(st->complete));
-    json_object_object_add(o, "present_groups", json_object_new_int64((int64_t)st->present_groups));
-    json_object_object_add(o, "total_groups", json_object_new_int64((int64_t)st->total_groups));
+    rpc_add_u64(o, "present_groups", st->present_groups);
+    rpc_add_u64(o, "total_groups", st->total_groups);
     json_object_object_add(o, "location", json_object_new_string(blob_location_name(st->location)));
     static const char *const ob[] = {"inline", "owned", "not_needed"};
     json_object_object_add(o, "outboard", json_object_new_string(ob[st->outboard % 3]));
@@ -162,8 +163,8 @@ static void send_progress(struct job *j)
     json_object *p = json_object_new_object();
     json_object_object_add(p, "token", json_object_new_string(j->token));
     json_object_object_add(p, "stage", json_object_new_string(stage));
-    json_object_object_add(p, "done", json_object_new_int64((int64_t)done));
-    json_object_object_add(p, "total", json_object_new_int64((int64_t)atomic_load(&j->total)));
+    rpc_add_u64(p, "done", done);
+    rpc_add_u64(p, "total", atomic_load(&j->total));
     /* A caller that does not read loses progress events, never memory. */
     if (rpc_subscription_notify(j->sub, "blobs.progress", p) == 0) {
         j->sent_stage = stage;
@@ -369,16 +370,16 @@ static void work_add(struct job *j)
     if (j->rc < 0) return;
     json_object *r = json_object_new_object();
     json_object_object_add(r, "hash", hash_json(added.hash));
-    json_object_object_add(r, "size", json_object_new_int64((int64_t)added.size));
+    rpc_add_u64(r, "size", added.size);
     json_object_object_add(r, "format", json_object_new_string(blob_format_name(j->format)));
     json_object_object_add(r, "tag", tag ? json_object_new_string(tag) : NULL);
     json_object_object_add(r, "location",
                            json_object_new_string(blob_location_name(added.location)));
     json_object_object_add(r, "existed", json_object_new_boolean(added.existed));
     if (is_dir) {
-        json_object_object_add(r, "files", json_object_new_int64((int64_t)dir.files));
-        json_object_object_add(r, "total_size", json_object_new_int64((int64_t)dir.total_size));
-        json_object_object_add(r, "skipped", json_object_new_int64((int64_t)dir.skipped));
+        rpc_add_u64(r, "files", dir.files);
+        rpc_add_u64(r, "total_size", dir.total_size);
+        rpc_add_u64(r, "skipped", dir.skipped);
     }
     j->result = r;
     return;
@@ -419,9 +420,9 @@ static void work_export(struct job *j)
     }
     if (j->rc < 0) return;
     j->result = json_object_new_object();
-    json_object_object_add(j->result, "size", json_object_new_int64((int64_t)size));
+    rpc_add_u64(j->result, "size", size);
     json_object_object_add(j->result, "path", json_object_new_string(j->path));
-    json_object_object_add(j->result, "files", json_object_new_int64((int64_t)files));
+    rpc_add_u64(j->result, "files", files);
     json_object_object_add(j->result, "collection", json_object_new_boolean(as_dir));
 }
 
@@ -455,9 +456,9 @@ static void work_read(struct job *j)
     }
     j->first_len = (size_t)got;
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "size", json_object_new_int64((int64_t)size));
-    json_object_object_add(r, "offset", json_object_new_int64((int64_t)offset));
-    json_object_object_add(r, "length", json_object_new_int64((int64_t)len));
+    rpc_add_u64(r, "size", size);
+    rpc_add_u64(r, "offset", offset);
+    rpc_add_u64(r, "length", len);
     j->offset = offset;
     j->length = len;
     if (!j->use_fd) {
@@ -488,7 +489,7 @@ static void work_list(struct job *j)
         for (size_t i = 0; i < n; i++) {
             json_object *o = json_object_new_object();
             json_object_object_add(o, "hash", hash_json(list[i].hash));
-            json_object_object_add(o, "size", json_object_new_int64((int64_t)list[i].size));
+            rpc_add_u64(o, "size", list[i].size);
             json_object_object_add(o, "complete", json_object_new_boolean(list[i].complete));
             /* The format its named tags give it: hash_seq if any says so. */
             enum blob_format f = BLOB_FORMAT_RAW;
@@ -535,9 +536,8 @@ static void work(uv_work_t *req)
         if (j->rc < 0) break;
         if (stats.deleted) j->changed = CHANGED_ANY;
         j->result = json_object_new_object();
-        json_object_object_add(j->result, "deleted", json_object_new_int64((int64_t)stats.deleted));
-        json_object_object_add(j->result, "freed_bytes",
-                               json_object_new_int64((int64_t)stats.freed_bytes));
+        rpc_add_u64(j->result, "deleted", stats.deleted);
+        rpc_add_u64(j->result, "freed_bytes", stats.freed_bytes);
         break;
     }
     case JOB_TAGS_LIST: {

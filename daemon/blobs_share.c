@@ -1,5 +1,6 @@
 /* blobs_share.c — blobs.share and blobs.provider_stats; see blobs_share.h. */
 #include "daemon/blobs_share.h"
+#include "daemon/rpc_server.h"
 
 #include <iroh/error.h>
 #include <stdbool.h>
@@ -150,7 +151,7 @@ static void handle_provider_stats(struct rpc_call *call, json_object *params, vo
     };
     json_object *o = json_object_new_object();
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        json_object_object_add(o, fields[i].name, json_object_new_int64((int64_t)fields[i].value));
+        rpc_add_u64(o, fields[i].name, fields[i].value);
     rpc_call_reply(call, o, NULL, 0);
 }
 

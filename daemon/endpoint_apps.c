@@ -1,6 +1,7 @@
 /* endpoint_apps.c — connections and ALPNs owned by apps, and their RPC methods; see
  * endpoint_apps.h. */
 #include "daemon/endpoint_apps.h"
+#include "daemon/rpc_server.h"
 
 #include <iroh/error.h>
 #include <sodium.h>
@@ -266,9 +267,9 @@ static void conn_on_stream_reset(struct quic_conn *qc, struct quic_stream *s, ui
     struct app_conn *c = arg;
     if (!c->session) return;
     json_object *n = json_object_new_object();
-    json_object_object_add(n, "conn", json_object_new_int64((int64_t)c->id));
+    rpc_add_u64(n, "conn", c->id);
     json_object_object_add(n, "stream", json_object_new_int64(quic_stream_id(s)));
-    json_object_object_add(n, "code", json_object_new_int64((int64_t)code));
+    rpc_add_u64(n, "code", code);
     json_object_object_add(n, "direction", json_object_new_string(stop ? "send" : "receive"));
     rpc_subscription_notify(c->session->sub, "conn.stream_reset", n);
 }
@@ -357,30 +358,24 @@ static json_object *conn_describe(const struct app_conn *c)
     else if (quic_conn_path(c->qc, &a) == 0) /* the app left: direct addresses only */
         iroh_socket_addr_format(&a, path, sizeof path);
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "conn", json_object_new_int64((int64_t)c->id));
+    rpc_add_u64(r, "conn", c->id);
     json_object_object_add(r, "remote", json_object_new_string(id));
     json_object_object_add(r, "alpn", json_object_new_string(quic_conn_alpn(c->qc)));
     json_object_object_add(r, "path", json_object_new_string(path));
     json_object_object_add(r, "rtt_ms",
                            json_object_new_double((double)quic_conn_rtt_ns(c->qc) / 1e6));
-    json_object_object_add(r, "bytes_sent", json_object_new_int64((int64_t)c->counts.sent));
-    json_object_object_add(r, "bytes_received", json_object_new_int64((int64_t)c->counts.received));
+    rpc_add_u64(r, "bytes_sent", c->counts.sent);
+    rpc_add_u64(r, "bytes_received", c->counts.received);
     struct quic_conn_stats st;
     quic_conn_stats(c->qc, &st);
-    json_object_object_add(r, "max_datagram_size",
-                           json_object_new_int64((int64_t)quic_conn_max_datagram(c->qc)));
-    json_object_object_add(r, "datagrams_sent", json_object_new_int64((int64_t)st.datagrams_sent));
-    json_object_object_add(r, "datagrams_received",
-                           json_object_new_int64((int64_t)st.datagrams_received));
-    json_object_object_add(
-        r, "datagrams_dropped",
-        json_object_new_int64((int64_t)(st.datagrams_dropped + app_datagrams_dropped(c->dgrams))));
-    json_object_object_add(r, "datagrams_lost", json_object_new_int64((int64_t)st.datagrams_lost));
-    json_object_object_add(r, "stream_packets_lost",
-                           json_object_new_int64((int64_t)st.stream_packets_lost));
-    json_object_object_add(r, "probe_timeouts", json_object_new_int64((int64_t)st.probe_timeouts));
-    json_object_object_add(r, "congestion_events",
-                           json_object_new_int64((int64_t)st.congestion_events));
+    rpc_add_u64(r, "max_datagram_size", quic_conn_max_datagram(c->qc));
+    rpc_add_u64(r, "datagrams_sent", st.datagrams_sent);
+    rpc_add_u64(r, "datagrams_received", st.datagrams_received);
+    rpc_add_u64(r, "datagrams_dropped", st.datagrams_dropped + app_datagrams_dropped(c->dgrams));
+    rpc_add_u64(r, "datagrams_lost", st.datagrams_lost);
+    rpc_add_u64(r, "stream_packets_lost", st.stream_packets_lost);
+    rpc_add_u64(r, "probe_timeouts", st.probe_timeouts);
+    rpc_add_u64(r, "congestion_events", st.congestion_events);
     json_object_object_add(
         r, "direction",
         json_object_new_string(quic_conn_is_server(c->qc) ? "incoming" : "outgoing"));
@@ -507,8 +502,7 @@ static void handle_listen(struct rpc_call *call, json_object *params, void *ctx)
     apps->listeners = l;
     log_info("endpoint", "%s listens on %s", rpc_client_name(s->client), alpn);
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "subscription",
-                           json_object_new_int64((int64_t)rpc_subscription_id(s->sub)));
+    rpc_add_u64(r, "subscription", rpc_subscription_id(s->sub));
     rpc_call_reply(call, r, NULL, 0);
 }
 
@@ -812,8 +806,7 @@ static void handle_datagrams(struct rpc_call *call, json_object *params, void *c
     }
     json_object *r = json_object_new_object();
     json_object_object_add(r, "fd", json_object_new_int(0));
-    json_object_object_add(r, "max_datagram_size",
-                           json_object_new_int64((int64_t)quic_conn_max_datagram(c->qc)));
+    rpc_add_u64(r, "max_datagram_size", quic_conn_max_datagram(c->qc));
     rpc_call_reply(call, r, &fd, 1);
 }
 

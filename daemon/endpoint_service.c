@@ -1,6 +1,7 @@
 /* endpoint_service.c — endpoint.addr, endpoint.ticket and endpoint.echo (the methods for apps
  * are in endpoint_apps.c); see endpoint_service.h. */
 #include "daemon/endpoint_service.h"
+#include "daemon/rpc_server.h"
 
 #include <iroh/error.h>
 #include <stdbool.h>
@@ -63,7 +64,7 @@ static void on_echo_done(const struct echo_result *r, void *arg)
     iroh_public_key_format_hex(&r->remote, id, sizeof id);
     double ms = (double)r->transfer_ns / 1e6;
     json_object *res = json_object_new_object();
-    json_object_object_add(res, "bytes", json_object_new_int64((int64_t)r->bytes));
+    rpc_add_u64(res, "bytes", r->bytes);
     json_object_object_add(res, "ms", json_object_new_double(ms));
     json_object_object_add(res, "mbps",
                            json_object_new_double(ms > 0 ? (double)r->bytes / ms / 1e3 : 0));
@@ -71,12 +72,9 @@ static void on_echo_done(const struct echo_result *r, void *arg)
     json_object_object_add(res, "remote", json_object_new_string(id));
     json_object_object_add(res, "path", json_object_new_string(r->path));
     json_object_object_add(res, "rtt_ms", json_object_new_double((double)r->rtt_ns / 1e6));
-    json_object_object_add(res, "stream_packets_lost",
-                           json_object_new_int64((int64_t)r->stats.stream_packets_lost));
-    json_object_object_add(res, "probe_timeouts",
-                           json_object_new_int64((int64_t)r->stats.probe_timeouts));
-    json_object_object_add(res, "congestion_events",
-                           json_object_new_int64((int64_t)r->stats.congestion_events));
+    rpc_add_u64(res, "stream_packets_lost", r->stats.stream_packets_lost);
+    rpc_add_u64(res, "probe_timeouts", r->stats.probe_timeouts);
+    rpc_add_u64(res, "congestion_events", r->stats.congestion_events);
     log_info("endpoint", "echoed %zu bytes with %.10s via %s in %.1f ms", r->bytes, id, r->path,
              ms);
     rpc_call_reply(ec->call, res, NULL, 0);

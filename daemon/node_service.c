@@ -1,5 +1,6 @@
 /* node_service.c — node.status, node.shutdown, node.logs; see node_service.h. */
 #include "daemon/node_service.h"
+#include "daemon/rpc_server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,7 +70,7 @@ static json_object *relays_json(struct node_service *ns)
             json_object_object_add(r, "latency_ms",
                                    json_object_new_double(st[i].info.latency_ns / 1e6));
         double ago = (double)(now_ns - st[i].info.since_ns) / 1e9;
-        json_object_object_add(r, "since", json_object_new_int64((int64_t)(now_unix - ago)));
+        rpc_add_u64(r, "since", now_unix - ago);
         if (*st[i].info.error)
             json_object_object_add(r, "error", json_object_new_string(st[i].info.error));
         json_object_array_add(list, r);
@@ -83,13 +84,11 @@ static json_object *connections_json(struct node_service *ns)
     json_object *c = json_object_new_object();
     struct endpoint_counts n = {0};
     if (ns->info.endpoint) endpoint_counts(ns->info.endpoint, &n);
-    json_object_object_add(c, "established", json_object_new_int64((int64_t)n.established));
-    json_object_object_add(c, "handshaking", json_object_new_int64((int64_t)n.handshaking));
-    json_object_object_add(c, "handshaking_incoming",
-                           json_object_new_int64((int64_t)n.handshaking_incoming));
-    json_object_object_add(c, "retries_sent", json_object_new_int64((int64_t)n.retries_sent));
-    json_object_object_add(c, "initials_dropped",
-                           json_object_new_int64((int64_t)n.initials_dropped));
+    rpc_add_u64(c, "established", n.established);
+    rpc_add_u64(c, "handshaking", n.handshaking);
+    rpc_add_u64(c, "handshaking_incoming", n.handshaking_incoming);
+    rpc_add_u64(c, "retries_sent", n.retries_sent);
+    rpc_add_u64(c, "initials_dropped", n.initials_dropped);
     return c;
 }
 
@@ -107,8 +106,7 @@ static void handle_status(struct rpc_call *call, json_object *params, void *ctx)
     json_object_object_add(r, "data_dir", json_object_new_string(ns->info.data_dir));
     json_object_object_add(r, "socket", json_object_new_string(ns->info.socket_path));
     json_object_object_add(r, "pid", json_object_new_int(getpid()));
-    json_object_object_add(r, "clients",
-                           json_object_new_int64((int64_t)rpc_server_client_count(ns->server)));
+    rpc_add_u64(r, "clients", rpc_server_client_count(ns->server));
     refresh_ticket(ns);
     json_object_object_add(r, "ticket", json_object_new_string(ns->ticket));
     json_object_object_add(r, "relays", relays_json(ns));
@@ -193,8 +191,7 @@ static void notify_deliver(struct log_subscriber *s, const struct log_event *ev)
     json_object_object_add(p, "component", json_object_new_string(ev->component));
     json_object_object_add(p, "message", json_object_new_string(ev->message));
     json_object_object_add(p, "time", json_object_new_double(ev->time));
-    if (s->dropped)
-        json_object_object_add(p, "dropped", json_object_new_int64((int64_t)s->dropped));
+    if (s->dropped) rpc_add_u64(p, "dropped", s->dropped);
     if (rpc_subscription_notify(s->sub, "node.log", p) < 0)
         s->dropped++;
     else
@@ -256,8 +253,7 @@ static void handle_logs(struct rpc_call *call, json_object *params, void *ctx)
     update_sink(ns);
 
     json_object *r = json_object_new_object();
-    json_object_object_add(r, "subscription",
-                           json_object_new_int64((int64_t)rpc_subscription_id(s->sub)));
+    rpc_add_u64(r, "subscription", rpc_subscription_id(s->sub));
     if (fds[0] >= 0) json_object_object_add(r, "fd", json_object_new_int(0));
     rpc_call_reply(call, r, fds[0] >= 0 ? fds : NULL, fds[0] >= 0 ? 1 : 0);
     return;

@@ -259,6 +259,11 @@ bool rpc_param_bool(json_object *params, const char *key)
     return json_object_object_get_ex(params, key, &v) && json_object_get_boolean(v);
 }
 
+void rpc_add_u64(json_object *o, const char *key, uint64_t v)
+{
+    json_object_object_add(o, key, json_object_new_int64((int64_t)v));
+}
+
 struct rpc_client *rpc_call_client(const struct rpc_call *call)
 {
     return call->client;
@@ -679,7 +684,7 @@ int rpc_subscription_notify(struct rpc_subscription *sub, const char *method, js
         json_object_put(params);
         return IROH_EBUSY;
     }
-    json_object_object_add(params, "subscription", json_object_new_int64((int64_t)sub->id));
+    rpc_add_u64(params, "subscription", sub->id);
     json_object *msg = jsonrpc_notification_new(method, params);
     if (!msg) return IROH_ENOMEM;
     client_send(c, msg, NULL, 0);

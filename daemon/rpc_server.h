@@ -62,6 +62,9 @@ void rpc_call_fail(struct rpc_call *call, int code, const char *message, json_ob
  * and the boolean member `key` (false when absent). Both borrow from params. */
 const char *rpc_param_string(json_object *params, const char *key);
 bool rpc_param_bool(json_object *params, const char *key);
+/* Adds the integer member key = v to a result object (JSON integers are int64: values over
+ * INT64_MAX, which no count or size here reaches, would come out negative). */
+void rpc_add_u64(json_object *o, const char *key, uint64_t v);
 /* The client that made the call (valid until the call is answered). */
 struct rpc_client *rpc_call_client(const struct rpc_call *call);
 
