@@ -93,6 +93,15 @@ static void fresh_store_root(const char *name)
     mkdir(store_root, 0700);
 }
 
+/* A store in a fresh store_root/name; NULL (a failed check) when it does not open. */
+static struct blob_store *open_fresh_store(const char *name)
+{
+    fresh_store_root(name);
+    struct blob_store *s = open_store();
+    CHECK(s != NULL);
+    return s;
+}
+
 static int count_files(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -221,9 +230,7 @@ static void test_hash_text(void)
  * follows the 16 KiB thresholds; the content reads back. */
 static void test_sizes_and_placement(void)
 {
-    fresh_store_root("sizes");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("sizes");
     if (!s) return;
     if (!have_b3sum())
         printf("note: /usr/bin/b3sum is missing; hashes are checked against BLAKE3 only\n");
@@ -300,9 +307,7 @@ static void test_sizes_and_placement(void)
 /* Reads at odd offsets and lengths agree with the source, for every placement. */
 static void test_ranges(void)
 {
-    fresh_store_root("ranges");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("ranges");
     if (!s) return;
     const uint64_t sizes[] = {10000, 300001, 5 * MIB + 3};
     for (size_t i = 0; i < 3; i++) {
@@ -363,9 +368,7 @@ static void test_ranges(void)
 
 static void test_export(void)
 {
-    fresh_store_root("export");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("export");
     if (!s) return;
     const uint64_t sizes[] = {0, 5000, 2 * MIB + 5};
     for (size_t i = 0; i < 3; i++) {
@@ -411,9 +414,7 @@ static void test_export(void)
 /* A referenced file that changes never yields wrong bytes: IROH_ECORRUPT instead. */
 static void test_reference_changes(void)
 {
-    fresh_store_root("reference");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("reference");
     if (!s) return;
     const uint64_t size = 3 * 16384 + 100;
     uint8_t *data = random_bytes(size);
@@ -551,9 +552,7 @@ static uint64_t read_runs(struct blob_reader *r, const uint8_t *data, uint64_t s
  * root's). */
 static void test_reference_groups_changed(void)
 {
-    fresh_store_root("reference-groups");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("reference-groups");
     if (!s) return;
     const uint64_t size = 300 * 16384 + 5, groups = 301;
     uint8_t *data = random_bytes(size);
@@ -633,9 +632,7 @@ static void test_reference_groups_changed(void)
  * referenced: every run read into buffers of exactly each group's length. */
 static void test_read_groups_bounds(void)
 {
-    fresh_store_root("read-groups-bounds");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("read-groups-bounds");
     if (!s) return;
     static const uint64_t SIZES[] = {0,
                                      1,
@@ -888,9 +885,7 @@ static void check_stored_pairs(const uint8_t hash[32], const uint8_t *ob, uint64
  * unverified is ever stored. */
 static void test_partial_batches(void)
 {
-    fresh_store_root("partial-batches");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("partial-batches");
     if (!s) return;
     const uint64_t size = 200 * 16384 + 3, groups = 201, ob_size = 200 * 64;
     uint8_t *data = random_bytes(size), *ob = malloc(ob_size), hash[32];
@@ -982,9 +977,7 @@ static void test_partial_batches(void)
  * to 2^64 − 1) is refused cleanly: an error, no row, no files left behind. */
 static void test_partial_huge(void)
 {
-    fresh_store_root("partial-huge");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("partial-huge");
     if (!s) return;
     static const uint64_t SIZES[] = {(uint64_t)1 << 62, ((uint64_t)1 << 63) - 1, (uint64_t)1 << 63,
                                      ((uint64_t)1 << 63) + 16385, UINT64_MAX};
@@ -1057,9 +1050,7 @@ static bool stored(struct blob_store *s, const uint8_t hash[32])
 
 static void test_tags_and_gc(void)
 {
-    fresh_store_root("gc");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("gc");
     if (!s) return;
     struct blob_error e = {""};
     uint8_t *d[6];
@@ -1163,9 +1154,7 @@ static void *race_import(void *arg)
 /* The same content imported by two threads at once is stored once; both get its hash. */
 static void test_parallel_same_content(void)
 {
-    fresh_store_root("parallel");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("parallel");
     if (!s) return;
     for (int round = 0; round < 5; round++) {
         size_t len = round % 2 ? 3 * MIB + 11 : 9000;
@@ -1199,9 +1188,7 @@ static void test_parallel_same_content(void)
 /* Start-up recovery: temp files and unclaimed files go; rows whose files are gone go. */
 static void test_recovery(void)
 {
-    fresh_store_root("recovery");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("recovery");
     if (!s) return;
     uint8_t *d1 = random_bytes(200000), *d2 = random_bytes(300000), *d3 = random_bytes(100);
     struct blob_added a1 = add_bytes(s, d1, 200000), a2 = add_bytes(s, d2, 300000),
@@ -1247,9 +1234,7 @@ static void test_recovery(void)
 
 static void test_bad_input(void)
 {
-    fresh_store_root("bad");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("bad");
     if (!s) return;
     struct blob_added a;
     struct blob_error e = {""};
@@ -1293,9 +1278,7 @@ static int cancel_at_half(void *ctx, const char *stage, uint64_t done, uint64_t 
 
 static void test_cancel(void)
 {
-    fresh_store_root("cancel");
-    struct blob_store *s = open_store();
-    CHECK(s != NULL);
+    struct blob_store *s = open_fresh_store("cancel");
     if (!s) return;
     uint8_t *data = random_bytes(10 * MIB);
     struct blob_progress p = {cancel_at_half, NULL};
