@@ -397,6 +397,15 @@ static void disco_send(struct endpoint *ep, struct iroh_peer *p, const struct ir
     if (n > 0) host_send(&ep->host, to, pkt, (size_t)n, (size_t)n);
 }
 
+static void log_disco(const char *what, const struct iroh_public_key *id,
+                      const struct iroh_socket_addr *where, const char *extra)
+{
+    char who[IROH_KEY_SHORT_LEN + 1], text[IROH_SOCKET_ADDR_TEXT_MAX + 1];
+    iroh_public_key_format_short(id, who, sizeof who);
+    iroh_socket_addr_format(where, text, sizeof text);
+    log_debug("disco", "%s %s %s%s", what, who, text, extra);
+}
+
 /* Pings p at `to`: a 0.35 node drops QUIC from an address it has not learned, and learns ours
  * from a Ping (spec compat-0.35 §1.1.4). */
 static void disco_ping(struct endpoint *ep, struct iroh_peer *p, const struct iroh_socket_addr *to)
@@ -404,6 +413,7 @@ static void disco_ping(struct endpoint *ep, struct iroh_peer *p, const struct ir
     struct iroh_disco_msg ping = {.type = IROH_DISCO_PING, .node_key = ep->id};
     randombytes_buf(ping.tx_id, sizeof ping.tx_id);
     iroh_peer_note_ping(p, ping.tx_id, to, uv_hrtime());
+    log_disco("ping to", &p->id, to, "");
     disco_send(ep, p, to, &ping);
 }
 
@@ -421,15 +431,6 @@ static void on_dial_pings(uv_timer_t *t)
             disco_ping(ep, peer, &d->pinged[i]);
     }
     if (!pinging) uv_timer_stop(t);
-}
-
-static void log_disco(const char *what, const struct iroh_public_key *id,
-                      const struct iroh_socket_addr *where, const char *extra)
-{
-    char who[IROH_KEY_SHORT_LEN + 1], text[IROH_SOCKET_ADDR_TEXT_MAX + 1];
-    iroh_public_key_format_short(id, who, sizeof who);
-    iroh_socket_addr_format(where, text, sizeof text);
-    log_debug("disco", "%s %s %s%s", what, who, text, extra);
 }
 
 /* A disco packet that came from `from` (a direct address, or the sender's relay path). Boxes

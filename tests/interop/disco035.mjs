@@ -16,7 +16,10 @@ import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
 const [, , modulePath, mode, ...rest] = process.argv
-const { Iroh } = require(modulePath)
+const { Iroh, setLogLevel } = require(modulePath)
+// IROH035_LOG=Debug (or Trace, Info…): the node's own log, which its bindings write to stdout
+// (result lines are the ones that start with "{")
+if (process.env.IROH035_LOG) setLogLevel(process.env.IROH035_LOG)
 const ALPN = Buffer.from('iroh-example/echo/0')
 
 const args = {}
@@ -82,7 +85,12 @@ async function serve () {
   const addrs = addr.addresses || []
   const v4 = addrs.filter((a) => !a.startsWith('['))
   console.log(JSON.stringify({ id: addr.nodeId, addrs, ticket: ticket(addr.nodeId, v4) }))
-  await new Promise(() => {})
+  // Serve until killed. The bindings shut a node down when its object is garbage-collected, so
+  // the timer keeps it reachable (a promise that never settles kept nothing alive, and a GC
+  // soon after start-up silenced the node). With node --expose-gc, one collection runs soon
+  // after this function has returned, as a check that nothing else holds the node.
+  setInterval(() => node, 1 << 30)
+  if (global.gc) setTimeout(global.gc, 100)
 }
 
 async function dial () {

@@ -8,9 +8,11 @@
 #      learned irohd's address from its disco Ping; irohd's log shows the node's Pong.
 #   2. the 0.35 node dials irohd's echo protocol (256 KiB); irohd's log shows its Ping.
 #
-# The 0.35 bindings are pinned in iroh035/package.json (+ lock), installed by lib.sh with
-# npm ci; node, the namespace and the cleanup on every path come from lib.sh too (SKIP without
-# node or npm; needs root for ip netns).
+# The serving node runs with its debug log (shown, filtered, when part 1 fails) and with
+# node --expose-gc, so that disco035.mjs can check that nothing but its own reference keeps
+# the node alive (a collected node goes silent). The 0.35 bindings are pinned in
+# iroh035/package.json (+ lock), installed by lib.sh with npm ci; node, the namespace and the
+# cleanup on every path come from lib.sh too (SKIP without node or npm; needs root for ip netns).
 set -u
 IROHD=$1
 IROH=$2
@@ -32,18 +34,31 @@ irohd_addr=$(get "$out" addrs)
 echo "irohd $irohd_id on $irohd_addr"
 
 echo "== 1. irohd dials the 0.35 node"
-in_ns node "$interop_dir/disco035.mjs" "$iroh035" serve >"$dir/serve.out" 2>"$dir/serve.err" &
-wait_ready 30 "$dir/serve.out" "the 0.35 node" "$dir/serve.err"
-ready=$(head -1 "$dir/serve.out")
+# the node's log (IROH035_LOG) shares its stdout with the result lines, which start with "{"
+IROH035_LOG=Debug in_ns node --expose-gc "$interop_dir/disco035.mjs" "$iroh035" serve \
+    >"$dir/serve.out" 2>"$dir/serve.err" &
+results() { grep '^{' "$dir/serve.out"; }
+wait_for 30 grep -q '^{' "$dir/serve.out" ||
+    die "the 0.35 node did not start: $(tail -20 "$dir/serve.err")"
+ready=$(results | head -1)
 node_id=$(get "$ready" id)
 echo "0.35 node $node_id on $(get "$ready" addrs)"
 echo_to irohd "$(get "$ready" ticket)" "$bytes" "$node_id" "irohd -> 0.35 echo"
 grep -q "disco: pong from ${node_id:0:10}" "$dir/irohd.log" || fail "irohd saw no Pong from the node"
-wait_for 15 test "$(wc -l <"$dir/serve.out")" -ge 2 || fail "the 0.35 node did not report the connection"
-line=$(sed -n 2p "$dir/serve.out")
+wait_for 15 has_lines "$dir/serve.out" 2 '^{' ||
+    fail "the 0.35 node did not report the connection"
+line=$(results | sed -n 2p)
 echo "0.35 node: $line"
 [ "$(get "$line" remote)" = "$irohd_id" ] && [ "$(get "$line" echoed)" = "$bytes" ] ||
     fail "the 0.35 node saw another remote or echoed too little: $line"
+if [ "$failures" -gt 0 ]; then
+    echo "== irohd's log"
+    grep -E "disco: |quic: |endpoint" "$dir/irohd.log" | tail -40
+    echo "== the 0.35 node's log (magicsock)"
+    grep -v '^{' "$dir/serve.out" | grep -v relay-actor |
+        grep -E "poll_recv|disco|_events::p[io]ng|bound|bind|netmon|link change|WARN|ERROR" | tail -60
+    tail -5 "$dir/serve.err"
+fi
 
 echo "== 2. the 0.35 node dials irohd"
 out=$(in_ns timeout 60 node "$interop_dir/disco035.mjs" "$iroh035" dial --id "$irohd_id" \

@@ -11,8 +11,8 @@
 #   make_tmp PREFIX    a scratch directory in $dir (under $IROH_TEST_TMP), removed at exit
 #   make_ns NAME       a network namespace with nothing but lo (up); the first one is $ns
 #
-# and then fail/die, in_ns, get, wait_for, wait_ready, start_irohd/wait_irohd/stop_irohds,
-# cli/rpc/echo_to, and finish at the end. At exit, on every path (also INT/TERM), every
+# and then fail/die, in_ns, get, wait_for, has_lines, wait_ready,
+# start_irohd/wait_irohd/stop_irohds, cli/rpc/echo_to, and finish at the end. At exit, on every path (also INT/TERM), every
 # background job and every process left in our namespaces is killed, the namespaces deleted
 # and $dir removed.
 #
@@ -134,6 +134,9 @@ get() {
 
 # shellcheck source=../wait_for.sh
 source "$interop_dir/../wait_for.sh" # wait_for SECONDS CMD...
+# has_lines FILE N [PATTERN]: FILE has at least N lines (that match PATTERN). For wait_for,
+# which runs it again on every try (a "$(wc -l <FILE)" argument would be counted only once).
+has_lines() { [ "$(grep -c -- "${3:-}" "$1" 2>/dev/null)" -ge "$2" ]; }
 # wait_ready SECONDS FILE WHAT LOG: FILE gets its ready line, else FAIL and exit with LOG.
 wait_ready() {
     wait_for "$1" test -s "$2" || die "$3 did not start: $(cat "$4")"

@@ -70,7 +70,7 @@ ready=$(head -1 "$dir/serve.out")
 iroh_id=$(get "$ready" id)
 echo "iroh $iroh_id, home relay $(get "$ready" relay)"
 echo_to a "$(get "$ready" ticket)" "$bytes" "$iroh_id" "irohd -> iroh via the relay"
-wait_for 15 test "$(wc -l <"$dir/serve.out")" -ge 2 || fail "iroh did not report the connection"
+wait_for 15 has_lines "$dir/serve.out" 2 || fail "iroh did not report the connection"
 line=$(sed -n 2p "$dir/serve.out")
 echo "iroh: $line"
 [ "$(get "$line" remote)" = "$a_id" ] && [ "$(get "$line" echoed)" = "$bytes" ] &&

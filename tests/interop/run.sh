@@ -57,7 +57,7 @@ echo_to irohd "$ticket" "$bytes" "$(get "$ready" id)" "irohd -> iroh echo"
 echo_to irohd "$ticket" $((bytes / 4)) "$(get "$ready" id)" "irohd -> iroh echo on 4 streams" 4
 
 # the server prints one line per finished connection
-wait_for 15 test "$(wc -l <"$dir/serve.out")" -ge 2 || fail "iroh's server did not see both connections end"
+wait_for 15 has_lines "$dir/serve.out" 2 || fail "iroh's server did not see both connections end"
 head -2 "$dir/serve.out" | while read -r line; do
     echo "iroh server: $line"
     [ "$(get "$line" remote)" = "$irohd_id" ] || echo "FAIL: iroh saw another remote id: $line"
@@ -80,7 +80,7 @@ impostor=$(in_ns node "$here/peer.mjs" impostor --ticket "$ticket" 2>>"$dir/dial
 rpc irohd endpoint.echo "{\"ticket\":\"$(get "$impostor" ticket)\",\"timeout_s\":20}"
 echo "endpoint.echo to a wrong id: $(printf '%s' "$out" | tr -d '\n')"
 [ "$rc" = 1 ] && printf '%s' "$out" | grep -q "alert 42" || fail "a wrong id was not refused by TLS: $out"
-wait_for 10 test "$(wc -l <"$dir/serve.out")" -ge 3 && echo "iroh server: $(sed -n 3p "$dir/serve.out")"
+wait_for 10 has_lines "$dir/serve.out" 3 && echo "iroh server: $(sed -n 3p "$dir/serve.out")"
 rpc irohd endpoint.ticket
 out=$(in_ns node "$here/peer.mjs" dial --ticket "$(get "$out" ticket)" --alpn not-served/0 \
     --timeout 20 2>>"$dir/dial.err")
@@ -126,7 +126,7 @@ out=$(in_ns node "$here/peer.mjs" dgram --ticket "$(head -1 "$dir/dgecho.out")" 
 echo "iroh -> app behind irohd -> back: $out"
 [ "$(get "$out" ok)" = true ] && [ "$(($(get "$out" echoed) * 10))" -ge 1800 ] ||
     fail "datagrams from iroh and back: $out $(tail -3 "$dir/dial.err")"
-wait_for 10 test "$(wc -l <"$dir/dgecho.out")" -ge 2 && echo "app: received dropped read: $(sed -n 2p "$dir/dgecho.out")"
+wait_for 10 has_lines "$dir/dgecho.out" 2 && echo "app: received dropped read: $(sed -n 2p "$dir/dgecho.out")"
 
 echo "== 7. unidirectional streams, resets and stops with codes against iroh"
 if out=$(in_ns timeout 60 "$PEER" codes "$sock" "$ticket" irohd-test/codes/0 3000000 \
