@@ -39,6 +39,7 @@
 #include "core/quic_path.h"
 #include "daemon/endpoint.h"
 #include "daemon/endpoint_echo.h"
+#include "tests/integration/loop_wait.h"
 #include "tests/test.h"
 
 static uv_loop_t loop;
@@ -140,9 +141,7 @@ static void node_stop(struct node *n)
 {
     bool stopped = false;
     endpoint_stop(n->ep, set_true, &stopped);
-    for (int i = 0; i < 1000 && !stopped; i++)
-        uv_run(&loop, UV_RUN_ONCE);
-    CHECK(stopped);
+    CHECK(loop_run_until(&loop, &stopped, 10000));
 }
 
 static void test_ping_gets_pong(void)
@@ -334,17 +333,6 @@ static void test_dial_pings_first(void)
 
 /* ---- relay paths ----------------------------------------------------------------------------- */
 
-/* Runs the loop until done(arg) or timeout_ms pass. Returns done(arg). */
-static bool run_until(bool (*done)(void *arg), void *arg, unsigned timeout_ms)
-{
-    uint64_t until = uv_hrtime() + timeout_ms * 1000000ull;
-    while (!done(arg) && uv_hrtime() < until) {
-        uv_run(&loop, UV_RUN_NOWAIT);
-        usleep(2000);
-    }
-    return done(arg);
-}
-
 /* Starts iroh-relay --dev on 127.0.0.1:port (0: any) with its log in log_path, admitting only
  * clients that present token if it is not NULL; fills url. Returns its pid or -1. */
 static pid_t relay_start_with(unsigned port, const char *token, const char *log_path, char *url,
@@ -488,7 +476,7 @@ static void echo_via_relay(struct node *from, struct node *to, const char *url, 
     struct echo_request req = {.addr = &addr, .bytes = bytes, .streams = 1, .timeout_ms = 20000};
     struct echo_client *c;
     CHECK_EQ_INT(echo_client_start(&loop, from->ep, &req, on_echo, &o, &c), 0);
-    CHECK(run_until(echo_done, &o, 30000));
+    CHECK(loop_run_until_done(&loop, echo_done, &o, 30000));
     if (o.r.status != 0) fprintf(stderr, "echo: %s: %s\n", iroh_strerror(o.r.status), o.r.why);
     CHECK_EQ_INT(o.r.status, 0);
     CHECK_EQ_INT(o.r.bytes, bytes);
@@ -510,8 +498,8 @@ static void test_relay_only(void)
     relay_node_start(&a, url);
     relay_node_start(&b, url);
     CHECK_EQ_INT(echo_serve(b.ep), 0);
-    CHECK(run_until(home_connected, a.ep, 10000));
-    CHECK(run_until(home_connected, b.ep, 10000));
+    CHECK(loop_run_until_done(&loop, home_connected, a.ep, 10000));
+    CHECK(loop_run_until_done(&loop, home_connected, b.ep, 10000));
     struct iroh_endpoint_addr self;
     endpoint_addr(a.ep, &self); /* the home relay is part of our address */
     CHECK(self.relay_count == 1 && strcmp(self.relays[0], url) == 0);
@@ -520,13 +508,13 @@ static void test_relay_only(void)
 
     /* the relay goes away and comes back on the same port: both reconnect */
     relay_kill(relay);
-    CHECK(run_until(home_down, a.ep, 10000));
+    CHECK(loop_run_until_done(&loop, home_down, a.ep, 10000));
     unsigned port = (unsigned)atoi(strrchr(url, ':') + 1);
     char again[64];
     relay = relay_start(port, log_path, again, sizeof again);
     CHECK(relay > 0 && strcmp(again, url) == 0);
-    CHECK(run_until(home_connected, a.ep, 20000));
-    CHECK(run_until(home_connected, b.ep, 20000));
+    CHECK(loop_run_until_done(&loop, home_connected, a.ep, 20000));
+    CHECK(loop_run_until_done(&loop, home_connected, b.ep, 20000));
     CHECK_EQ_INT(echo_serve(a.ep), 0);
     echo_via_relay(&b, &a, url, 1 << 20); /* and the other way round */
 
@@ -578,7 +566,7 @@ static void test_home_relay_fails_over(void)
         .secret = &sk, .bind = "127.0.0.1:0", .relays = relays, .n_relays = 2};
     char err[256] = "";
     CHECK_EQ_INT(endpoint_start(&loop, &options, &n.ep, err, sizeof err), 0);
-    CHECK(run_until(both_connected, n.ep, 10000));
+    CHECK(loop_run_until_done(&loop, both_connected, n.ep, 10000));
 
     char first[IROH_RELAY_URL_MAX + 1];
     snprintf(first, sizeof first, "%s", home_url(n.ep));
@@ -592,7 +580,7 @@ static void test_home_relay_fails_over(void)
     relay_kill(*home_relay);
     *home_relay = -1;
     struct home_change change = {n.ep, first};
-    CHECK(run_until(home_moved, &change, 10000));
+    CHECK(loop_run_until_done(&loop, home_moved, &change, 10000));
     CHECK_EQ_STR(home_url(n.ep), x_was_home ? r.url_y : r.url_x);
     endpoint_addr(n.ep, &self);
     CHECK(self.relay_count == 1 && strcmp(self.relays[0], home_url(n.ep)) == 0);
@@ -615,8 +603,8 @@ static void test_remote_relay_on_demand(void)
     relay_node_start(&a, r.url_x);
     relay_node_start(&b, r.url_y);
     CHECK_EQ_INT(echo_serve(b.ep), 0);
-    CHECK(run_until(home_connected, a.ep, 10000));
-    CHECK(run_until(home_connected, b.ep, 10000));
+    CHECK(loop_run_until_done(&loop, home_connected, a.ep, 10000));
+    CHECK(loop_run_until_done(&loop, home_connected, b.ep, 10000));
 
     echo_via_relay(&a, &b, r.url_y, 1 << 18);
     CHECK(two_relays(a.ep)); /* its home and b's relay */
@@ -652,8 +640,8 @@ static void test_relay_token(void)
     struct node with, without;
     relay_node_start_with(&with, url, "open-sesame");
     relay_node_start(&without, url);
-    CHECK(run_until(home_connected, with.ep, 10000));
-    CHECK(run_until(refused, without.ep, 10000));
+    CHECK(loop_run_until_done(&loop, home_connected, with.ep, 10000));
+    CHECK(loop_run_until_done(&loop, refused, without.ep, 10000));
     struct endpoint_relay_status st;
     if (endpoint_relays(without.ep, &st, 1) == 1) fprintf(stderr, "no token: %s\n", st.info.error);
     node_stop(&with);

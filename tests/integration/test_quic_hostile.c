@@ -38,6 +38,7 @@
 #include "daemon/endpoint_echo.h"
 #include "daemon/log.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/loop_wait.h"
 #include "tests/test.h"
 
 #define WAIT_MS 10000
@@ -57,26 +58,15 @@ static iroh_client *api;                /* this thread's API connection */
 
 /* ---- the loop ------------------------------------------------------------------------------- */
 
-static void on_deadline(uv_timer_t *t)
+static bool atomic_is_set(void *flag)
 {
-    *(bool *)t->data = true;
-    uv_stop(t->loop); /* or UV_RUN_ONCE would go on to wait for the next event */
+    return atomic_load((atomic_bool *)flag);
 }
 
 /* Runs the loop until *flag or timeout_ms pass. Returns whether flag was set. */
-static bool run_until(const atomic_bool *flag, unsigned timeout_ms)
+static bool run_until(atomic_bool *flag, unsigned timeout_ms)
 {
-    bool expired = false;
-    uv_timer_t deadline;
-    uv_timer_init(&loop, &deadline);
-    deadline.data = &expired;
-    uv_update_time(&loop);
-    uv_timer_start(&deadline, on_deadline, timeout_ms, 0);
-    while (!atomic_load(flag) && !expired)
-        uv_run(&loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&deadline, NULL);
-    uv_run(&loop, UV_RUN_NOWAIT);
-    return atomic_load(flag);
+    return loop_run_until_done(&loop, atomic_is_set, flag, timeout_ms);
 }
 
 static void run_for(unsigned ms)
