@@ -7,8 +7,7 @@ static void on_deadline(uv_timer_t *t)
     uv_stop(t->loop); /* or a UV_RUN_ONCE that ran the timer first would wait for an event */
 }
 
-bool loop_run_until_done(uv_loop_t *loop, bool (*done)(void *arg), void *arg,
-                         unsigned timeout_ms)
+bool loop_run_until_done(uv_loop_t *loop, bool (*done)(void *arg), void *arg, unsigned timeout_ms)
 {
     bool expired = false;
     uv_timer_t deadline;

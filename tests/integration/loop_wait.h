@@ -8,8 +8,7 @@
 #include <uv.h>
 
 /* Runs loop until done(arg) or timeout_ms pass. Returns done(arg). */
-bool loop_run_until_done(uv_loop_t *loop, bool (*done)(void *arg), void *arg,
-                         unsigned timeout_ms);
+bool loop_run_until_done(uv_loop_t *loop, bool (*done)(void *arg), void *arg, unsigned timeout_ms);
 
 /* Runs loop until *flag is set or timeout_ms pass. Returns whether flag was set. */
 bool loop_run_until(uv_loop_t *loop, bool *flag, unsigned timeout_ms);
