@@ -17,6 +17,7 @@
 #include "daemon/endpoint.h"
 #include "daemon/endpoint_echo.h"
 #include "daemon/log.h"
+#include "tests/integration/echo_wait.h"
 #include "tests/integration/loop_wait.h"
 #include "tests/test.h"
 
@@ -58,33 +59,13 @@ static void node_stop(struct node *n)
 
 /* ---- echo ------------------------------------------------------------------------------------ */
 
-struct outcome {
-    bool done;
-    struct echo_result r;
-};
-
-static void on_echo(const struct echo_result *r, void *arg)
+static struct echo_outcome echo(struct node *from, const struct iroh_endpoint_addr *to,
+                                size_t bytes, unsigned streams, const char *alpn,
+                                unsigned timeout_ms)
 {
-    struct outcome *o = arg;
-    o->r = *r;
-    o->done = true;
-}
-
-static struct outcome echo(struct node *from, const struct iroh_endpoint_addr *to, size_t bytes,
-                           unsigned streams, const char *alpn, unsigned timeout_ms)
-{
-    struct outcome o = {0};
     struct echo_request req = {
         .addr = to, .alpn = alpn, .bytes = bytes, .streams = streams, .timeout_ms = timeout_ms};
-    struct echo_client *c;
-    int rc = echo_client_start(&loop, from->ep, &req, on_echo, &o, &c);
-    if (rc < 0) {
-        o.r.status = rc;
-        return o;
-    }
-    CHECK(loop_run_until(&loop, &o.done, timeout_ms + 5000));
-    if (o.r.status != 0) fprintf(stderr, "echo: %s: %s\n", iroh_strerror(o.r.status), o.r.why);
-    return o;
+    return echo_run(&loop, from->ep, &req);
 }
 
 /* ---- the transport parameters each side received, from the debug log ------------------------- */
@@ -133,7 +114,7 @@ static void test_echo_and_params(void)
 
     params_seen = 0;
     log_set_sink(capture_log, NULL, LOG_DEBUG);
-    struct outcome o = echo(&a, &b.addr, 1 << 20, 1, NULL, 20000);
+    struct echo_outcome o = echo(&a, &b.addr, 1 << 20, 1, NULL, 20000);
     log_set_sink(NULL, NULL, LOG_ERROR);
     CHECK_EQ_INT(o.r.status, 0);
     CHECK_EQ_INT(o.r.bytes, 1 << 20);
@@ -168,7 +149,7 @@ static void test_fan_out(void)
     struct iroh_socket_addr dead = b.addr.ips[0];
     dead.port = dead.port == 1 ? 2 : 1; /* nothing listens on UDP port 1 or 2 */
     CHECK(iroh_endpoint_addr_add_ip(&to, &dead) == 1);
-    struct outcome o = echo(&a, &to, 100000, 1, NULL, 20000);
+    struct echo_outcome o = echo(&a, &to, 100000, 1, NULL, 20000);
     CHECK_EQ_INT(o.r.status, 0);
     CHECK_EQ_INT(o.r.bytes, 100000);
     char want[IROH_SOCKET_ADDR_TEXT_MAX + 1];
@@ -195,7 +176,7 @@ static void test_refusals(void)
     struct iroh_secret_key other;
     iroh_secret_key_generate(&other);
     iroh_secret_key_public(&other, &wrong.id);
-    struct outcome o = echo(&a, &wrong, 10, 1, NULL, 10000);
+    struct echo_outcome o = echo(&a, &wrong, 10, 1, NULL, 10000);
     CHECK_EQ_INT(o.r.status, IROH_EPROTO);
     CHECK(strstr(o.r.why, "alert 42") != NULL); /* bad_certificate, sent by us */
 
@@ -243,7 +224,7 @@ static void test_garbage(void)
     bool never = false;
     loop_run_until(&loop, &never, 200);
     uv_close((uv_handle_t *)&sender, NULL);
-    struct outcome o = echo(&a, &b.addr, 5000, 1, NULL, 10000);
+    struct echo_outcome o = echo(&a, &b.addr, 5000, 1, NULL, 10000);
     CHECK_EQ_INT(o.r.status, 0);
     node_stop(&a);
     node_stop(&b);
@@ -315,7 +296,7 @@ static void test_losses_counted(void)
     struct iroh_socket_addr fwd;
     quic_addr_from_sockaddr((const struct sockaddr *)&bound, &fwd);
     CHECK(iroh_endpoint_addr_add_ip(&via, &fwd) == 1);
-    struct outcome o = echo(&a, &via, 2 << 20, 2, NULL, 60000);
+    struct echo_outcome o = echo(&a, &via, 2 << 20, 2, NULL, 60000);
     CHECK_EQ_INT(o.r.status, 0);
     CHECK_EQ_INT(o.r.bytes, 2 * (2 << 20));
     printf("dropped %u of %u datagrams: stream_packets_lost %llu, probe_timeouts %llu, "
@@ -338,11 +319,11 @@ static void test_stop_with_open_connection(void)
     node_start(&a);
     node_start(&b);
     echo_serve(b.ep);
-    struct outcome o = {0};
+    struct echo_outcome o = {0};
     struct echo_request req = {
         .addr = &b.addr, .bytes = 32 << 20, .streams = 1, .timeout_ms = 20000};
     struct echo_client *c;
-    CHECK_EQ_INT(echo_client_start(&loop, a.ep, &req, on_echo, &o, &c), 0);
+    CHECK_EQ_INT(echo_client_start(&loop, a.ep, &req, echo_outcome_set, &o, &c), 0);
     bool never = false;
     loop_run_until(&loop, &never, 50); /* connected and sending by now */
     node_stop(&b);
@@ -360,7 +341,7 @@ static void test_stop_with_open_connection(void)
     silent.ip_count = 1;
     memset(&o, 0, sizeof o);
     req.addr = &silent;
-    CHECK_EQ_INT(echo_client_start(&loop, a.ep, &req, on_echo, &o, &c), 0);
+    CHECK_EQ_INT(echo_client_start(&loop, a.ep, &req, echo_outcome_set, &o, &c), 0);
     node_stop(&a);
     CHECK(o.done);
     CHECK_EQ_INT(o.r.status, IROH_ECLOSED);

@@ -39,6 +39,7 @@
 #include "core/quic_path.h"
 #include "daemon/endpoint.h"
 #include "daemon/endpoint_echo.h"
+#include "tests/integration/echo_wait.h"
 #include "tests/integration/loop_wait.h"
 #include "tests/test.h"
 
@@ -448,23 +449,6 @@ static bool home_down(void *arg)
     return !home_connected(arg);
 }
 
-struct echo_outcome {
-    bool done;
-    struct echo_result r;
-};
-
-static void on_echo(const struct echo_result *r, void *arg)
-{
-    struct echo_outcome *o = arg;
-    o->r = *r;
-    o->done = true;
-}
-
-static bool echo_done(void *arg)
-{
-    return ((struct echo_outcome *)arg)->done;
-}
-
 /* from echoes bytes with `to` knowing only its id and relay URL; checks the path is a relay
  * path. */
 static void echo_via_relay(struct node *from, struct node *to, const char *url, size_t bytes)
@@ -472,12 +456,8 @@ static void echo_via_relay(struct node *from, struct node *to, const char *url, 
     struct iroh_endpoint_addr addr;
     iroh_endpoint_addr_init(&addr, &to->id);
     CHECK_EQ_INT(iroh_endpoint_addr_add_relay(&addr, url, strlen(url)), 1);
-    struct echo_outcome o = {0};
     struct echo_request req = {.addr = &addr, .bytes = bytes, .streams = 1, .timeout_ms = 20000};
-    struct echo_client *c;
-    CHECK_EQ_INT(echo_client_start(&loop, from->ep, &req, on_echo, &o, &c), 0);
-    CHECK(loop_run_until_done(&loop, echo_done, &o, 30000));
-    if (o.r.status != 0) fprintf(stderr, "echo: %s: %s\n", iroh_strerror(o.r.status), o.r.why);
+    struct echo_outcome o = echo_run(&loop, from->ep, &req);
     CHECK_EQ_INT(o.r.status, 0);
     CHECK_EQ_INT(o.r.bytes, bytes);
     CHECK_EQ_MEM(o.r.remote.bytes, to->id.bytes, IROH_KEY_LEN);

@@ -37,6 +37,7 @@
 #include "daemon/endpoint.h"
 #include "daemon/endpoint_echo.h"
 #include "daemon/log.h"
+#include "tests/integration/echo_wait.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/loop_wait.h"
 #include "tests/test.h"
@@ -113,30 +114,15 @@ static long irohd_rss_kb(void)
 
 /* ---- irohd still serves ---------------------------------------------------------------------- */
 
-struct outcome {
-    atomic_bool done;
-    struct echo_result r;
-};
-
-static void on_echo(const struct echo_result *r, void *arg)
-{
-    struct outcome *o = arg;
-    o->r = *r;
-    atomic_store(&o->done, true);
-}
-
 /* node.status answers and irohd's own echo protocol echoes 100 kB over a new connection. */
 static void check_alive(const char *after)
 {
     json_object *st = call_result(api, "node.status", NULL);
     CHECK(st != NULL);
     json_object_put(st);
-    struct outcome o = {0};
     struct echo_request req = {.addr = &irohd, .bytes = 100000, .streams = 1, .timeout_ms = 20000};
-    struct echo_client *c;
-    CHECK_EQ_INT(echo_client_start(&loop, ep, &req, on_echo, &o, &c), 0);
-    CHECK(run_until(&o.done, 30000));
-    if (o.r.status != 0) fprintf(stderr, "echo after %s: %s\n", after, o.r.why);
+    struct echo_outcome o = echo_run(&loop, ep, &req);
+    if (o.r.status != 0) fprintf(stderr, "(the echo after %s)\n", after);
     CHECK_EQ_INT(o.r.status, 0);
     CHECK_EQ_INT(o.r.bytes, 100000);
 }
