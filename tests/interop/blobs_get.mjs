@@ -35,4 +35,6 @@ console.log(JSON.stringify({
   blobs,
   collection: { hash: made.hash, ticket: collTicket.toString() }
 }))
-setInterval(() => {}, 1 << 30) // serve until killed: nothing else keeps node's loop alive
+// Serve until killed. The timer keeps node's loop alive and the node reachable: the bindings
+// shut a node down when its object is garbage-collected.
+setInterval(() => node, 1 << 30)

@@ -87,10 +87,8 @@ async function serve () {
   console.log(JSON.stringify({ id: addr.nodeId, addrs, ticket: ticket(addr.nodeId, v4) }))
   // Serve until killed. The bindings shut a node down when its object is garbage-collected, so
   // the timer keeps it reachable (a promise that never settles kept nothing alive, and a GC
-  // soon after start-up silenced the node). With node --expose-gc, one collection runs soon
-  // after this function has returned, as a check that nothing else holds the node.
+  // soon after start-up silenced the node).
   setInterval(() => node, 1 << 30)
-  if (global.gc) setTimeout(global.gc, 100)
 }
 
 async function dial () {

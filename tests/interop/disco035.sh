@@ -8,11 +8,10 @@
 #      learned irohd's address from its disco Ping; irohd's log shows the node's Pong.
 #   2. the 0.35 node dials irohd's echo protocol (256 KiB); irohd's log shows its Ping.
 #
-# The serving node runs with its debug log (shown, filtered, when part 1 fails) and with
-# node --expose-gc, so that disco035.mjs can check that nothing but its own reference keeps
-# the node alive (a collected node goes silent). The 0.35 bindings are pinned in
-# iroh035/package.json (+ lock), installed by lib.sh with npm ci; node, the namespace and the
-# cleanup on every path come from lib.sh too (SKIP without node or npm; needs root for ip netns).
+# The serving node runs with its debug log (shown, filtered, when part 1 fails). The 0.35
+# bindings are pinned in iroh035/package.json (+ lock), installed by lib.sh with npm ci; node,
+# the namespace and the cleanup on every path come from lib.sh too (SKIP without node or npm;
+# needs root for ip netns).
 set -u
 IROHD=$1
 IROH=$2
@@ -35,7 +34,7 @@ echo "irohd $irohd_id on $irohd_addr"
 
 echo "== 1. irohd dials the 0.35 node"
 # the node's log (IROH035_LOG) shares its stdout with the result lines, which start with "{"
-IROH035_LOG=Debug in_ns node --expose-gc "$interop_dir/disco035.mjs" "$iroh035" serve \
+IROH035_LOG=Debug in_ns node "$interop_dir/disco035.mjs" "$iroh035" serve \
     >"$dir/serve.out" 2>"$dir/serve.err" &
 results() { grep '^{' "$dir/serve.out"; }
 wait_for 30 grep -q '^{' "$dir/serve.out" ||
