@@ -11,8 +11,8 @@
 #include "core/blake3.h"
 #include "harness.h"
 #include "test.h"
+#include "tests/unit/file_checks.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -151,29 +151,12 @@ static int read_fd(iroh_client *c, const char *params, json_object **result)
     return fd;
 }
 
-static int count_files(const char *sub)
+/* The entries in irohd's blobs/<sub> (data or tmp), or -1. */
+static int count_store_files(const char *sub)
 {
     char path[400];
     snprintf(path, sizeof path, "%s/blobs/%s", irohd_dir, sub);
-    DIR *d = opendir(path);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (de->d_name[0] != '.') n++;
-    closedir(d);
-    return n;
-}
-
-static bool b3sum(const char *path, char out[65])
-{
-    if (access("/usr/bin/b3sum", X_OK) != 0) return false;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "/usr/bin/b3sum --no-names '%s'", path);
-    FILE *p = popen(cmd, "r");
-    bool ok = p && fgets(out, 65, p) != NULL;
-    if (p) pclose(p);
-    return ok;
+    return count_files(path);
 }
 
 /* Hashes remembered across tests (and the restart). */
@@ -292,7 +275,7 @@ static void test_big_file(void)
     int64_t took = now_ms() - start;
     snprintf(big_hash, sizeof big_hash, "%s", get_str(r, "hash"));
     char want[65];
-    if (b3sum(big_path, want))
+    if (b3sum_hex(big_path, want))
         CHECK_EQ_STR(big_hash, want);
     else
         printf("note: /usr/bin/b3sum is missing; the 100 MiB hash is checked with BLAKE3 only\n");
@@ -396,7 +379,7 @@ static void test_reference(void)
     char hash[65];
     snprintf(hash, sizeof hash, "%s", get_str(r, "hash"));
     json_object_put(r);
-    int owned = count_files("data");
+    int owned = count_store_files("data");
 
     snprintf(params, sizeof params, "{\"hash\":\"%s\",\"offset\":500000,\"length\":1000}", hash);
     json_object_put(call_ok(c, "blobs.read", params));
@@ -418,7 +401,7 @@ static void test_reference(void)
     uint64_t len = 0;
     drain_pipe(fd, got, &len);
     CHECK(len < 500100);
-    CHECK_EQ_INT(count_files("data"), owned); /* nothing was copied */
+    CHECK_EQ_INT(count_store_files("data"), owned); /* nothing was copied */
     unlink(path);
     snprintf(params, sizeof params, "{\"hash\":\"%s\",\"offset\":0,\"length\":10}", hash);
     call_err(c, "blobs.read", params, 1005);
@@ -474,7 +457,7 @@ static void test_errors(void)
     snprintf(params, sizeof params, "{\"hash\":\"%s\",\"path\":\"%s/no/such/dir/x\"}", big_hash,
              irohd_dir);
     call_err(c, "blobs.export", params, 1001);
-    CHECK_EQ_INT(count_files("tmp"), 0);
+    CHECK_EQ_INT(count_store_files("tmp"), 0);
     iroh_client_close(c);
 }
 
@@ -617,7 +600,7 @@ static void test_parallel_same_file(void)
     char path[400], params[600];
     snprintf(path, sizeof path, "%s/twice", irohd_dir);
     write_random_file(path, 20 * MIB);
-    int before = count_files("data");
+    int before = count_store_files("data");
     iroh_client *c1 = connect_daemon(), *c2 = connect_daemon();
     snprintf(params, sizeof params, "{\"path\":\"%s\",\"tag\":\"twice\"}", path);
     struct add_result r1 = {0}, r2 = {0};
@@ -635,8 +618,8 @@ static void test_parallel_same_file(void)
     CHECK_EQ_INT(r2.code, 0);
     CHECK_EQ_STR(r1.hash, r2.hash);
     CHECK(r1.existed != r2.existed);
-    CHECK_EQ_INT(count_files("data"), before + 2); /* one data file and its outboard */
-    CHECK_EQ_INT(count_files("tmp"), 0);
+    CHECK_EQ_INT(count_store_files("data"), before + 2); /* one data file and its outboard */
+    CHECK_EQ_INT(count_store_files("tmp"), 0);
     unlink(path);
     iroh_client_close(c1);
     iroh_client_close(c2);
@@ -681,10 +664,10 @@ static void test_cancel_by_disconnect(void)
     CHECK(notes > 0);
     iroh_client_close(c);
     /* The import notices at its next block; then its temp file is gone. */
-    for (int64_t end = now_ms() + WAIT_MS; count_files("tmp") > 0 && now_ms() < end;)
+    for (int64_t end = now_ms() + WAIT_MS; count_store_files("tmp") > 0 && now_ms() < end;)
         sleep_ms(20);
     sleep_ms(200);
-    CHECK_EQ_INT(count_files("tmp"), 0);
+    CHECK_EQ_INT(count_store_files("tmp"), 0);
     c = connect_daemon();
     json_object *list = call_ok(c, "blobs.list", NULL);
     json_object *tags = call_ok(c, "tags.list", NULL);
@@ -733,7 +716,7 @@ static void test_restart(void)
     CHECK_EQ_INT(get_int(gc, "deleted"), 3);
     CHECK(get_int(gc, "freed_bytes") >= BIG + 20 * MIB);
     json_object_put(gc);
-    CHECK_EQ_INT(count_files("data"), 0);
+    CHECK_EQ_INT(count_store_files("data"), 0);
     iroh_client_close(c);
 }
 
