@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "tests/unit/send_fds.h"
 
 #ifndef IROHD_PATH
 #error "IROHD_PATH must name the irohd binary"
@@ -914,32 +915,16 @@ static void test_client_that_never_reads(void)
 }
 
 /* Sends text plus a newline with n fds attached to its first byte. Returns 0 or -1. */
-static int send_with_fds(int sock, const char *text, const int *fds, int n)
+static int send_line_with_fds(int sock, const char *text, const int *fds, size_t n)
 {
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int) * 16)];
-    } control;
-    memset(&control, 0, sizeof control);
     size_t len = strlen(text);
     char *line = malloc(len + 1);
     if (!line) return -1;
     memcpy(line, text, len);
     line[len] = '\n';
-    struct iovec iov = {line, len + 1};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (n > 0) {
-        msg.msg_control = control.buf;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
-    }
-    ssize_t sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    int rc = send_fds(sock, line, len + 1, fds, n);
     free(line);
-    return sent == (ssize_t)(len + 1) ? 0 : -1;
+    return rc;
 }
 
 static void test_fds_claimed_but_missing(void)
@@ -994,8 +979,8 @@ static void test_passed_fds_closed(void)
     int p[2];
     CHECK_EQ_INT(pipe(p), 0);
     CHECK_EQ_INT(
-        send_with_fds(c.fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node.status\",\"fds\":1}",
-                      &p[0], 1),
+        send_line_with_fds(
+            c.fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node.status\",\"fds\":1}", &p[0], 1),
         0);
     json_object *msg = conn_read_json(&c, 10000);
     CHECK(status_result(msg, 1) != NULL);
@@ -1007,8 +992,8 @@ static void test_passed_fds_closed(void)
     /* The write end passed: the read end sees EOF once ours is closed too. */
     CHECK_EQ_INT(pipe(p), 0);
     CHECK_EQ_INT(
-        send_with_fds(c.fd, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"node.status\",\"fds\":1}",
-                      &p[1], 1),
+        send_line_with_fds(
+            c.fd, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"node.status\",\"fds\":1}", &p[1], 1),
         0);
     msg = conn_read_json(&c, 10000);
     CHECK(status_result(msg, 2) != NULL);
@@ -1023,10 +1008,10 @@ static void test_passed_fds_closed(void)
     CHECK_EQ_INT(pipe(r), 0);
     int two[2] = {q[1], r[1]};
     CHECK_EQ_INT(
-        send_with_fds(c.fd,
-                      "[{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"node.status\",\"fds\":1},"
-                      "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"nope\",\"fds\":1}]",
-                      two, 2),
+        send_line_with_fds(c.fd,
+                           "[{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"node.status\",\"fds\":1},"
+                           "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"nope\",\"fds\":1}]",
+                           two, 2),
         0);
     msg = conn_read_json(&c, 10000);
     CHECK_EQ_INT(json_object_array_length(msg), 2);
@@ -1040,7 +1025,7 @@ static void test_passed_fds_closed(void)
 
     /* Fds nobody claims stay with the connection and are closed when it ends. */
     CHECK_EQ_INT(pipe(p), 0);
-    CHECK_EQ_INT(send_with_fds(c.fd, STATUS_1, &p[1], 1), 0);
+    CHECK_EQ_INT(send_line_with_fds(c.fd, STATUS_1, &p[1], 1), 0);
     msg = conn_read_json(&c, 10000);
     CHECK(status_result(msg, 1) != NULL);
     json_object_put(msg);

@@ -22,6 +22,7 @@
 #include "ipc/frame.h"
 #include "ipc/wire.h"
 #include "tests/test.h"
+#include "tests/unit/send_fds.h"
 
 static int open_fd_count(void)
 {
@@ -353,30 +354,16 @@ static void test_peer_gone_no_sigpipe(void)
     signal(SIGPIPE, old);
 }
 
-/* Sends one byte with n fds (dups of stdin) in one sendmsg. */
-static int send_raw_fds(int sock, int n)
+/* Sends one byte with n fds (dups of stdin, closed again here) in one sendmsg. */
+static int send_raw_fds(int sock, size_t n)
 {
-    int fds[100];
-    union {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int) * 100)];
-    } control;
-    memset(&control, 0, sizeof control);
-    for (int i = 0; i < n; i++)
+    int fds[SEND_FDS_MAX];
+    for (size_t i = 0; i < n && i < SEND_FDS_MAX; i++)
         fds[i] = dup(0);
-    struct iovec iov = {(void *)"x", 1};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    msg.msg_control = control.buf;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
-    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
-    ssize_t sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
-    for (int i = 0; i < n; i++)
+    int rc = send_fds(sock, "x", 1, fds, n);
+    for (size_t i = 0; i < n && i < SEND_FDS_MAX; i++)
         close(fds[i]);
-    return sent == 1 ? 0 : -1;
+    return rc;
 }
 
 static void test_fd_overflow(void)
