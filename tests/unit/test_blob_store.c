@@ -9,6 +9,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,22 @@ static void write_file(const char *path, const void *data, size_t n)
     fclose(f);
 }
 
+/* size random bytes, also written to the new file tmpdir/<name> (name a printf format) whose
+ * path goes to path[0..700); returns the bytes, which the caller frees. */
+static uint8_t *random_file(char path[700], uint64_t size, const char *name, ...)
+    __attribute__((format(printf, 3, 4)));
+static uint8_t *random_file(char path[700], uint64_t size, const char *name, ...)
+{
+    uint8_t *data = random_bytes(size);
+    int at = snprintf(path, 700, "%s/", tmpdir);
+    va_list ap;
+    va_start(ap, name);
+    vsnprintf(path + at, 700 - (size_t)at, name, ap);
+    va_end(ap);
+    write_file(path, data, size);
+    return data;
+}
+
 /* Opens (creating) a store whose irohd.db and blobs/ live in dir. */
 static struct blob_store *open_store_in(const char *dir)
 {
@@ -109,23 +126,46 @@ static int count_store_files(const char *sub)
     return count_files(path);
 }
 
-/* Reads a whole blob through a reader; returns a new buffer or NULL. */
-static uint8_t *read_all(struct blob_store *s, const uint8_t hash[32], uint64_t *size, int *err)
+/* The whole blob read through a reader is size bytes, equal to data. */
+static void check_reads_back(struct blob_store *s, const uint8_t hash[32], const uint8_t *data,
+                             uint64_t size)
 {
-    struct blob_reader *r;
+    struct blob_reader *r = NULL;
     struct blob_error e = {""};
-    *err = blob_store_reader_open(s, hash, &r, &e);
-    if (*err < 0) return NULL;
-    *size = blob_reader_size(r);
-    uint8_t *buf = malloc(*size ? *size : 1);
-    int64_t n = blob_reader_read(r, 0, buf, *size, &e);
+    int rc = blob_store_reader_open(s, hash, &r, &e);
+    CHECK_EQ_INT(rc, 0);
+    if (rc < 0) return;
+    uint64_t got = blob_reader_size(r);
+    CHECK_EQ_INT(got, size);
+    uint8_t *buf = malloc(got ? got : 1);
+    int64_t n = blob_reader_read(r, 0, buf, got, &e);
+    CHECK_EQ_INT(n, got);
+    if (n == (int64_t)size) CHECK_EQ_MEM(buf, data, size);
+    free(buf);
     blob_reader_close(r);
-    if (n != (int64_t)*size) {
-        *err = n < 0 ? (int)n : IROH_EIO;
-        free(buf);
-        return NULL;
-    }
-    return buf;
+}
+
+/* The path of the store's outboard file of hash into path[0..800). */
+static void stored_outboard_path(const uint8_t hash[32], char path[800])
+{
+    char hex[65];
+    blob_hash_hex(hash, hex);
+    snprintf(path, 800, "%s/blobs/data/%s.obao4", store_root, hex);
+}
+
+/* The store's outboard file of hash, which must hold ob_size bytes: a new buffer of them, or
+ * NULL (a failed check) when the file cannot be opened. */
+static uint8_t *read_stored_outboard(const uint8_t hash[32], uint64_t ob_size)
+{
+    char path[800];
+    stored_outboard_path(hash, path);
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    if (!f) return NULL;
+    uint8_t *stored = calloc(1, ob_size ? ob_size : 1);
+    CHECK_EQ_INT(fread(stored, 1, ob_size, f), ob_size);
+    fclose(f);
+    return stored;
 }
 
 /* The reader's outboard equals the one computed here from the data. */
@@ -150,15 +190,44 @@ static void check_outboard(struct blob_store *s, const uint8_t hash[32], const u
     free(got);
 }
 
+/* *a, once the import that filled it returned rc: a failed check (and why) unless rc is 0. */
+static struct blob_added import_checked(int rc, const struct blob_added *a,
+                                        const struct blob_error *e)
+{
+    if (rc < 0) fprintf(stderr, "import: %s\n", e->detail);
+    CHECK_EQ_INT(rc, 0);
+    return *a;
+}
+
 static struct blob_added add_bytes(struct blob_store *s, const void *data, size_t len)
 {
     struct blob_added a;
     memset(&a, 0, sizeof a);
     struct blob_error e = {""};
     int rc = blob_store_add_bytes(s, data, len, NULL, &a, &e);
-    if (rc < 0) fprintf(stderr, "add_bytes: %s\n", e.detail);
-    CHECK_EQ_INT(rc, 0);
-    return a;
+    return import_checked(rc, &a, &e);
+}
+
+/* Imports the file at path, copied or referenced. */
+static struct blob_added add_path(struct blob_store *s, const char *path,
+                                  enum blob_import_mode mode)
+{
+    struct blob_added a;
+    memset(&a, 0, sizeof a);
+    struct blob_error e = {""};
+    int rc = blob_store_add_path(s, path, mode, NULL, &a, &e);
+    return import_checked(rc, &a, &e);
+}
+
+/* The number of entries blob_store_list lists (0 after a failed check). */
+static size_t count_entries(struct blob_store *s)
+{
+    struct blob_status *list = NULL;
+    size_t n = 0;
+    struct blob_error e = {""};
+    CHECK_EQ_INT(blob_store_list(s, &list, &n, &e), 0);
+    free(list);
+    return n;
 }
 
 /* ---- tests -------------------------------------------------------------------------------- */
@@ -207,14 +276,10 @@ static void test_sizes_and_placement(void)
                               16385, MIB - 1, MIB,  MIB + 1, 4210688, 4210689, 5 * MIB + 7};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         uint64_t size = sizes[i];
-        uint8_t *data = random_bytes(size);
         char path[700];
-        snprintf(path, sizeof path, "%s/input-%llu", tmpdir, (unsigned long long)size);
-        write_file(path, data, size);
+        uint8_t *data = random_file(path, size, "input-%llu", (unsigned long long)size);
 
-        struct blob_added a, b, c;
-        struct blob_error e = {""};
-        CHECK_EQ_INT(blob_store_add_path(s, path, BLOB_IMPORT_COPY, NULL, &a, &e), 0);
+        struct blob_added a = add_path(s, path, BLOB_IMPORT_COPY);
         char hex[65], want[65];
         blob_hash_hex(a.hash, hex);
         uint8_t expect[32];
@@ -229,15 +294,16 @@ static void test_sizes_and_placement(void)
         CHECK(!a.existed || size == 0);
 
         /* The same content as bytes and by reference: same hash, stored once, owned wins. */
-        CHECK_EQ_INT(blob_store_add_bytes(s, data, size, NULL, &b, &e), 0);
+        struct blob_added b = add_bytes(s, data, size);
         CHECK_EQ_MEM(b.hash, a.hash, 32);
         CHECK(b.existed);
-        CHECK_EQ_INT(blob_store_add_path(s, path, BLOB_IMPORT_REFERENCE, NULL, &c, &e), 0);
+        struct blob_added c = add_path(s, path, BLOB_IMPORT_REFERENCE);
         CHECK_EQ_MEM(c.hash, a.hash, 32);
         CHECK(c.existed);
         CHECK_EQ_INT(c.location, a.location);
 
         struct blob_status st;
+        struct blob_error e = {""};
         CHECK_EQ_INT(blob_store_status(s, a.hash, &st, &e), 0);
         CHECK(st.complete);
         CHECK_EQ_INT(st.size, size);
@@ -246,13 +312,7 @@ static void test_sizes_and_placement(void)
         CHECK_EQ_INT(st.outboard, size <= 16384     ? BLOB_OUTBOARD_NOT_NEEDED
                                   : size <= 4210688 ? BLOB_OUTBOARD_INLINE
                                                     : BLOB_OUTBOARD_OWNED);
-        uint64_t got_size = 0;
-        int err = 0;
-        uint8_t *back = read_all(s, a.hash, &got_size, &err);
-        CHECK_EQ_INT(err, 0);
-        CHECK_EQ_INT(got_size, size);
-        if (back) CHECK_EQ_MEM(back, data, size);
-        free(back);
+        check_reads_back(s, a.hash, data, size);
         check_outboard(s, a.hash, data, size);
         blob_temp_tag_drop(s, a.temp_tag);
         blob_temp_tag_drop(s, b.temp_tag);
@@ -264,12 +324,7 @@ static void test_sizes_and_placement(void)
     CHECK_EQ_INT(count_store_files("tmp"), 0);
     /* Seven data files over 16 KiB; outboards over 16 KiB (258 groups and more) are files too. */
     CHECK_EQ_INT(count_store_files("data"), 7 + 2);
-    struct blob_status *list;
-    size_t n;
-    struct blob_error e;
-    CHECK_EQ_INT(blob_store_list(s, &list, &n, &e), 0);
-    CHECK_EQ_INT(n, sizeof sizes / sizeof sizes[0]);
-    free(list);
+    CHECK_EQ_INT(count_entries(s), sizeof sizes / sizeof sizes[0]);
     blob_store_close(s);
 }
 
@@ -281,17 +336,12 @@ static void test_ranges(void)
     const uint64_t sizes[] = {10000, 300001, 5 * MIB + 3};
     for (size_t i = 0; i < 3; i++) {
         uint64_t size = sizes[i];
-        uint8_t *data = random_bytes(size);
         char path[700];
-        snprintf(path, sizeof path, "%s/range-%zu", tmpdir, i);
-        write_file(path, data, size);
+        uint8_t *data = random_file(path, size, "range-%zu", i);
         for (int mode = 0; mode < 2; mode++) {
-            struct blob_added a;
+            struct blob_added a =
+                add_path(s, path, mode ? BLOB_IMPORT_REFERENCE : BLOB_IMPORT_COPY);
             struct blob_error e = {""};
-            CHECK_EQ_INT(blob_store_add_path(s, path,
-                                             mode ? BLOB_IMPORT_REFERENCE : BLOB_IMPORT_COPY, NULL,
-                                             &a, &e),
-                         0);
             if (mode == 1 && size > 16384) CHECK_EQ_INT(a.location, BLOB_LOC_EXTERNAL);
             check_outboard(s, a.hash, data, size);
             struct blob_reader *r;
@@ -386,13 +436,10 @@ static void test_reference_changes(void)
     struct blob_store *s = open_fresh_store("reference");
     if (!s) return;
     const uint64_t size = 3 * 16384 + 100;
-    uint8_t *data = random_bytes(size);
     char path[700];
-    snprintf(path, sizeof path, "%s/referenced", tmpdir);
-    write_file(path, data, size);
-    struct blob_added a;
+    uint8_t *data = random_file(path, size, "referenced");
+    struct blob_added a = add_path(s, path, BLOB_IMPORT_REFERENCE);
     struct blob_error e = {""};
-    CHECK_EQ_INT(blob_store_add_path(s, path, BLOB_IMPORT_REFERENCE, NULL, &a, &e), 0);
     CHECK_EQ_INT(a.location, BLOB_LOC_EXTERNAL);
     CHECK_EQ_INT(count_store_files("data"), 0); /* nothing copied; the outboard is inline */
 
@@ -453,12 +500,7 @@ static void test_reference_changes(void)
     struct blob_added b = add_bytes(s, data, size);
     CHECK(b.existed);
     CHECK_EQ_INT(b.location, BLOB_LOC_OWNED);
-    uint64_t got = 0;
-    int err = 0;
-    uint8_t *back = read_all(s, a.hash, &got, &err);
-    CHECK_EQ_INT(err, 0);
-    if (back) CHECK_EQ_MEM(back, data, size);
-    free(back);
+    check_reads_back(s, a.hash, data, size);
     blob_temp_tag_drop(s, a.temp_tag);
     blob_temp_tag_drop(s, b.temp_tag);
     free(data);
@@ -524,13 +566,10 @@ static void test_reference_groups_changed(void)
     struct blob_store *s = open_fresh_store("reference-groups");
     if (!s) return;
     const uint64_t size = 300 * 16384 + 5, groups = 301;
-    uint8_t *data = random_bytes(size);
     char path[700];
-    snprintf(path, sizeof path, "%s/referenced-groups", tmpdir);
-    write_file(path, data, size);
-    struct blob_added a;
+    uint8_t *data = random_file(path, size, "referenced-groups");
+    struct blob_added a = add_path(s, path, BLOB_IMPORT_REFERENCE);
     struct blob_error e = {""};
-    CHECK_EQ_INT(blob_store_add_path(s, path, BLOB_IMPORT_REFERENCE, NULL, &a, &e), 0);
     CHECK_EQ_INT(a.location, BLOB_LOC_EXTERNAL);
     struct blob_reader *warm;
     CHECK_EQ_INT(blob_store_reader_open(s, a.hash, &warm, &e), 0);
@@ -567,9 +606,8 @@ static void test_reference_groups_changed(void)
     blob_reader_close(warm);
 
     /* The store's outboard changed under a fresh reader: pair k's groups fail, no others. */
-    char ob_path[800], hex[65];
-    blob_hash_hex(a.hash, hex);
-    snprintf(ob_path, sizeof ob_path, "%s/blobs/data/%s.obao4", store_root, hex);
+    char ob_path[800];
+    stored_outboard_path(a.hash, ob_path);
     CHECK_EQ_INT(access(ob_path, F_OK), 0);
     static const uint64_t PAIRS[] = {0, 1, 150, 299};
     for (size_t k = 0; k < sizeof PAIRS / sizeof PAIRS[0]; k++) {
@@ -616,17 +654,12 @@ static void test_read_groups_bounds(void)
                                      257 * 16384 + 16383};
     for (size_t i = 0; i < sizeof SIZES / sizeof SIZES[0]; i++) {
         uint64_t size = SIZES[i], groups = iroh_bao_groups(size);
-        uint8_t *data = random_bytes(size);
         char path[700];
-        snprintf(path, sizeof path, "%s/bounds-%zu", tmpdir, i);
-        write_file(path, data, size);
+        uint8_t *data = random_file(path, size, "bounds-%zu", i);
         for (int mode = 0; mode < 2; mode++) {
-            struct blob_added a;
+            struct blob_added a =
+                add_path(s, path, mode ? BLOB_IMPORT_REFERENCE : BLOB_IMPORT_COPY);
             struct blob_error e = {""};
-            CHECK_EQ_INT(blob_store_add_path(s, path,
-                                             mode ? BLOB_IMPORT_REFERENCE : BLOB_IMPORT_COPY, NULL,
-                                             &a, &e),
-                         0);
             struct blob_reader *r;
             CHECK_EQ_INT(blob_store_reader_open(s, a.hash, &r, &e), 0);
             CHECK_EQ_INT(read_runs(r, data, size), UINT64_MAX);
@@ -665,6 +698,27 @@ static void test_read_groups_bounds(void)
     blob_store_close(s);
 }
 
+/* The pairs of the paths of groups [lo, hi] (each offset once; one group's path when lo ==
+ * hi) into pairs; returns their number. */
+static size_t batch_pairs(uint64_t size, const uint8_t *ob, uint64_t lo, uint64_t hi,
+                          struct blob_pair *pairs, size_t cap)
+{
+    size_t n = 0;
+    for (uint64_t g = lo; g <= hi; g++) {
+        uint64_t offs[64];
+        size_t np = blob_pair_path(size, g, offs, 64);
+        for (size_t k = 0; k < np; k++) {
+            bool seen = false;
+            for (size_t j = 0; j < n && !seen; j++)
+                seen = pairs[j].offset == offs[k];
+            if (seen || n == cap) continue;
+            pairs[n].offset = offs[k];
+            memcpy(pairs[n++].pair, ob + offs[k], 64);
+        }
+    }
+    return n;
+}
+
 /* Writes the groups of data (a blob computed here) into a partial entry in random order,
  * each with the pairs of its path, restarting the store halfway. */
 static void partial_roundtrip(uint64_t size)
@@ -700,12 +754,7 @@ static void partial_roundtrip(uint64_t size)
         memcpy(bad, data + order[0] * 16384, len);
         bad[len / 2] ^= 1;
         struct blob_pair pairs[64];
-        uint64_t offs[64];
-        size_t np = blob_pair_path(size, order[0], offs, 64);
-        for (size_t k = 0; k < np; k++) {
-            pairs[k].offset = offs[k];
-            memcpy(pairs[k].pair, ob + offs[k], 64);
-        }
+        size_t np = batch_pairs(size, ob, order[0], order[0], pairs, 64);
         struct blob_group g = {order[0], bad, len, NULL};
         CHECK_EQ_INT(blob_store_partial_write(s, hash, pairs, np, &g, 1, &e), IROH_ECORRUPT);
         /* A CV handed in must be the one on the group's verified path. */
@@ -754,12 +803,7 @@ static void partial_roundtrip(uint64_t size)
         }
         /* Send only every other group's pairs in full: stored pairs serve the rest. */
         struct blob_pair pairs[64];
-        uint64_t offs[64];
-        size_t np = blob_pair_path(size, g, offs, 64);
-        for (size_t k = 0; k < np; k++) {
-            pairs[k].offset = offs[k];
-            memcpy(pairs[k].pair, ob + offs[k], 64);
-        }
+        size_t np = batch_pairs(size, ob, g, g, pairs, 64);
         /* Every third group comes with its CV (as a verifying decoder hands it on). */
         size_t glen = iroh_bao_group_len(size, g);
         uint8_t cv[32];
@@ -783,66 +827,28 @@ static void partial_roundtrip(uint64_t size)
     CHECK_EQ_INT(blob_store_partial_create(s, hash, size, &e), 1);
     blob_store_close(s);
     s = open_store(); /* complete across a restart too */
-    uint64_t got = 0;
-    int err = 0;
-    uint8_t *back = read_all(s, hash, &got, &err);
-    CHECK_EQ_INT(err, 0);
-    CHECK_EQ_INT(got, size);
-    if (back) CHECK_EQ_MEM(back, data, size);
+    check_reads_back(s, hash, data, size);
     check_outboard(s, hash, data, size);
     /* The completed entry's files are exactly what a complete entry has. */
-    char path[800], hex[65];
-    blob_hash_hex(hash, hex);
-    snprintf(path, sizeof path, "%s/blobs/data/%s.obao4", store_root, hex);
+    char path[800];
+    stored_outboard_path(hash, path);
     CHECK_EQ_INT(access(path, F_OK) == 0, ob_size > 16384);
     if (ob_size > 16384) { /* the outboard written pair by pair equals the computed one */
-        FILE *f = fopen(path, "rb");
-        uint8_t *stored = malloc(ob_size);
-        CHECK_EQ_INT(f ? fread(stored, 1, ob_size, f) : 0, ob_size);
-        if (f) fclose(f);
-        CHECK_EQ_MEM(stored, ob, ob_size);
+        uint8_t *stored = read_stored_outboard(hash, ob_size);
+        if (stored) CHECK_EQ_MEM(stored, ob, ob_size);
         free(stored);
     }
-    free(back);
     free(order);
     free(ob);
     free(data);
     blob_store_close(s);
 }
 
-/* The pairs of the paths of groups [lo, hi] (each offset once) into pairs; returns their
- * number. */
-static size_t batch_pairs(uint64_t size, const uint8_t *ob, uint64_t lo, uint64_t hi,
-                          struct blob_pair *pairs, size_t cap)
-{
-    size_t n = 0;
-    for (uint64_t g = lo; g <= hi; g++) {
-        uint64_t offs[64];
-        size_t np = blob_pair_path(size, g, offs, 64);
-        for (size_t k = 0; k < np; k++) {
-            bool seen = false;
-            for (size_t j = 0; j < n && !seen; j++)
-                seen = pairs[j].offset == offs[k];
-            if (seen || n == cap) continue;
-            pairs[n].offset = offs[k];
-            memcpy(pairs[n++].pair, ob + offs[k], 64);
-        }
-    }
-    return n;
-}
-
 /* Every pair of the partial entry's outboard file is zeros (never written) or the true one. */
 static void check_stored_pairs(const uint8_t hash[32], const uint8_t *ob, uint64_t ob_size)
 {
-    char path[800], hex[65];
-    blob_hash_hex(hash, hex);
-    snprintf(path, sizeof path, "%s/blobs/data/%s.obao4", store_root, hex);
-    FILE *f = fopen(path, "rb");
-    CHECK(f != NULL);
-    if (!f) return;
-    uint8_t *stored = calloc(1, ob_size), zero[64] = {0};
-    CHECK_EQ_INT(fread(stored, 1, ob_size, f), ob_size);
-    fclose(f);
+    uint8_t *stored = read_stored_outboard(hash, ob_size), zero[64] = {0};
+    if (!stored) return;
     for (uint64_t at = 0; at < ob_size; at += 64)
         CHECK(memcmp(stored + at, zero, 64) == 0 || memcmp(stored + at, ob + at, 64) == 0);
     free(stored);
@@ -930,12 +936,7 @@ static void test_partial_batches(void)
     CHECK_EQ_INT(blob_store_status(s, hash, &st, &e), 0);
     CHECK(st.complete);
     check_outboard(s, hash, data, size);
-    uint64_t got = 0;
-    int err = 0;
-    uint8_t *back = read_all(s, hash, &got, &err);
-    CHECK_EQ_INT(err, 0);
-    if (back) CHECK_EQ_MEM(back, data, size);
-    free(back);
+    check_reads_back(s, hash, data, size);
     free(pairs);
     free(ob);
     free(data);
@@ -984,12 +985,7 @@ static void test_partial(void)
     struct blob_error e = {""};
     CHECK_EQ_INT(blob_store_partial_create(s, hash, size, &e), 0);
     struct blob_pair pairs[64];
-    uint64_t offs[64];
-    size_t np = blob_pair_path(size, 2, offs, 64);
-    for (size_t k = 0; k < np; k++) {
-        pairs[k].offset = offs[k];
-        memcpy(pairs[k].pair, ob + offs[k], 64);
-    }
+    size_t np = batch_pairs(size, ob, 2, 2, pairs, 64);
     struct blob_group g = {2, data + 2 * 16384, 16384, NULL};
     CHECK_EQ_INT(blob_store_partial_write(s, hash, pairs, np, &g, 1, &e), 0);
     CHECK_EQ_INT(blob_store_partial_create(s, hash, size + 1, &e), IROH_EINVAL);
@@ -1143,12 +1139,7 @@ static void test_parallel_same_content(void)
         blob_temp_tag_drop(s, r[1].added.temp_tag);
         free(data);
     }
-    struct blob_status *list;
-    size_t n;
-    struct blob_error e;
-    CHECK_EQ_INT(blob_store_list(s, &list, &n, &e), 0);
-    CHECK_EQ_INT(n, 5);
-    free(list);
+    CHECK_EQ_INT(count_entries(s), 5);
     CHECK_EQ_INT(count_store_files("data"), 2); /* the two 3 MiB blobs (outboards inline) */
     CHECK_EQ_INT(count_store_files("tmp"), 0);
     blob_store_close(s);
@@ -1190,11 +1181,7 @@ static void test_recovery(void)
     CHECK(stored(s, a1.hash) && !stored(s, a2.hash) && stored(s, a3.hash));
     CHECK_EQ_INT(count_store_files("tmp"), 0);
     CHECK_EQ_INT(count_store_files("data"), 1);
-    uint64_t size;
-    int err;
-    uint8_t *back = read_all(s, a1.hash, &size, &err);
-    CHECK(back && memcmp(back, d1, 200000) == 0);
-    free(back);
+    check_reads_back(s, a1.hash, d1, 200000);
     blob_store_close(s);
     free(d1);
     free(d2);
@@ -1290,19 +1277,9 @@ static void test_full_disk(void)
         CHECK_EQ_INT(rc, IROH_EIO);
         CHECK_EQ_INT(count_store_files("tmp"), 0);
         CHECK_EQ_INT(count_store_files("data"), 1);
-        struct blob_status *list;
-        size_t n;
-        CHECK_EQ_INT(blob_store_list(s, &list, &n, &e), 0);
-        CHECK_EQ_INT(n, 2);
-        free(list);
-        uint64_t size;
-        int err;
-        uint8_t *back = read_all(s, b.hash, &size, &err);
-        CHECK(back && size == MIB && memcmp(back, mid, MIB) == 0);
-        free(back);
-        back = read_all(s, a.hash, &size, &err);
-        CHECK(back && size == 1000 && memcmp(back, small, 1000) == 0);
-        free(back);
+        CHECK_EQ_INT(count_entries(s), 2);
+        check_reads_back(s, b.hash, mid, MIB);
+        check_reads_back(s, a.hash, small, 1000);
         /* After the failure the store still takes what fits. */
         struct blob_added d = add_bytes(s, big, 100000);
         CHECK(!d.existed);
