@@ -397,6 +397,46 @@ static int clients_settle(int want)
 
 static const char STATUS_1[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node.status\"}";
 
+/* Connects c to sock and calls node.status there, which must answer as the irohd of pid.
+ * Returns the answer (the caller puts it); c stays open. */
+static json_object *open_and_status(struct conn *c, const char *sock, pid_t pid)
+{
+    CHECK_EQ_INT(conn_open(c, sock), 0);
+    json_object *msg = conn_call(c, STATUS_1);
+    json_object *r = status_result(msg, 1);
+    CHECK(r != NULL);
+    CHECK_EQ_INT(json_object_get_int(member(r, "pid")), pid);
+    return msg;
+}
+
+/* The node.status calls a second client makes while another one misbehaves. */
+struct status_probe {
+    int calls, bad;  /* calls made; answers that were not a status result */
+    int64_t slowest; /* ms */
+};
+
+/* One node.status call on c, counted and timed into p. */
+static void probe_status(struct conn *c, struct status_probe *p)
+{
+    int64_t t0 = now_ms();
+    json_object *msg = conn_call(c, STATUS_1);
+    if (!status_result(msg, 1)) p->bad++;
+    json_object_put(msg);
+    int64_t took = now_ms() - t0;
+    if (took > p->slowest) p->slowest = took;
+    p->calls++;
+}
+
+/* At least min_calls calls were made and every one was answered right within 2 s. */
+static void check_probe(const struct status_probe *p, int min_calls)
+{
+    CHECK(p->calls >= min_calls);
+    CHECK_EQ_INT(p->bad, 0);
+    if (p->slowest > 2000)
+        fprintf(stderr, "node.status took %lld ms meanwhile\n", (long long)p->slowest);
+    CHECK(p->slowest <= 2000);
+}
+
 /* ---- cases against the main daemon ---------------------------------------------------------- */
 
 /* Checks that c still answers node.status, closes it and waits until irohd has let it go. */
@@ -632,9 +672,10 @@ static void test_line_too_large(void)
     memset(chunk, 'x', sizeof chunk);
     memcpy(chunk, head, sizeof head - 1);
     size_t sent = 0;
-    int sending = 1, closed = 0, got_error = 0, other = 0, b_calls = 0, b_bad = 0;
+    int sending = 1, closed = 0, got_error = 0, other = 0;
+    struct status_probe probe = {0, 0, 0};
     size_t next_ping_at = 0;
-    int64_t worst = 0, next_ping = now_ms(), deadline = now_ms() + 60000;
+    int64_t next_ping = now_ms(), deadline = now_ms() + 60000;
     while (!closed && now_ms() < deadline) {
         struct pollfd pfd = {a.fd, (short)(POLLIN | (sending ? POLLOUT : 0)), 0};
         poll(&pfd, 1, 20);
@@ -669,28 +710,18 @@ static void test_line_too_large(void)
         }
         /* B calls after every MiB A sends (and every 100 ms). */
         if (now_ms() >= next_ping || sent >= next_ping_at) {
-            int64_t t0 = now_ms();
-            json_object *msg = conn_call(&b, STATUS_1);
-            if (!status_result(msg, 1)) b_bad++;
-            json_object_put(msg);
-            int64_t took = now_ms() - t0;
-            if (took > worst) worst = took;
-            b_calls++;
+            probe_status(&b, &probe);
             next_ping = now_ms() + 100;
             next_ping_at = sent + (1u << 20);
         }
     }
     printf("too large: sent %zu bytes; %d node.status calls meanwhile, slowest %lld ms\n", sent,
-           b_calls, (long long)worst);
+           probe.calls, (long long)probe.slowest);
     CHECK(closed);
     CHECK_EQ_INT(got_error, 1);
     CHECK_EQ_INT(other, 0);
     CHECK(sent > MAX_LINE);
-    CHECK(b_calls >= 16);
-    CHECK_EQ_INT(b_bad, 0);
-    if (worst > 2000)
-        fprintf(stderr, "node.status took %lld ms during the flood\n", (long long)worst);
-    CHECK(worst <= 2000);
+    check_probe(&probe, 16);
     CHECK(file_contains(main_err, "over 16777216 bytes; disconnecting"));
     /* B's connection is unaffected. */
     json_object *msg = conn_call(&b, STATUS_1);
@@ -869,8 +900,9 @@ static void test_client_that_never_reads(void)
         blen += (size_t)snprintf(batch + blen, sizeof batch - blen,
                                  "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"node.status\"}\n", i);
     size_t off = 0, requests = 0, next_ping_at = 0;
-    int dropped = 0, f_calls = 0, f_bad = 0;
-    int64_t worst = 0, next_ping = now_ms(), deadline = now_ms() + 60000;
+    int dropped = 0;
+    struct status_probe probe = {0, 0, 0};
+    int64_t next_ping = now_ms(), deadline = now_ms() + 60000;
     while (!dropped && now_ms() < deadline) {
         struct pollfd pfd = {s.fd, POLLOUT, 0};
         poll(&pfd, 1, 10);
@@ -889,25 +921,16 @@ static void test_client_that_never_reads(void)
         /* F calls after every 200 requests S sends (and every 50 ms). */
         if (now_ms() >= next_ping || requests >= next_ping_at) {
             next_ping_at = requests + 200;
-            int64_t t0 = now_ms();
-            json_object *msg = conn_call(&f, STATUS_1);
-            if (!status_result(msg, 1)) f_bad++;
-            json_object_put(msg);
-            int64_t took = now_ms() - t0;
-            if (took > worst) worst = took;
-            f_calls++;
+            probe_status(&f, &probe);
             next_ping = now_ms() + 50;
         }
     }
     printf("never reads: dropped after %zu requests; %d node.status calls meanwhile, slowest "
            "%lld ms\n",
-           requests, f_calls, (long long)worst);
+           requests, probe.calls, (long long)probe.slowest);
     CHECK(dropped);
     CHECK(requests >= 1000); /* it took thousands of unread answers to get there */
-    CHECK(f_calls >= 5);
-    CHECK_EQ_INT(f_bad, 0);
-    if (worst > 2000) fprintf(stderr, "node.status took %lld ms meanwhile\n", (long long)worst);
-    CHECK(worst <= 2000);
+    check_probe(&probe, 5);
     CHECK(file_contains(main_err, "does not read its answers"));
     conn_close(&s);
     conn_close(&f);
@@ -1123,6 +1146,16 @@ static void test_other_uid_refused(void)
 
 /* ---- the daemon's life cycle ----------------------------------------------------------------- */
 
+/* Runs irohd with args (its stderr in errpath) and checks that it refuses to start: it exits
+ * with a non-zero status. */
+static void check_refuses_to_start(const char *errpath, const char *const *args)
+{
+    pid_t pid = spawn_irohd(errpath, args);
+    int status = 0;
+    CHECK(wait_exit(pid, 15000, &status));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+}
+
 static void test_second_instance(void)
 {
     char sock2[128], err2[128], data2[128], expect[64];
@@ -1130,10 +1163,7 @@ static void test_second_instance(void)
     snprintf(err2, sizeof err2, "%s/second.err", tmpdir);
     /* Same data dir, another socket: refused, naming the running irohd's pid. */
     const char *args[] = {"--data-dir", main_data, "--socket", sock2, NULL};
-    pid_t pid = spawn_irohd(err2, args);
-    int status = 0;
-    CHECK(wait_exit(pid, 15000, &status));
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    check_refuses_to_start(err2, args);
     snprintf(expect, sizeof expect, "pid %d", (int)main_pid);
     CHECK(file_contains(err2, expect));
     CHECK(file_contains(err2, "already running"));
@@ -1142,37 +1172,41 @@ static void test_second_instance(void)
     /* Another data dir, the same socket: refused, and the running daemon's socket is kept. */
     snprintf(data2, sizeof data2, "%s/data2", tmpdir);
     const char *args2[] = {"--data-dir", data2, "--socket", main_sock, NULL};
-    pid = spawn_irohd(err2, args2);
-    CHECK(wait_exit(pid, 15000, &status));
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    check_refuses_to_start(err2, args2);
     CHECK(file_contains(err2, "already listens"));
     struct conn c;
-    CHECK_EQ_INT(conn_open(&c, main_sock), 0);
-    json_object *msg = conn_call(&c, STATUS_1);
-    json_object *r = status_result(msg, 1);
-    CHECK(r != NULL);
-    CHECK_EQ_INT(json_object_get_int(member(r, "pid")), main_pid);
-    json_object_put(msg);
+    json_object_put(open_and_status(&c, main_sock, main_pid));
     conn_close(&c);
     CHECK(clients_settle(0));
 }
 
-/* Starts a daemon on dir/sock with its stderr in errpath and waits until it listens. */
-static pid_t start_daemon(const char *data, const char *sock, const char *errpath)
+/* The files of a daemon besides the main one, named after it in tmpdir. */
+struct daemon_files {
+    char data[128], sock[128], err[160], key[200]; /* data dir, socket, stderr, secret.key */
+};
+
+static void daemon_files_of(struct daemon_files *d, const char *name)
 {
-    const char *args[] = {"--data-dir", data, "--socket", sock, NULL};
-    pid_t pid = spawn_irohd(errpath, args);
-    if (pid < 0 || wait_ready(pid, sock) < 0) return -1;
+    snprintf(d->data, sizeof d->data, "%s/%s", tmpdir, name);
+    snprintf(d->sock, sizeof d->sock, "%s/%s.sock", tmpdir, name);
+    snprintf(d->err, sizeof d->err, "%s/%s.err", tmpdir, name);
+    snprintf(d->key, sizeof d->key, "%s/secret.key", d->data);
+}
+
+/* Starts a daemon on d's files and waits until it listens. */
+static pid_t start_daemon(const struct daemon_files *d)
+{
+    const char *args[] = {"--data-dir", d->data, "--socket", d->sock, NULL};
+    pid_t pid = spawn_irohd(d->err, args);
+    if (pid < 0 || wait_ready(pid, d->sock) < 0) return -1;
     return pid;
 }
 
 static void test_stale_socket_and_sigterm(void)
 {
-    char data[128], sock[128], errpath[128];
-    snprintf(data, sizeof data, "%s/d2", tmpdir);
-    snprintf(sock, sizeof sock, "%s/d2.sock", tmpdir);
-    snprintf(errpath, sizeof errpath, "%s/d2.err", tmpdir);
-    pid_t pid = start_daemon(data, sock, errpath);
+    struct daemon_files d;
+    daemon_files_of(&d, "d2");
+    pid_t pid = start_daemon(&d);
     CHECK(pid > 0);
     if (pid <= 0) return;
     kill(pid, SIGKILL);
@@ -1180,27 +1214,22 @@ static void test_stale_socket_and_sigterm(void)
     CHECK(wait_exit(pid, 10000, &status));
     CHECK(WIFSIGNALED(status));
     struct stat st;
-    CHECK_EQ_INT(lstat(sock, &st), 0); /* left behind */
+    CHECK_EQ_INT(lstat(d.sock, &st), 0); /* left behind */
     CHECK(S_ISSOCK(st.st_mode));
 
     /* The next start replaces the stale socket and serves on it. */
-    pid = start_daemon(data, sock, errpath);
+    pid = start_daemon(&d);
     CHECK(pid > 0);
     if (pid <= 0) return;
     struct conn c;
-    CHECK_EQ_INT(conn_open(&c, sock), 0);
-    json_object *msg = conn_call(&c, STATUS_1);
-    json_object *r = status_result(msg, 1);
-    CHECK(r != NULL);
-    CHECK_EQ_INT(json_object_get_int(member(r, "pid")), pid);
-    json_object_put(msg);
+    json_object_put(open_and_status(&c, d.sock, pid));
 
     /* SIGTERM: a clean exit (status 0), the socket removed, the connection closed. */
     CHECK_EQ_INT(kill(pid, SIGTERM), 0);
     CHECK(wait_exit(pid, 15000, &status));
     CHECK(WIFEXITED(status));
     CHECK_EQ_INT(WEXITSTATUS(status), 0);
-    CHECK(access(sock, F_OK) < 0 && errno == ENOENT);
+    CHECK(access(d.sock, F_OK) < 0 && errno == ENOENT);
     CHECK(conn_closed_by_peer(&c, 5000));
     conn_close(&c);
 }
@@ -1215,31 +1244,33 @@ static void write_file(const char *path, const char *text, mode_t mode)
     close(fd);
 }
 
+/* The files of a daemon called name whose data dir (made here) holds secret.key = key with
+ * mode. */
+static void daemon_files_with_key(struct daemon_files *d, const char *name, const char *key,
+                                  mode_t mode)
+{
+    daemon_files_of(d, name);
+    CHECK_EQ_INT(mkdir(d->data, 0700), 0);
+    write_file(d->key, key, mode);
+}
+
 /* Starts irohd on a data dir holding secret.key = key (with mode) and expects it to refuse
  * to start with `expect` on stderr, without creating its socket. */
 static void check_bad_key(const char *name, const char *key, mode_t mode, const char *expect)
 {
-    char data[128], sock[128], errpath[160], path[200];
-    snprintf(data, sizeof data, "%s/%s", tmpdir, name);
-    snprintf(sock, sizeof sock, "%s/%s.sock", tmpdir, name);
-    snprintf(errpath, sizeof errpath, "%s/%s.err", tmpdir, name);
-    snprintf(path, sizeof path, "%s/secret.key", data);
-    CHECK_EQ_INT(mkdir(data, 0700), 0);
-    write_file(path, key, mode);
-    const char *args[] = {"--data-dir", data, "--socket", sock, NULL};
-    pid_t pid = spawn_irohd(errpath, args);
-    int status = 0;
-    CHECK(wait_exit(pid, 15000, &status));
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0);
-    if (!file_contains(errpath, expect)) {
+    struct daemon_files d;
+    daemon_files_with_key(&d, name, key, mode);
+    const char *args[] = {"--data-dir", d.data, "--socket", d.sock, NULL};
+    check_refuses_to_start(d.err, args);
+    if (!file_contains(d.err, expect)) {
         fprintf(stderr, "%s: stderr lacks \"%s\"\n", name, expect);
-        print_file(errpath);
+        print_file(d.err);
     }
-    CHECK(file_contains(errpath, expect));
-    CHECK(access(sock, F_OK) < 0);
+    CHECK(file_contains(d.err, expect));
+    CHECK(access(d.sock, F_OK) < 0);
     /* The key file is left as it was. */
     char got[200] = "";
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(d.key, "r");
     CHECK(f != NULL);
     if (f) {
         size_t n = fread(got, 1, sizeof got - 1, f);
@@ -1260,23 +1291,15 @@ static void test_bad_secret_key(void)
     check_bad_key("kshort", "0123456789abcdef\n", 0600, "malformed");
     check_bad_key("kempty", "", 0600, "malformed");
     /* The same key with mode 0600 is fine. */
-    char data[128], sock[128], errpath[160], path[200];
-    snprintf(data, sizeof data, "%s/kgood", tmpdir);
-    snprintf(sock, sizeof sock, "%s/kgood.sock", tmpdir);
-    snprintf(errpath, sizeof errpath, "%s/kgood.err", tmpdir);
-    snprintf(path, sizeof path, "%s/secret.key", data);
-    CHECK_EQ_INT(mkdir(data, 0700), 0);
-    write_file(path, good, 0600);
-    pid_t pid = start_daemon(data, sock, errpath);
+    struct daemon_files d;
+    daemon_files_with_key(&d, "kgood", good, 0600);
+    pid_t pid = start_daemon(&d);
     CHECK(pid > 0);
     if (pid <= 0) return;
     struct conn c;
-    CHECK_EQ_INT(conn_open(&c, sock), 0);
-    json_object *msg = conn_call(&c, STATUS_1);
-    json_object *r = status_result(msg, 1);
-    CHECK(r != NULL);
+    json_object *msg = open_and_status(&c, d.sock, pid);
     /* The public key of the seed 0123…ef, so the file really was used. */
-    CHECK_EQ_STR(json_object_get_string(member(r, "id")),
+    CHECK_EQ_STR(json_object_get_string(member(member(msg, "result"), "id")),
                  "207a067892821e25d770f1fba0c47c11ff4b813e54162ece9eb839e076231ab6");
     json_object_put(msg);
     conn_close(&c);
@@ -1289,12 +1312,7 @@ static void test_bad_secret_key(void)
 static void test_still_alive(void)
 {
     struct conn c;
-    CHECK_EQ_INT(conn_open(&c, main_sock), 0);
-    json_object *msg = conn_call(&c, STATUS_1);
-    json_object *r = status_result(msg, 1);
-    CHECK(r != NULL);
-    CHECK_EQ_INT(json_object_get_int(member(r, "pid")), main_pid);
-    json_object_put(msg);
+    json_object_put(open_and_status(&c, main_sock, main_pid));
     conn_close(&c);
     CHECK(kill(main_pid, 0) == 0);
 }
