@@ -351,18 +351,26 @@ static void script_notify_then_answer(int conn)
     peer_read_request(conn, NULL, 0);
 }
 
-static void test_notifications_during_call(void)
+/* Against a fake irohd running script, with cb(userdata) handling notifications: a call of
+ * method without params has the result want. */
+static void call_with_notifications(void (*script)(int conn), iroh_notification_cb *cb,
+                                    void *userdata, const char *method, const char *want)
 {
     pid_t pid;
-    iroh_client *c = connect_fake(script_notify_then_answer, &pid);
+    iroh_client *c = connect_fake(script, &pid);
+    iroh_client_on_notification(c, cb, userdata);
+    check_call_result(c, method, want);
+    iroh_client_close(c);
+    reap(pid);
+}
+
+static void test_notifications_during_call(void)
+{
     struct seen s = {0};
-    iroh_client_on_notification(c, on_note, &s);
-    check_call_result(c, "node.logs", "true");
+    call_with_notifications(script_notify_then_answer, on_note, &s, "node.logs", "true");
     CHECK_EQ_INT(s.notifications, 2);
     CHECK_EQ_STR(s.last_method, "bare");
     CHECK_EQ_STR(s.last_params, "null");
-    iroh_client_close(c);
-    reap(pid);
 }
 
 static void on_response(iroh_client *client, int status, iroh_response *response, void *userdata)
@@ -644,15 +652,10 @@ static void script_notify_nested(int conn)
 
 static void test_call_from_callback(void)
 {
-    pid_t pid;
-    iroh_client *c = connect_fake(script_notify_nested, &pid);
     struct nested n = {0};
-    iroh_client_on_notification(c, on_note_calls, &n);
-    check_call_result(c, "outer", "\"outer\"");
+    call_with_notifications(script_notify_nested, on_note_calls, &n, "outer", "\"outer\"");
     CHECK_EQ_INT(n.status, 0);
     CHECK_EQ_STR(n.result, "\"inner\"");
-    iroh_client_close(c);
-    reap(pid);
 }
 
 static void test_close_from_callback(void)
