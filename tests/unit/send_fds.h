@@ -29,9 +29,9 @@ static inline int send_fds(int sock, const void *data, size_t len, const int *fd
         msg.msg_control = control.buf;
         msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
         struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+        *c = (struct cmsghdr){.cmsg_len = CMSG_LEN(sizeof(int) * n),
+                              .cmsg_level = SOL_SOCKET,
+                              .cmsg_type = SCM_RIGHTS};
         memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
     }
     ssize_t sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
