@@ -500,7 +500,12 @@ static void write_packets(struct quic_conn *qc)
         if (s) rotate(s);
     }
     batch_flush(qc, &batch);
-    ngtcp2_conn_update_pkt_tx_time(qc->conn, ts);
+    /* Pacing starts with the handshake's end. ngtcp2 0.12 paces by cwnd over the smoothed RTT,
+     * which is the initial 333 ms until the first sample: pacing the first Initial held the
+     * client's next flight (its Finished and first stream data) back by about 22 ms, until a
+     * probe timeout, on every new connection. The handshake's few packets are not worth
+     * spacing; what they sent counts in the first interval after it. */
+    if (ngtcp2_conn_get_handshake_completed(qc->conn)) ngtcp2_conn_update_pkt_tx_time(qc->conn, ts);
 }
 
 static void arm_timer(struct quic_conn *qc)
