@@ -125,3 +125,17 @@ bool iroh_peer_take_ping(struct iroh_peer *p, const uint8_t tx_id[IROH_DISCO_TX_
     }
     return false;
 }
+
+void iroh_peer_note_direct(struct iroh_peer *p, const struct iroh_socket_addr *to, uint64_t now)
+{
+    p->direct = *to;
+    p->direct_at = now;
+}
+
+bool iroh_peer_direct_recent(const struct iroh_peer *p, const struct iroh_socket_addr *to,
+                             uint64_t now)
+{
+    return p->direct_at != 0 && now >= p->direct_at &&
+           now - p->direct_at < IROH_PEER_DIRECT_TRUST_NS &&
+           iroh_socket_addr_compare(&p->direct, to) == 0;
+}

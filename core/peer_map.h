@@ -1,6 +1,7 @@
 /* core/peer_map.h — the endpoint's table of remote endpoints for its path layer: per remote
  * id, the relay it is reached through, the stable address that stands for that relay path,
- * the disco box key (core/disco.h) and the disco Pings sent to it.
+ * the disco box key (core/disco.h), the disco Pings sent to it and the direct address that
+ * last reached it.
  *
  * Relay paths as addresses: QUIC and the per-connection path map (core/quic_path.h) only
  * handle socket addresses, so a remote's relay path is the address
@@ -27,6 +28,10 @@
 #include "core/ticket.h"
 
 #define IROH_PEER_PINGS 8 /* disco Pings remembered per remote (the oldest is forgotten) */
+/* How long a direct address that reached a remote (a Pong from it, a handshake over it) is
+ * trusted to reach it again without a Ping first. A 0.35 node keeps an address it learned from
+ * our Ping for longer: it prunes inactive addresses only after 2 min (compat-0.35 §2.12). */
+#define IROH_PEER_DIRECT_TRUST_NS (60ull * 1000000000ull)
 
 struct iroh_peer_ping {
     uint8_t tx_id[IROH_DISCO_TX_ID_LEN];
@@ -42,8 +47,10 @@ struct iroh_peer {
     struct iroh_disco_shared disco_key;
     struct iroh_peer_ping pings[IROH_PEER_PINGS];
     size_t next_ping;
-    uint64_t last_used;  /* caller's clock */
-    uint32_t generation; /* 0: the slot is free */
+    struct iroh_socket_addr direct; /* the UDP address that last reached it ... */
+    uint64_t direct_at;             /* ... and when (caller's clock); 0: none */
+    uint64_t last_used;             /* caller's clock */
+    uint32_t generation;            /* 0: the slot is free */
 };
 
 struct iroh_peer_map {
@@ -78,6 +85,15 @@ bool iroh_peer_map_is_relay_addr(const struct iroh_socket_addr *addr);
 /* Notes a disco Ping sent to `to` (a UDP address or the remote's relay_addr). */
 void iroh_peer_note_ping(struct iroh_peer *p, const uint8_t tx_id[IROH_DISCO_TX_ID_LEN],
                          const struct iroh_socket_addr *to, uint64_t now);
+
+/* Notes that the UDP address `to` reached p at now: a Pong came for a Ping to it, or a
+ * handshake completed over it. */
+void iroh_peer_note_direct(struct iroh_peer *p, const struct iroh_socket_addr *to, uint64_t now);
+
+/* Whether `to` reached p less than IROH_PEER_DIRECT_TRUST_NS before now (iroh_peer_note_direct),
+ * so that a dial over it may skip the Ping before its Initial. */
+bool iroh_peer_direct_recent(const struct iroh_peer *p, const struct iroh_socket_addr *to,
+                             uint64_t now);
 
 /* Takes the Ping a Pong answers: returns true and fills *to and *sent if tx_id is one of ours
  * (each is matched once). */

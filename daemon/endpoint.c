@@ -330,10 +330,21 @@ static const struct protocol *protocol_for(const struct endpoint *ep, const char
     return NULL;
 }
 
+/* A handshake over a direct address proves that address reaches the remote (and, for a 0.35
+ * node, that it knows ours): the next dial over it needs no Ping first. */
+static void note_direct_path(struct endpoint *ep, struct quic_conn *qc)
+{
+    struct iroh_socket_addr path;
+    struct iroh_peer *p = iroh_peer_map_get(&ep->peers, quic_conn_remote_id(qc));
+    if (p && quic_conn_path(qc, &path) == 0 && !iroh_peer_map_is_relay_addr(&path))
+        iroh_peer_note_direct(p, &path, uv_hrtime());
+}
+
 static void host_established(struct quic_host *host, struct quic_conn *qc)
 {
     struct endpoint *ep = endpoint_of(host);
     set_established(ep, qc);
+    note_direct_path(ep, qc);
     if (!quic_conn_is_server(qc)) {
         struct dial *d = take_dial(ep, qc);
         if (d) d->fn(qc, 0, NULL, d->arg);
@@ -474,6 +485,7 @@ static void on_disco(struct endpoint *ep, const struct iroh_socket_addr *from, c
         struct iroh_socket_addr to;
         uint64_t sent;
         if (!iroh_peer_take_ping(p, msg.tx_id, &to, &sent)) return;
+        if (!iroh_peer_map_is_relay_addr(&to)) iroh_peer_note_direct(p, &to, now);
         char rtt[48];
         snprintf(rtt, sizeof rtt, " after %.3f ms", (double)(now - sent) / 1e6);
         log_disco("pong from", &sender, &to, rtt);
@@ -1068,10 +1080,14 @@ int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr,
     if (!d) return IROH_ENOMEM;
     /* our own dial may take the place of any remote */
     struct iroh_peer *peer = iroh_peer_map_add(&ep->peers, &addr->id, uv_hrtime(), UINT64_MAX);
-    /* Pings first (the Initial leaves from the loop): a 0.35 node learns our address from them;
-     * again every DIAL_PING_MS until the handshake completes */
+    /* Pings first (the Initial leaves from the loop): a 0.35 node learns our address from them.
+     * Not to an address that reached the remote lately (such a node still knows ours): that
+     * Ping and its Pong cost the handshake about 0.1 ms. All are pinged again every
+     * DIAL_PING_MS until the handshake completes. */
+    uint64_t now = uv_hrtime();
     for (size_t i = 0; i < n; i++)
-        disco_ping(ep, peer, &candidates[i]);
+        if (!iroh_peer_direct_recent(peer, &candidates[i], now))
+            disco_ping(ep, peer, &candidates[i]);
     *d = (struct dial){.remote = addr->id, .n_pinged = n};
     memcpy(d->pinged, candidates, n * sizeof candidates[0]);
     if (via_relay) {

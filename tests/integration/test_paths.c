@@ -39,6 +39,7 @@
 #include "core/quic_path.h"
 #include "daemon/endpoint.h"
 #include "daemon/endpoint_echo.h"
+#include "daemon/log.h"
 #include "tests/integration/echo_wait.h"
 #include "tests/integration/loop_wait.h"
 #include "tests/test.h"
@@ -330,6 +331,42 @@ static void test_dial_pings_first(void)
     close(p.fd);
     node_stop(&n);
     CHECK_EQ_INT(status, IROH_ECLOSED);
+}
+
+/* Counts the endpoint's disco Pings to the remote whose short id is in ctx. */
+static int pings_sent;
+
+static void count_pings(const struct log_event *ev, void *ctx)
+{
+    char want[IROH_KEY_SHORT_LEN + 16];
+    snprintf(want, sizeof want, "ping to %s ", (const char *)ctx);
+    if (strcmp(ev->component, "disco") == 0 && strncmp(ev->message, want, strlen(want)) == 0)
+        pings_sent++;
+}
+
+/* The first dial to a remote pings it before its Initial; a dial soon after over the address
+ * that answered goes without (the remote knows ours), and both echo. */
+static void test_redial_skips_ping(void)
+{
+    struct node a, b;
+    node_start(&a);
+    node_start(&b);
+    CHECK_EQ_INT(echo_serve(b.ep), 0);
+    char b_short[IROH_KEY_SHORT_LEN + 1];
+    iroh_public_key_format_short(&b.id, b_short, sizeof b_short);
+    pings_sent = 0;
+    log_set_sink(count_pings, b_short, LOG_DEBUG);
+    struct iroh_endpoint_addr to;
+    iroh_endpoint_addr_init(&to, &b.id);
+    CHECK_EQ_INT(iroh_endpoint_addr_add_ip(&to, &b.addr), 1);
+    struct echo_request req = {.addr = &to, .bytes = 1000, .streams = 1, .timeout_ms = 20000};
+    CHECK_EQ_INT(echo_run(&loop, a.ep, &req).r.status, 0);
+    CHECK_EQ_INT(pings_sent, 1);
+    CHECK_EQ_INT(echo_run(&loop, a.ep, &req).r.status, 0);
+    CHECK_EQ_INT(pings_sent, 1);
+    log_set_sink(NULL, NULL, LOG_ERROR);
+    node_stop(&a);
+    node_stop(&b);
 }
 
 /* ---- relay paths ----------------------------------------------------------------------------- */
@@ -637,6 +674,7 @@ int main(void)
     uv_loop_init(&loop);
     RUN(test_ping_gets_pong);
     RUN(test_dial_pings_first);
+    RUN(test_redial_skips_ping);
     RUN(test_relay_block_source_dropped);
     RUN(test_relay_only);
     RUN(test_home_relay_fails_over);

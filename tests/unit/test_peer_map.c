@@ -1,7 +1,7 @@
 /* test_peer_map.c — the path layer's remotes: adding and finding by id, relay path addresses
  * that name exactly one live remote, forgetting the least recently used one when full (its old
- * address then finds nothing) unless it was used too recently, and matching Pongs to the Pings
- * sent. */
+ * address then finds nothing) unless it was used too recently, matching Pongs to the Pings
+ * sent, and the direct address trusted for a while after it reached the remote. */
 #include <string.h>
 
 #include "core/peer_map.h"
@@ -122,6 +122,35 @@ static void test_pings(void)
     iroh_peer_map_free(&m);
 }
 
+static void test_direct_trust(void)
+{
+    struct iroh_peer_map m;
+    CHECK_EQ_INT(iroh_peer_map_init(&m, 1), IROH_OK);
+    struct iroh_public_key a = key(1), b = key(2);
+    struct iroh_peer *p = iroh_peer_map_add(&m, &a, 1, UINT64_MAX);
+    struct iroh_socket_addr to, other_port, other_ip;
+    CHECK_EQ_INT(iroh_socket_addr_parse("10.0.0.1:7", 10, &to), IROH_OK);
+    CHECK_EQ_INT(iroh_socket_addr_parse("10.0.0.1:8", 10, &other_port), IROH_OK);
+    CHECK_EQ_INT(iroh_socket_addr_parse("10.0.0.2:7", 10, &other_ip), IROH_OK);
+    uint64_t t = 5000000000ull;
+    CHECK(!iroh_peer_direct_recent(p, &to, t)); /* nothing reached it yet */
+    iroh_peer_note_direct(p, &to, t);
+    CHECK(iroh_peer_direct_recent(p, &to, t));
+    CHECK(iroh_peer_direct_recent(p, &to, t + IROH_PEER_DIRECT_TRUST_NS - 1));
+    CHECK(!iroh_peer_direct_recent(p, &to, t + IROH_PEER_DIRECT_TRUST_NS)); /* expired */
+    CHECK(!iroh_peer_direct_recent(p, &to, t - 1));                         /* a clock gone back */
+    CHECK(!iroh_peer_direct_recent(p, &other_port, t));
+    CHECK(!iroh_peer_direct_recent(p, &other_ip, t));
+    iroh_peer_note_direct(p, &other_port, t + 10); /* the latest address is the one trusted */
+    CHECK(iroh_peer_direct_recent(p, &other_port, t + 10));
+    CHECK(!iroh_peer_direct_recent(p, &to, t + 10));
+    /* the slot, reused for another remote, trusts nothing of the one before */
+    struct iroh_peer *q = iroh_peer_map_add(&m, &b, 2, UINT64_MAX);
+    CHECK(q == p);
+    CHECK(!iroh_peer_direct_recent(q, &other_port, t + 10));
+    iroh_peer_map_free(&m);
+}
+
 int main(void)
 {
     if (iroh_keys_init() != IROH_OK) return 1;
@@ -129,5 +158,6 @@ int main(void)
     RUN(test_full_map_forgets_least_recent);
     RUN(test_full_map_keeps_remotes_in_use);
     RUN(test_pings);
+    RUN(test_direct_trust);
     return TEST_SUMMARY();
 }
