@@ -9,11 +9,15 @@
  *              them; the server counts what it reads and answers each stream with the 8-byte
  *              count. Goodput runs from the first open to the last answer (as quinn-bench).
  *              Printed per rep: "ours bulk streams=K bytes=N goodput=X MB/s client_cpu=C%
- *              server_cpu=S% cpu=T s/GiB" (each process's CPU time over the transfer, and
- *              both together per GiB: steadier than goodput on a busy machine), then the
+ *              server_cpu=S% cpu=T s/GiB ..." (each process's CPU time over the transfer, and
+ *              both together per GiB: steadier than goodput on a busy machine) and the
+ *              sender's losses (lost=P pto=T congestion=E, struct quic_conn_stats), then the
  *              medians.
- *   handshake: H dials one after another, each a full handshake; connect() to established.
- *              Printed: "ours handshake p50=X us p10=Y us p90=Z us".
+ *   handshake: H dials one after another with a 5 ms pause between them (as quinn-bench
+ *              --ttfb), each a full handshake: connect() to established, and the first byte
+ *              (that, then one byte on a new stream, up to the first byte of the answer).
+ *              Printed: "ours handshake n=H p50=X us p10=Y us p90=Z us" and the same for
+ *              "first byte".
  *   idle:      C connections held open; the RSS growth of each process divided by C, and the
  *              client's heap in use (mallinfo2) per connection.
  *              Printed: "ours idle conns=C client=X bytes/conn server=Y bytes/conn
@@ -40,6 +44,7 @@
 #define MAX_STREAMS 16
 #define SOURCE_LEN (1024 * 1024) /* the bytes every stream repeats */
 #define WRITE_PIECE (64 * 1024)
+#define HANDSHAKE_PAUSE_MS 5 /* between the handshakes, as quinn-bench --ttfb */
 
 static uv_loop_t loop;
 
@@ -226,7 +231,8 @@ static void bulk_on_connect(struct quic_conn *qc, int status, const char *why, v
 }
 
 static pid_t server_pid;
-static double client_cpu, server_cpu; /* of the last bulk run, in percent of its time */
+static double client_cpu, server_cpu;       /* of the last bulk run, in percent of its time */
+static struct quic_conn_stats client_stats; /* the sender's, of the last bulk run */
 
 /* One bulk run. Returns goodput in MB/s, or a negative IROH_E*. */
 static double bulk_once(uint64_t bytes, unsigned streams)
@@ -250,7 +256,10 @@ static double bulk_once(uint64_t bytes, unsigned streams)
     uint64_t ns = uv_hrtime() - t0;
     client_cpu = (bench_cpu_seconds(getpid()) - c0) * 1e11 / (double)ns;
     server_cpu = (bench_cpu_seconds(server_pid) - s0) * 1e11 / (double)ns;
-    if (b.qc) quic_conn_close(b.qc, 0, "done");
+    if (b.qc) {
+        quic_conn_stats(b.qc, &client_stats);
+        quic_conn_close(b.qc, 0, "done");
+    }
     while (b.qc)
         uv_run(&loop, UV_RUN_ONCE);
     if (b.status < 0) return b.status;
@@ -271,8 +280,11 @@ static int run_bulk(uint64_t bytes, unsigned streams, unsigned reps)
         cpu[r] = (client_cpu + server_cpu) / 100 * ((double)bytes / (v[r] * 1e6)) /
                  ((double)bytes / (1 << 30));
         printf("ours bulk streams=%u bytes=%llu goodput=%.1f MB/s client_cpu=%.0f%% "
-               "server_cpu=%.0f%% cpu=%.2f s/GiB\n",
-               streams, (unsigned long long)bytes, v[r], client_cpu, server_cpu, cpu[r]);
+               "server_cpu=%.0f%% cpu=%.2f s/GiB lost=%llu pto=%llu congestion=%llu\n",
+               streams, (unsigned long long)bytes, v[r], client_cpu, server_cpu, cpu[r],
+               (unsigned long long)client_stats.stream_packets_lost,
+               (unsigned long long)client_stats.probe_timeouts,
+               (unsigned long long)client_stats.congestion_events);
         fflush(stdout);
     }
     printf("ours median MB/s (streams=%u): %.1f\n", streams, bench_median(v, reps));
@@ -324,28 +336,110 @@ static void close_all(struct dialer *d)
     uv_run(&loop, UV_RUN_NOWAIT);
 }
 
+/* The first-byte probe of a handshake run: one byte on a new stream, the sink's answer back. */
+struct probe {
+    bool waiting; /* for the answer's first byte, or the stream's end */
+    uint64_t at;  /* when that byte came; 0: none came */
+};
+
+static void probe_on_data(struct quic_stream *s, const uint8_t *data, size_t len, bool fin,
+                          void *arg)
+{
+    (void)data;
+    (void)fin;
+    struct probe *p = arg;
+    quic_stream_consume(s, len);
+    if (len && !p->at) {
+        p->at = uv_hrtime();
+        p->waiting = false;
+    }
+}
+
+static void probe_on_close(struct quic_stream *s, int status, uint64_t app_error, void *arg)
+{
+    (void)s;
+    (void)status;
+    (void)app_error;
+    struct probe *p = arg;
+    p->waiting = false;
+}
+
+static const struct quic_stream_callbacks probe_callbacks = {.on_data = probe_on_data,
+                                                             .on_close = probe_on_close};
+
+static void on_pause_over(uv_timer_t *t)
+{
+    *(bool *)t->data = false;
+}
+
+/* Runs the loop for ms, so that what the last connection still does ends before the next. */
+static void pause_ms(unsigned ms)
+{
+    bool pausing = true;
+    uv_timer_t t;
+    uv_timer_init(&loop, &t);
+    t.data = &pausing;
+    uv_timer_start(&t, on_pause_over, ms, 0);
+    run_while(&pausing);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+static void print_percentiles(const char *what, uint64_t *lat, unsigned n)
+{
+    qsort(lat, n, sizeof *lat, cmp_u64);
+    printf("ours %s n=%u p50=%.0f us p10=%.0f us p90=%.0f us\n", what, n, lat[n / 2] / 1e3,
+           lat[n / 10] / 1e3, lat[n * 9 / 10] / 1e3);
+}
+
+/* As quinn-bench --ttfb: fresh connections one after another, a pause of HANDSHAKE_PAUSE_MS
+ * between them; per connection the handshake (dial to established) and the first byte (that,
+ * then a 1-byte request on a new stream, up to the first byte of the answer). */
 static int run_handshakes(unsigned n)
 {
     struct quic_conn *one[1];
-    uint64_t *lat = calloc(n, sizeof *lat);
-    if (!lat) return 1;
-    struct dialer d = {.conns = one};
-    for (unsigned i = 0; i < n; i++) {
-        d.lat = lat + i;
-        if (dial_one(&d) < 0) break;
-        run_while(&d.busy);
-        close_all(&d);
-    }
-    if (d.failed) {
-        fprintf(stderr, "%zu handshakes failed\n", d.failed);
+    uint64_t *lat = calloc(n, sizeof *lat), *first = calloc(n, sizeof *first);
+    struct probe *probes = calloc(n, sizeof *probes); /* a closing stream may still call back */
+    if (!lat || !first || !probes) {
         free(lat);
+        free(first);
+        free(probes);
         return 1;
     }
-    qsort(lat, n, sizeof *lat, cmp_u64);
-    printf("ours handshake n=%u p50=%.0f us p10=%.0f us p90=%.0f us\n", n, lat[n / 2] / 1e3,
-           lat[n / 10] / 1e3, lat[n * 9 / 10] / 1e3);
+    struct dialer d = {.conns = one};
+    unsigned done = 0;
+    for (; done < n; done++) {
+        d.lat = lat + done;
+        if (dial_one(&d) < 0) break;
+        run_while(&d.busy);
+        if (d.n_conns == 0) break;
+        struct probe *p = &probes[done];
+        p->waiting = true;
+        struct quic_stream *s;
+        if (quic_conn_open_bi(one[0], &s) < 0) break;
+        quic_stream_set_callbacks(s, &probe_callbacks, p);
+        static const uint8_t request = 1;
+        if (quic_stream_write(s, &request, 1) < 0 || quic_stream_finish(s) < 0) break;
+        run_while(&p->waiting);
+        if (!p->at) break;
+        first[done] = p->at - d.started;
+        close_all(&d);
+        pause_ms(HANDSHAKE_PAUSE_MS);
+    }
+    close_all(&d);
+    int rc = 0;
+    if (done < n) {
+        fprintf(stderr, "handshake %u of %u failed\n", done + 1, n);
+        rc = 1;
+    } else {
+        print_percentiles("handshake", lat, n);
+        print_percentiles("first byte", first, n);
+    }
+    uv_run(&loop, UV_RUN_NOWAIT);
     free(lat);
-    return 0;
+    free(first);
+    free(probes);
+    return rc;
 }
 
 static int run_idle(unsigned n, pid_t server)
