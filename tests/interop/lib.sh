@@ -26,7 +26,7 @@
 # or npm at all, or on another platform than linux x64, the test skips.
 interop_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Every node started here collects garbage every 50 ms (gc-often.cjs says why); npm does not.
-export NODE_OPTIONS="--expose-gc --require $interop_dir/gc-often.cjs"
+export NODE_OPTIONS="--require \"$interop_dir/gc-often.cjs\""
 failures=0
 dir=
 namespaces=()
@@ -136,9 +136,15 @@ get() {
 
 # shellcheck source=../wait_for.sh
 source "$interop_dir/../wait_for.sh" # wait_for SECONDS CMD...
-# has_lines FILE N [PATTERN]: FILE has at least N lines (that match PATTERN). For wait_for,
-# which runs it again on every try (a "$(wc -l <FILE)" argument would be counted only once).
-has_lines() { [ "$(grep -c -- "${3:-}" "$1" 2>/dev/null)" -ge "$2" ]; }
+# has_lines FILE N [PATTERN]: FILE has at least N whole lines (that match PATTERN); a last line
+# still being written does not count. For wait_for, which runs it again on every try (a
+# "$(wc -l <FILE)" argument would be counted only once).
+has_lines() {
+    local n
+    n=$(grep -c -- "${3:-}" "$1" 2>/dev/null) || n=${n:-0}
+    [ -n "$(tail -c1 "$1" 2>/dev/null)" ] && n=$((n - 1))
+    [ "$n" -ge "$2" ]
+}
 # wait_ready SECONDS FILE WHAT LOG: FILE gets its ready line, else FAIL and exit with LOG.
 wait_ready() {
     wait_for "$1" test -s "$2" || die "$3 did not start: $(cat "$4")"
