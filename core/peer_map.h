@@ -29,9 +29,10 @@
 
 #define IROH_PEER_PINGS 8 /* disco Pings remembered per remote (the oldest is forgotten) */
 /* How long a direct address that reached a remote (a Pong from it, a handshake over it) is
- * trusted to reach it again without a Ping first. A 0.35 node keeps an address it learned from
- * our Ping for longer: it prunes inactive addresses only after 2 min (compat-0.35 §2.12). */
-#define IROH_PEER_DIRECT_TRUST_NS (60ull * 1000000000ull)
+ * trusted to reach it again without a Ping first. A 0.35 node forgets our address when it
+ * prunes us: an address inactive for 2 min, or a whole remote inactive for 45 s once it has
+ * more than 30 (compat-0.35 §2.8, §2.12); NAT mappings often last 30 s. */
+#define IROH_PEER_DIRECT_TRUST_NS (20ull * 1000000000ull)
 
 struct iroh_peer_ping {
     uint8_t tx_id[IROH_DISCO_TX_ID_LEN];

@@ -40,6 +40,8 @@
  * a 0.35 node drops QUIC from an address until a Ping from it got through, and one Ping may be
  * lost or arrive before the node is listening. */
 #define DIAL_PING_MS 1000
+/* The first Ping of a dial that skipped its Pings (see endpoint_connect), unless it is done */
+#define DIAL_SKIPPED_PING_MS 100
 
 /* A UDP socket of our own (libuv's uv_udp_t has no GSO or GRO) watched with a uv_poll_t. */
 struct udp_socket {
@@ -1082,12 +1084,18 @@ int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr,
     struct iroh_peer *peer = iroh_peer_map_add(&ep->peers, &addr->id, uv_hrtime(), UINT64_MAX);
     /* Pings first (the Initial leaves from the loop): a 0.35 node learns our address from them.
      * Not to an address that reached the remote lately (such a node still knows ours): that
-     * Ping and its Pong cost the handshake about 0.1 ms. All are pinged again every
+     * Ping and its Pong cost the handshake about 0.1 ms. If the node forgot us after all (it
+     * restarted, our NAT mapping changed), the Ping DIAL_SKIPPED_PING_MS later lets the
+     * Initial's first retransmission through (about 1 s). All are pinged again every
      * DIAL_PING_MS until the handshake completes. */
     uint64_t now = uv_hrtime();
-    for (size_t i = 0; i < n; i++)
-        if (!iroh_peer_direct_recent(peer, &candidates[i], now))
+    bool skipped = false;
+    for (size_t i = 0; i < n; i++) {
+        if (iroh_peer_direct_recent(peer, &candidates[i], now))
+            skipped = true;
+        else
             disco_ping(ep, peer, &candidates[i]);
+    }
     *d = (struct dial){.remote = addr->id, .n_pinged = n};
     memcpy(d->pinged, candidates, n * sizeof candidates[0]);
     if (via_relay) {
@@ -1109,7 +1117,9 @@ int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr,
     d->fn = fn;
     d->arg = arg;
     ep->dials = d;
-    if (d->n_pinged > 0 && !uv_is_active((uv_handle_t *)&ep->dial_pings))
+    if (skipped) /* other dials are pinged early then too: harmless */
+        uv_timer_start(&ep->dial_pings, on_dial_pings, DIAL_SKIPPED_PING_MS, DIAL_PING_MS);
+    else if (d->n_pinged > 0 && !uv_is_active((uv_handle_t *)&ep->dial_pings))
         uv_timer_start(&ep->dial_pings, on_dial_pings, DIAL_PING_MS, DIAL_PING_MS);
     return 0;
 }
