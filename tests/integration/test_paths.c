@@ -285,6 +285,20 @@ static void on_connect(struct quic_conn *qc, int status, const char *why, void *
     *(int *)arg = status;
 }
 
+/* Receives what n sends p (each wait bounded) until a disco Ping comes; returns it, or a
+ * message of type 0 if none came. */
+static struct iroh_disco_msg next_ping(struct peer *p, const struct node *n)
+{
+    uint8_t pkt[2048];
+    struct iroh_disco_msg m = {0};
+    for (int i = 0; i < 20 && m.type != IROH_DISCO_PING; i++) {
+        size_t got = peer_receive(p, pkt, sizeof pkt, 5000);
+        if (got == 0) break;
+        if (iroh_disco_looks_like(pkt, got)) CHECK(open_from(p, &n->id, pkt, got, &m));
+    }
+    return m;
+}
+
 /* A dial pings each direct address before its QUIC Initial, and again (about every second)
  * while no Pong came back; a Pong back is taken and ends the Pings. The next dial there sends
  * its Initial first, and pings when no handshake follows. */
@@ -312,12 +326,7 @@ static void test_dial_pings_first(void)
     CHECK(!iroh_disco_looks_like(pkt, got));
 
     /* unanswered, the Ping comes again between the Initial's retransmissions */
-    struct iroh_disco_msg again = {0};
-    for (int i = 0; i < 20 && again.type != IROH_DISCO_PING; i++) {
-        got = peer_receive(&p, pkt, sizeof pkt, 5000);
-        if (got == 0) break;
-        if (iroh_disco_looks_like(pkt, got)) CHECK(open_from(&p, &n.id, pkt, got, &again));
-    }
+    struct iroh_disco_msg again = next_ping(&p, &n);
     CHECK_EQ_INT(again.type, IROH_DISCO_PING);
     CHECK(memcmp(again.tx_id, ping.tx_id, sizeof ping.tx_id) != 0);
 
@@ -351,12 +360,7 @@ static void test_dial_pings_first(void)
     CHECK(iroh_quic_header_is_v1_initial(&h));
     CHECK(memcmp(h.dcid.bytes, first.dcid.bytes, first.dcid.len) != 0); /* the second dial's */
     CHECK(!pinged_before);
-    struct iroh_disco_msg later = {0};
-    for (int i = 0; i < 20 && later.type != IROH_DISCO_PING; i++) {
-        got = peer_receive(&p, pkt, sizeof pkt, 5000);
-        if (got == 0) break;
-        if (iroh_disco_looks_like(pkt, got)) CHECK(open_from(&p, &n.id, pkt, got, &later));
-    }
+    struct iroh_disco_msg later = next_ping(&p, &n);
     CHECK_EQ_INT(later.type, IROH_DISCO_PING);
 
     close(p.fd);
