@@ -263,6 +263,7 @@ static void relay_block_source_body(void)
 
 static void test_relay_block_source_dropped(void)
 {
+    int failed_before = TEST_FAILED_CHECKS; /* the child inherits the count of earlier tests */
     pid_t pid = fork();
     if (pid == 0) {
         uv_loop_fork(&loop);
@@ -271,7 +272,7 @@ static void test_relay_block_source_dropped(void)
             _exit(2);
         }
         relay_block_source_body();
-        _exit(TEST_FAILED_CHECKS ? 1 : 0);
+        _exit(TEST_FAILED_CHECKS == failed_before ? 0 : 1);
     }
     int st = 0;
     CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
@@ -297,6 +298,28 @@ static struct iroh_disco_msg next_ping(struct peer *p, const struct node *n)
         if (iroh_disco_looks_like(pkt, got)) CHECK(open_from(p, &n->id, pkt, got, &m));
     }
     return m;
+}
+
+/* Watches the endpoint's log (a sink, ctx = the watch) for lines of component that begin with
+ * prefix and the short id who, e.g. "ping to 1a2b3c4d5e ": what the endpoint did, not merely
+ * what reached a socket. */
+struct log_watch {
+    const char *component, *prefix, *who;
+    int count;
+    bool seen; /* count > 0, for loop_run_until */
+};
+
+static void log_watch_event(const struct log_event *ev, void *ctx)
+{
+    struct log_watch *w = ctx;
+    size_t prefix_len = strlen(w->prefix), who_len = strlen(w->who);
+    if (strcmp(ev->component, w->component) == 0 &&
+        strncmp(ev->message, w->prefix, prefix_len) == 0 &&
+        strncmp(ev->message + prefix_len, w->who, who_len) == 0 &&
+        ev->message[prefix_len + who_len] == ' ') {
+        w->count++;
+        w->seen = true;
+    }
 }
 
 /* A dial pings each direct address before its QUIC Initial, and again (about every second)
@@ -333,7 +356,15 @@ static void test_dial_pings_first(void)
     struct iroh_disco_msg pong = {.type = IROH_DISCO_PONG, .src = n.addr};
     memcpy(pong.tx_id, ping.tx_id, sizeof pong.tx_id);
     int len = seal(&p, &n.id, &pong, pkt);
+    char p_short[IROH_KEY_SHORT_LEN + 1];
+    iroh_public_key_format_short(&p.id, p_short, sizeof p_short);
+    struct log_watch pong_taken = {.component = "disco", .prefix = "pong from ", .who = p_short};
+    log_set_sink(log_watch_event, &pong_taken, LOG_DEBUG);
     peer_send(&p, &n.addr, pkt, (size_t)len);
+    /* the second dial below must come after the endpoint took the Pong, not merely after the
+     * next datagram from it (one may already wait in our socket) */
+    CHECK(loop_run_until(&loop, &pong_taken.seen, 5000));
+    log_set_sink(NULL, NULL, LOG_ERROR);
     /* the endpoint answers a Pong with nothing: what comes next is QUIC (a retransmission) */
     got = peer_receive(&p, pkt, sizeof pkt, 2000);
     CHECK(got == 0 || !iroh_disco_looks_like(pkt, got));
@@ -369,26 +400,15 @@ static void test_dial_pings_first(void)
     CHECK_EQ_INT(status2, IROH_ECLOSED);
 }
 
-/* Counts the endpoint's disco Pings to the remote whose short id is in ctx. */
-static int pings_sent;
-
-static void count_pings(const struct log_event *ev, void *ctx)
-{
-    char want[IROH_KEY_SHORT_LEN + 16];
-    snprintf(want, sizeof want, "ping to %s ", (const char *)ctx);
-    if (strcmp(ev->component, "disco") == 0 && strncmp(ev->message, want, strlen(want)) == 0)
-        pings_sent++;
-}
-
-/* Echoes as req asks from a, and returns the Pings to the remote that the dial itself sent
- * (before its Initial; those of the timer come later, from the loop). */
-static int pings_at_dial(struct node *a, const struct echo_request *req)
+/* Echoes as req asks from a, and returns the Pings (counted by pings) that the dial itself
+ * sent, before its Initial; those of the timer come later, from the loop. */
+static int pings_at_dial(struct node *a, const struct echo_request *req, struct log_watch *pings)
 {
     struct echo_outcome o = {0};
     struct echo_client *c;
-    int before = pings_sent;
+    int before = pings->count;
     CHECK_EQ_INT(echo_client_start(&loop, a->ep, req, echo_outcome_set, &o, &c), 0);
-    int at_dial = pings_sent - before;
+    int at_dial = pings->count - before;
     if (!loop_run_until(&loop, &o.done, req->timeout_ms + 5000))
         echo_client_cancel(c, "the test's wait ended");
     CHECK_EQ_INT(o.r.status, 0);
@@ -405,14 +425,14 @@ static void test_redial_skips_ping(void)
     CHECK_EQ_INT(echo_serve(b.ep), 0);
     char b_short[IROH_KEY_SHORT_LEN + 1];
     iroh_public_key_format_short(&b.id, b_short, sizeof b_short);
-    pings_sent = 0;
-    log_set_sink(count_pings, b_short, LOG_DEBUG);
+    struct log_watch pings = {.component = "disco", .prefix = "ping to ", .who = b_short};
+    log_set_sink(log_watch_event, &pings, LOG_DEBUG);
     struct iroh_endpoint_addr to;
     iroh_endpoint_addr_init(&to, &b.id);
     CHECK_EQ_INT(iroh_endpoint_addr_add_ip(&to, &b.addr), 1);
     struct echo_request req = {.addr = &to, .bytes = 1000, .streams = 1, .timeout_ms = 20000};
-    CHECK_EQ_INT(pings_at_dial(&a, &req), 1);
-    CHECK_EQ_INT(pings_at_dial(&a, &req), 0);
+    CHECK_EQ_INT(pings_at_dial(&a, &req, &pings), 1);
+    CHECK_EQ_INT(pings_at_dial(&a, &req, &pings), 0);
     log_set_sink(NULL, NULL, LOG_ERROR);
     node_stop(&a);
     node_stop(&b);
