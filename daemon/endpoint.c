@@ -1080,15 +1080,15 @@ int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr,
     if (n == 0 && !via_relay) return IROH_ENOTFOUND;
     struct dial *d = calloc(1, sizeof *d);
     if (!d) return IROH_ENOMEM;
+    uint64_t now = uv_hrtime();
     /* our own dial may take the place of any remote */
-    struct iroh_peer *peer = iroh_peer_map_add(&ep->peers, &addr->id, uv_hrtime(), UINT64_MAX);
+    struct iroh_peer *peer = iroh_peer_map_add(&ep->peers, &addr->id, now, UINT64_MAX);
     /* Pings first (the Initial leaves from the loop): a 0.35 node learns our address from them.
      * Not to an address that reached the remote lately (such a node still knows ours): that
      * Ping and its Pong cost the handshake about 0.1 ms. If the node forgot us after all (it
      * restarted, our NAT mapping changed), the Ping DIAL_SKIPPED_PING_MS later lets the
      * Initial's first retransmission through (about 1 s). All are pinged again every
      * DIAL_PING_MS until the handshake completes. */
-    uint64_t now = uv_hrtime();
     bool skipped = false;
     for (size_t i = 0; i < n; i++) {
         if (iroh_peer_direct_recent(peer, &candidates[i], now))
