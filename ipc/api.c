@@ -23,6 +23,42 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return IROH_EINVAL;
 }
 
+/* Replaces every {"$ref": "#/components/schemas/NAME"} under node by the schema it names
+ * (shared, not copied), so the rest of the API (validation, rpc.discover, the reference) sees
+ * plain schemas. A schema named by a reference may hold references itself; depth bounds a
+ * cycle. */
+static int resolve_refs(json_object *node, json_object *schemas, int depth, char *err,
+                        size_t errlen)
+{
+    static const char prefix[] = "#/components/schemas/";
+    if (depth > 16) return fail(err, errlen, "API description: $ref nested too deep (a cycle?)");
+    if (json_object_is_type(node, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(node); i++) {
+            int rc = resolve_refs(json_object_array_get_idx(node, i), schemas, depth, err, errlen);
+            if (rc < 0) return rc;
+        }
+        return 0;
+    }
+    if (!json_object_is_type(node, json_type_object)) return 0;
+    json_object_object_foreach(node, key, child)
+    {
+        json_object *ref, *target = NULL;
+        if (json_object_object_get_ex(child, "$ref", &ref)) {
+            const char *name = json_object_get_string(ref);
+            if (strncmp(name, prefix, sizeof prefix - 1) != 0 ||
+                !json_object_object_get_ex(schemas, name + sizeof prefix - 1, &target))
+                return fail(err, errlen, "API description: unknown $ref \"%s\"", name);
+            int rc = resolve_refs(target, schemas, depth + 1, err, errlen);
+            if (rc < 0) return rc;
+            json_object_object_add(node, key, json_object_get(target)); /* replaces child */
+            continue;
+        }
+        int rc = resolve_refs(child, schemas, depth, err, errlen);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
 int rpc_api_parse(const char *json, size_t len, struct rpc_api **out, char *err, size_t errlen)
 {
     json_tokener *tok = json_tokener_new();
@@ -39,6 +75,14 @@ int rpc_api_parse(const char *json, size_t len, struct rpc_api **out, char *err,
         !json_object_is_type(methods, json_type_array)) {
         json_object_put(doc);
         return fail(err, errlen, "API description has no \"methods\" array");
+    }
+    json_object *components, *schemas = NULL;
+    if (json_object_object_get_ex(doc, "components", &components))
+        json_object_object_get_ex(components, "schemas", &schemas);
+    int rc = resolve_refs(doc, schemas, 0, err, errlen);
+    if (rc < 0) {
+        json_object_put(doc);
+        return rc;
     }
     for (size_t i = 0; i < json_object_array_length(methods); i++) {
         json_object *m = json_object_array_get_idx(methods, i), *name, *params;

@@ -5,7 +5,9 @@
  *
  * The schema language is a JSON Schema subset: type (string, integer, number, boolean, object,
  * array, null), enum, minimum, maximum, minLength, maxLength, properties, required,
- * additionalProperties (false), items, default. */
+ * additionalProperties (false), items, default. A schema used in several places is written once
+ * under components.schemas and named by {"$ref": "#/components/schemas/NAME"}; parsing
+ * replaces each reference by that schema, so everything below sees plain schemas. */
 #ifndef IROH_IPC_API_H
 #define IROH_IPC_API_H
 

@@ -1,6 +1,7 @@
 /* test_api.c — ipc/api.c: the embedded API description parses and is well formed (every method
  * has a name, described params and a result schema; defaults obey their schemas; error codes
  * are listed with the kinds jsonrpc.c uses); rpc_api_parse refuses malformed descriptions;
+ * references to components.schemas are resolved (unknown ones and cycles refused);
  * rpc_api_check_params maps positional params to names, fills defaults and names the bad
  * param for missing, unknown, mistyped, out-of-enum, out-of-range and too many params;
  * rpc_schema_check on nested objects and arrays reports the path of the bad value. */
@@ -33,6 +34,8 @@ static void test_embedded_description(void)
     CHECK_EQ_STR(json_object_get_string(member(doc, "openrpc")), "1.2.6");
     json_object *methods = member(doc, "methods");
     CHECK_EQ_INT(json_object_array_length(methods), n);
+    /* the schemas written once (components.schemas) are in place wherever they are named */
+    CHECK(strstr(json_object_to_json_string(methods), "$ref") == NULL);
 
     /* The error codes: every one has the kind jsonrpc.c gives it. */
     json_object *errors = member(doc, "x-errors");
@@ -108,6 +111,15 @@ static void test_parse_rejects(void)
         "{\"methods\":[{\"name\":\"a\"}]}",
         "{\"methods\":[{\"name\":\"a\",\"params\":{}}]}",
         "{\"methods\":[1]}",
+        /* references: to no schema, outside components.schemas, without components, a cycle */
+        "{\"methods\":[{\"name\":\"a\",\"params\":[{\"name\":\"x\",\"schema\":"
+        "{\"$ref\":\"#/components/schemas/Nope\"}}]}],\"components\":{\"schemas\":{}}}",
+        "{\"methods\":[{\"name\":\"a\",\"params\":[{\"name\":\"x\",\"schema\":"
+        "{\"$ref\":\"#/methods\"}}]}],\"components\":{\"schemas\":{}}}",
+        "{\"methods\":[{\"name\":\"a\",\"params\":[{\"name\":\"x\",\"schema\":"
+        "{\"$ref\":\"#/components/schemas/A\"}}]}]}",
+        "{\"methods\":[],\"components\":{\"schemas\":{\"A\":{\"items\":"
+        "{\"$ref\":\"#/components/schemas/A\"}}}}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct rpc_api *api = NULL;
@@ -123,6 +135,35 @@ static void test_parse_rejects(void)
     CHECK_EQ_INT(rpc_api_find(api, "x"), -1);
     rpc_api_free(api);
     rpc_api_free(NULL);
+}
+
+/* A schema written once under components.schemas serves every place that names it. */
+static void test_schema_refs(void)
+{
+    static const char doc[] =
+        "{\"methods\":["
+        "{\"name\":\"a\",\"params\":[{\"name\":\"n\",\"schema\":{\"$ref\":\"#/components/"
+        "schemas/Small\"}}]},"
+        "{\"name\":\"b\",\"params\":[{\"name\":\"list\",\"schema\":{\"type\":\"array\","
+        "\"items\":{\"$ref\":\"#/components/schemas/Small\"}}}]}],"
+        "\"components\":{\"schemas\":{\"Small\":{\"type\":\"integer\",\"maximum\":3}}}}";
+    struct rpc_api *api = NULL;
+    char err[256] = "";
+    CHECK_EQ_INT(rpc_api_parse(doc, strlen(doc), &api, err, sizeof err), 0);
+    if (!api) return;
+    json_object *named = NULL;
+    json_object *ok = json_tokener_parse("{\"n\":2}"), *big = json_tokener_parse("{\"n\":4}");
+    json_object *list = json_tokener_parse("{\"list\":[1,9]}");
+    CHECK_EQ_INT(rpc_api_check_params(api, 0, ok, &named, err, sizeof err), 0);
+    json_object_put(named);
+    CHECK_EQ_INT(rpc_api_check_params(api, 0, big, &named, err, sizeof err), IROH_EINVAL);
+    CHECK(strstr(err, "at most 3") != NULL);
+    CHECK_EQ_INT(rpc_api_check_params(api, 1, list, &named, err, sizeof err), IROH_EINVAL);
+    CHECK_EQ_STR(err, "param \"list\"[1] must be at most 3");
+    json_object_put(ok);
+    json_object_put(big);
+    json_object_put(list);
+    rpc_api_free(api);
 }
 
 static const char TEST_API[] =
@@ -359,6 +400,7 @@ int main(void)
 {
     RUN(test_embedded_description);
     RUN(test_parse_rejects);
+    RUN(test_schema_refs);
     RUN(test_check_params);
     RUN(test_string_length_in_characters);
     RUN(test_schema_check_nested);
