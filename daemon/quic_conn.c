@@ -908,6 +908,23 @@ static void conn_discard(struct quic_conn *qc)
     uv_close((uv_handle_t *)&qc->timer, on_timer_closed);
 }
 
+/* What ngtcp2_conn_client_new and _server_new take, filled for qc's role: its first path (the
+ * remote's synthetic address, whose sockaddr lives here), the callbacks and the profile. */
+struct conn_setup {
+    struct sockaddr_storage remote;
+    ngtcp2_path path;
+    ngtcp2_callbacks cb;
+    ngtcp2_settings settings;
+    ngtcp2_transport_params params;
+};
+
+static void conn_setup_init(struct conn_setup *set, const struct quic_conn *qc)
+{
+    make_path(&set->path, &set->remote, iroh_path_map_first(&qc->paths));
+    fill_callbacks(&set->cb, qc->server);
+    fill_settings(&set->settings, &set->params);
+}
+
 static void random_cid(ngtcp2_cid *cid, size_t len)
 {
     cid->datalen = len;
@@ -938,16 +955,10 @@ int quic_conn_dial(struct quic_host *host, const struct iroh_public_key *id,
     ngtcp2_cid dcid, scid;
     random_cid(&dcid, INITIAL_DCID_LEN);
     random_cid(&scid, QUIC_CID_LEN);
-    struct sockaddr_storage remote;
-    ngtcp2_path path;
-    make_path(&path, &remote, iroh_path_map_first(&qc->paths));
-    ngtcp2_callbacks cb;
-    ngtcp2_settings settings;
-    ngtcp2_transport_params params;
-    fill_callbacks(&cb, false);
-    fill_settings(&settings, &params);
-    int rc = ngtcp2_conn_client_new(&qc->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb,
-                                    &settings, &params, NULL, qc);
+    struct conn_setup set;
+    conn_setup_init(&set, qc);
+    int rc = ngtcp2_conn_client_new(&qc->conn, &dcid, &scid, &set.path, NGTCP2_PROTO_VER_V1,
+                                    &set.cb, &set.settings, &set.params, NULL, qc);
     if (rc != 0) {
         uv_close((uv_handle_t *)&qc->timer, on_timer_closed);
         return IROH_ENOMEM;
@@ -1035,25 +1046,19 @@ int quic_conn_accept(struct quic_host *host, const struct iroh_socket_addr *from
 
     ngtcp2_cid scid;
     random_cid(&scid, QUIC_CID_LEN);
-    struct sockaddr_storage remote;
-    ngtcp2_path path;
-    make_path(&path, &remote, iroh_path_map_first(&qc->paths));
-    ngtcp2_callbacks cb;
-    ngtcp2_settings settings;
-    ngtcp2_transport_params params;
-    fill_callbacks(&cb, true);
-    fill_settings(&settings, &params);
-    params.original_dcid = odcid;
+    struct conn_setup set;
+    conn_setup_init(&set, qc);
+    set.params.original_dcid = odcid;
     if (retried) {
-        params.retry_scid = hd.dcid;
-        params.retry_scid_present = 1;
-        settings.token = hd.token; /* the address is validated: no amplification limit */
+        set.params.retry_scid = hd.dcid;
+        set.params.retry_scid_present = 1;
+        set.settings.token = hd.token; /* the address is validated: no amplification limit */
     }
-    params.stateless_reset_token_present = 1;
-    ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, host->reset_secret,
-                                                 QUIC_RESET_SECRET_LEN, &scid);
-    int rc = ngtcp2_conn_server_new(&qc->conn, &hd.scid, &scid, &path, hd.version, &cb, &settings,
-                                    &params, NULL, qc);
+    set.params.stateless_reset_token_present = 1;
+    ngtcp2_crypto_generate_stateless_reset_token(set.params.stateless_reset_token,
+                                                 host->reset_secret, QUIC_RESET_SECRET_LEN, &scid);
+    int rc = ngtcp2_conn_server_new(&qc->conn, &hd.scid, &scid, &set.path, hd.version, &set.cb,
+                                    &set.settings, &set.params, NULL, qc);
     if (rc != 0) {
         uv_close((uv_handle_t *)&qc->timer, on_timer_closed);
         return IROH_ENOMEM;
