@@ -312,6 +312,13 @@ static void test_losses_counted(void)
     node_stop(&b);
 }
 
+static bool has_established(void *ep)
+{
+    struct endpoint_counts counts;
+    endpoint_counts(ep, &counts);
+    return counts.established > 0;
+}
+
 /* Stopping an endpoint in the middle of an echo ends it on both sides. */
 static void test_stop_with_open_connection(void)
 {
@@ -324,8 +331,11 @@ static void test_stop_with_open_connection(void)
         .addr = &b.addr, .bytes = 32 << 20, .streams = 1, .timeout_ms = 20000};
     struct echo_client *c;
     CHECK_EQ_INT(echo_client_start(&loop, a.ep, &req, echo_outcome_set, &o, &c), 0);
-    bool never = false;
-    loop_run_until(&loop, &never, 50); /* connected and sending by now */
+    /* b stops once it holds the connection (its handshake is complete, so a's is too and a
+     * is sending): a fixed wait instead let a slow machine stop b mid-handshake, which ends
+     * the dial some other way */
+    CHECK(loop_run_until_done(&loop, has_established, b.ep, 10000));
+    CHECK(!o.done);
     node_stop(&b);
     CHECK(loop_run_until(&loop, &o.done, 5000));
     CHECK_EQ_INT(o.r.status, IROH_ECLOSED);
