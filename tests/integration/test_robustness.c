@@ -427,14 +427,15 @@ static void probe_status(struct conn *c, struct status_probe *p)
     p->calls++;
 }
 
-/* At least min_calls calls were made and every one was answered right within 2 s. */
+/* At least min_calls calls were made and every one was answered right. The calls are made
+ * between steps of the other client's misbehaviour, which waits for each answer: a daemon that
+ * served the other client first would leave one unanswered (conn_call gives up after 10 s).
+ * How long the answers took is printed, not checked: a sanitized irohd on a loaded machine is
+ * slow, and speed is for bench/. */
 static void check_probe(const struct status_probe *p, int min_calls)
 {
     CHECK(p->calls >= min_calls);
     CHECK_EQ_INT(p->bad, 0);
-    if (p->slowest > 2000)
-        fprintf(stderr, "node.status took %lld ms meanwhile\n", (long long)p->slowest);
-    CHECK(p->slowest <= 2000);
 }
 
 /* ---- cases against the main daemon ---------------------------------------------------------- */
@@ -788,8 +789,22 @@ static void test_disconnects(void)
     CHECK(kill(main_pid, 0) == 0);
 }
 
+/* The QUIC handshakes irohd is making itself (node.status "connections"), or -1. */
+static int outgoing_handshakes(void)
+{
+    json_object *msg =
+        conn_call(&observer, "{\"jsonrpc\":\"2.0\",\"id\":4343,\"method\":\"node.status\"}");
+    json_object *conns = member(status_result(msg, 4343), "connections");
+    int n = conns ? json_object_get_int(member(conns, "handshaking")) -
+                        json_object_get_int(member(conns, "handshaking_incoming"))
+                  : -1;
+    json_object_put(msg);
+    return n;
+}
+
 /* An app that dies with a call still pending (an endpoint.connect to an address nobody answers)
- * loses its ALPN at once; so does one that half-closed first and then hung up. */
+ * loses its ALPN at once, while that dial still runs; so does one that half-closed first and
+ * then hung up. */
 static void test_hangup_with_pending_call(void)
 {
     static const char listen_req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
@@ -813,7 +828,6 @@ static void test_hangup_with_pending_call(void)
             sleep_ms(100);
             CHECK_EQ_INT(status_clients(&observer) - 1, 1); /* kept for its answer */
         }
-        int64_t t0 = now_ms();
         conn_close(&a);
         CHECK(clients_settle(0));
         struct conn b;
@@ -822,7 +836,10 @@ static void test_hangup_with_pending_call(void)
         CHECK(member(msg, "result") != NULL);
         if (!member(msg, "result")) fprintf(stderr, "got: %s\n", json_object_to_json_string(msg));
         json_object_put(msg);
-        CHECK(now_ms() - t0 < 2000);
+        /* "At once": the dial the app left behind still runs (it ends after the 10 s QUIC
+         * handshake timeout, and dials started earlier end first), so its end did not free the
+         * ALPN. */
+        CHECK(outgoing_handshakes() >= 1);
         conn_close(&b);
         CHECK(clients_settle(0));
     }
