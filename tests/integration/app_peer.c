@@ -1,11 +1,14 @@
 /* app_peer.c — a test app for apps.sh on libiroh-client's endpoint functions.
  *
- *   app_peer sink SOCKET ALPN HOLD_MS [uni|echo]
+ *   app_peer sink SOCKET ALPN HOLD_MS|signal [uni|echo]
  *       listens on ALPN and prints the node's ticket; once a connection came, waits HOLD_MS,
  *       accepts one stream and reads it to EOF; answers "<bytes>\n" on it, prints the count
- *       and waits for the peer to close. With uni: a unidirectional stream, no answer, and
- *       the sink closes the connection itself. With echo: sends back what it reads while the
- *       socket takes it, and no answer.
+ *       and waits for the peer to close. With signal instead of HOLD_MS: waits until irohd
+ *       received stream bytes on the connection, prints "held", and reads nothing until
+ *       SIGUSR1 comes (at most 120 s), so the test decides how long the sender is kept
+ *       waiting. With uni: a unidirectional stream, no answer, and the sink closes the
+ *       connection itself. With echo: sends back what it reads while the socket takes it, and
+ *       no answer.
  *   app_peer push SOCKET TICKET ALPN N [uni|exit]
  *       dials TICKET (twice: the connection is reused), writes N zero bytes on a new stream,
  *       finishes it, prints the answer and checks conn.info's byte counts. With uni: waits
@@ -17,15 +20,18 @@
  *   app_peer spray SOCKET TICKET ALPN STREAMS N
  *       dials TICKET and writes up to N bytes on each of STREAMS streams in turn, until the
  *       peer stops the stream; closes the connection and prints STREAMS.
- *   app_peer dgram-echo SOCKET ALPN HOLD_MS
- *       listens; takes the first connection's datagram socket, waits HOLD_MS, then sends back
- *       every datagram it reads; after 1 s without one prints "RECEIVED DROPPED READ" (conn.info's
- *       datagrams_received and datagrams_dropped, and what it read) and closes the connection.
+ *   app_peer dgram-echo SOCKET ALPN now|full
+ *       listens; takes the first connection's datagram socket and sends back every datagram it
+ *       reads (with full: only once irohd dropped one because the socket had no room, at most
+ *       30 s after the connection came); waits at most 30 s for the first one, and after 2 s
+ *       without one prints "RECEIVED DROPPED READ" (conn.info's datagrams_received and
+ *       datagrams_dropped, and what it read) and closes the connection.
  *   app_peer dgram SOCKET TICKET ALPN N [WINDOW]
  *       dials TICKET, sends N datagrams (with WINDOW, at most that many unanswered at a time)
  * (sizes 1..max, numbered, content derived from the number) on its datagram socket and one with
- * conn.send_datagram, checks that one over the limit is refused, reads the echoes until 2 s pass
- * without one or the peer closes the connection, checks each echo's bytes (and conn.info's
+ * conn.send_datagram, checks that one over the limit is refused, reads the echoes until 5 s pass
+ * without one (the echo app's 2 s and its conn.info calls fit in them) or the peer closes the
+ * connection, checks each echo's bytes (and conn.info's
  * datagrams_sent at the first), and prints "SENT ECHOED". app_peer codes SOCKET TICKET ALPN N dials
  * a `codes` server (codes-serve below, or tests/interop/peer.mjs serve) and checks, in order: N
  * bytes sent on a unidirectional stream come back whole on one the server opens; the server resets
@@ -40,6 +46,7 @@
 #include <errno.h>
 #include <iroh/client.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,10 +104,51 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* A numeric member of conn.info, or -1. */
+static long long info_member(iroh_client *client, uint64_t conn, const char *name)
+{
+    char params[64], key[64];
+    snprintf(params, sizeof params, "{\"conn\":%llu}", (unsigned long long)conn);
+    snprintf(key, sizeof key, "\"%s\":", name);
+    iroh_response *r;
+    if (iroh_client_call(client, "conn.info", params, 5000, &r) < 0) return -1;
+    const char *info = iroh_response_result(r), *at = info ? strstr(info, key) : NULL;
+    long long v = at ? strtoll(at + strlen(key), NULL, 10) : -1;
+    iroh_response_free(r);
+    return v;
+}
+
+/* The sink's signal hold: once irohd received stream bytes on the connection (the sender is
+ * mid-stream), prints "held" and waits for SIGUSR1 (blocked since main), at most 120 s. */
+static int hold_until_signalled(iroh_client *client)
+{
+    long long got;
+    for (int tries = 0; (got = info_member(client, incoming_conn, "bytes_received")) == 0;
+         tries++) {
+        if (tries == 3000) break; /* 60 s */
+        sleep_ms(20);
+    }
+    if (got <= 0) {
+        fprintf(stderr, "app_peer: no stream bytes came within 60 s (conn.info: %lld)\n", got);
+        return 1;
+    }
+    printf("held\n");
+    fflush(stdout);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    if (sigtimedwait(&usr1, NULL, &(struct timespec){120, 0}) != SIGUSR1) {
+        fprintf(stderr, "app_peer: no SIGUSR1 within 120 s\n");
+        return 1;
+    }
+    return 0;
+}
+
 static int sink(iroh_client *client, const char *alpn, int hold_ms, bool uni, bool echo)
 {
     if (listen_and_wait(client, alpn) < 0) return 1;
-    sleep_ms(hold_ms);
+    if (hold_ms < 0 && hold_until_signalled(client)) return 1;
+    if (hold_ms > 0) sleep_ms(hold_ms);
     int fd;
     if ((uni ? iroh_conn_accept_uni : iroh_conn_accept_bi)(client, incoming_conn, 30000, &fd) < 0)
         return die("accept");
@@ -185,20 +233,6 @@ static int push(iroh_client *client, const char *ticket, const char *alpn, unsig
     return check_info(client, conn, n, (unsigned long long)got);
 }
 
-/* A numeric member of conn.info, or -1. */
-static long long info_member(iroh_client *client, uint64_t conn, const char *name)
-{
-    char params[64], key[64];
-    snprintf(params, sizeof params, "{\"conn\":%llu}", (unsigned long long)conn);
-    snprintf(key, sizeof key, "\"%s\":", name);
-    iroh_response *r;
-    if (iroh_client_call(client, "conn.info", params, 5000, &r) < 0) return -1;
-    const char *info = iroh_response_result(r), *at = info ? strstr(info, key) : NULL;
-    long long v = at ? strtoll(at + strlen(key), NULL, 10) : -1;
-    iroh_response_free(r);
-    return v;
-}
-
 /* Datagram number seq of a dgram run: its size and bytes. */
 static size_t dgram_fill(uint32_t seq, size_t max, uint8_t *buf)
 {
@@ -217,15 +251,25 @@ static bool readable(int fd, int ms)
     return poll(&p, 1, ms) > 0;
 }
 
-static int dgram_echo(iroh_client *client, const char *alpn, int hold_ms)
+/* dgram-echo's full: waits (at most 30 s) until irohd dropped a datagram for want of room in
+ * the socket, which is not read meanwhile. */
+static void wait_for_a_drop(iroh_client *client)
+{
+    for (int tries = 0; tries < 1500; tries++) {
+        if (info_member(client, incoming_conn, "datagrams_dropped") != 0) return;
+        sleep_ms(20);
+    }
+}
+
+static int dgram_echo(iroh_client *client, const char *alpn, bool full)
 {
     if (listen_and_wait(client, alpn) < 0) return 1;
     int fd;
     if (iroh_conn_datagrams(client, incoming_conn, &fd, NULL) < 0) return die("conn.datagrams");
-    sleep_ms(hold_ms);
+    if (full) wait_for_a_drop(client);
     static uint8_t buf[65536];
     long long got = 0;
-    while (readable(fd, 1000)) {
+    while (readable(fd, got ? 2000 : 30000)) {
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n <= 0) break;
         got++;
@@ -307,7 +351,7 @@ static int dgram(iroh_client *client, const char *ticket, const char *alpn, unsi
         return 1;
     }
     int rc;
-    while ((rc = dgram_read_echo(client, conn, fd, n, max, 2000, &echoed)) > 0)
+    while ((rc = dgram_read_echo(client, conn, fd, n, max, 5000, &echoed)) > 0)
         ;
     if (rc < 0) return 1;
     printf("%u %u\n", n + 1, echoed);
@@ -536,13 +580,14 @@ int main(int argc, char **argv)
     int rc = 2;
     if (!((strcmp(mode, "sink") == 0 && args == 5) || (strcmp(mode, "push") == 0 && args == 6) ||
           (strcmp(mode, "drop") == 0 && argc == 4) || (strcmp(mode, "spray") == 0 && argc == 7) ||
-          (strcmp(mode, "dgram-echo") == 0 && argc == 5) ||
+          (strcmp(mode, "dgram-echo") == 0 && argc == 5 &&
+           (strcmp(argv[4], "now") == 0 || strcmp(argv[4], "full") == 0)) ||
           (strcmp(mode, "dgram") == 0 && (argc == 6 || argc == 7)) ||
           (strcmp(mode, "codes") == 0 && argc == 6) ||
           (strcmp(mode, "codes-serve") == 0 && argc == 4))) {
-        fprintf(stderr, "usage: app_peer sink SOCKET ALPN HOLD_MS [uni|echo] | "
+        fprintf(stderr, "usage: app_peer sink SOCKET ALPN HOLD_MS|signal [uni|echo] | "
                         "push SOCKET TICKET ALPN N [uni|exit] | drop SOCKET ALPN | "
-                        "spray SOCKET TICKET ALPN STREAMS N | dgram-echo SOCKET ALPN HOLD_MS | "
+                        "spray SOCKET TICKET ALPN STREAMS N | dgram-echo SOCKET ALPN now|full | "
                         "dgram SOCKET TICKET ALPN N [WINDOW] | codes SOCKET TICKET ALPN N | "
                         "codes-serve SOCKET ALPN\n");
         return rc;
@@ -551,14 +596,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "app_peer: cannot reach irohd: %s\n", iroh_strerror(rc));
         return 1;
     }
-    if (strcmp(mode, "sink") == 0)
-        rc = sink(client, argv[3], atoi(argv[4]), uni, echo);
-    else if (strcmp(mode, "push") == 0)
+    if (strcmp(mode, "sink") == 0) {
+        /* blocked before the test can see "held" and send it; sigtimedwait takes it */
+        sigset_t usr1;
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &usr1, NULL);
+        rc = sink(client, argv[3], strcmp(argv[4], "signal") == 0 ? -1 : atoi(argv[4]), uni, echo);
+    } else if (strcmp(mode, "push") == 0)
         rc = push(client, argv[3], argv[4], strtoull(argv[5], NULL, 10), uni, leave);
     else if (strcmp(mode, "drop") == 0)
         rc = drop(client, argv[3]);
     else if (strcmp(mode, "dgram-echo") == 0)
-        rc = dgram_echo(client, argv[3], atoi(argv[4]));
+        rc = dgram_echo(client, argv[3], strcmp(argv[4], "full") == 0);
     else if (strcmp(mode, "codes") == 0)
         rc = codes(client, argv[3], argv[4], strtoull(argv[5], NULL, 10));
     else if (strcmp(mode, "codes-serve") == 0)
