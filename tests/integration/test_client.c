@@ -276,16 +276,36 @@ static void test_not_running(void)
     CHECK(c == NULL);
 }
 
+/* Whether pid is stopped (state T in /proc/PID/stat) within WAIT_MS: kill(SIGSTOP) returns
+ * before the process has stopped. */
+static bool wait_stopped(pid_t pid)
+{
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    for (int64_t end = now_ms() + WAIT_MS; now_ms() < end; sleep_ms(5)) {
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+        if (f) fclose(f);
+        stat[n] = '\0';
+        const char *paren = strrchr(stat, ')');
+        if (paren && paren[1] == ' ' && paren[2] == 'T') return true;
+    }
+    return false;
+}
+
 static void test_timeouts(void)
 {
     iroh_client *c = connect_daemon();
     iroh_response *r = NULL;
-    /* Zero: one non-blocking pass, never enough for an answer. */
+    /* The daemon is stopped so that it answers nothing (running, it could answer within the
+     * call's single pass when this process is preempted between sending and reading). */
+    kill(irohd_pid, SIGSTOP);
+    CHECK(wait_stopped(irohd_pid));
+    /* Zero: one non-blocking pass, no answer. */
     CHECK_EQ_INT(iroh_client_call(c, "node.status", NULL, 0, &r), IROH_ETIMEDOUT);
     CHECK(r == NULL);
 
-    /* A stopped daemon answers nothing: the call gives up on time. */
-    kill(irohd_pid, SIGSTOP);
+    /* The call gives up on time. */
     int64_t start = now_ms();
     CHECK_EQ_INT(iroh_client_call(c, "node.status", NULL, 200, &r), IROH_ETIMEDOUT);
     int64_t took = now_ms() - start;
