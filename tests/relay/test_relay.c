@@ -75,7 +75,9 @@ static uint16_t port_after(const char *log, const char *what)
 }
 
 /* Starts iroh-relay with config text (may be "") and short timeouts (keep-alive pings every
- * ping_ms + jitter) and waits for its listeners. */
+ * ping_ms + jitter) and waits for its listeners. A connection not through its handshake is
+ * dropped after 5 s: beyond the callout timeouts of test_access_callout (a client denied by
+ * one must still be there to hear it) and what a handshake takes on a busy machine. */
 static bool relay_start_pinging(struct relay_proc *r, const char *config, bool tls, int ping_ms)
 {
     memset(r, 0, sizeof *r);
@@ -87,7 +89,7 @@ static bool relay_start_pinging(struct relay_proc *r, const char *config, bool t
     FILE *f = fopen(cfg_path, "w");
     if (!f) return false;
     fprintf(f,
-            "%s\n[timeouts]\nestablish_ms = 1500\nping_interval_ms = %d\npong_ms = 800\n"
+            "%s\n[timeouts]\nestablish_ms = 5000\nping_interval_ms = %d\npong_ms = 800\n"
             "write_ms = 800\n",
             config, ping_ms);
     fclose(f);
@@ -479,6 +481,7 @@ struct callout {
     _Atomic int requests;  /* answered */
     _Atomic int in_flight; /* read, not answered yet */
     _Atomic bool bearer_seen;
+    _Atomic bool release_slow; /* the slow answer may go (the relay gave up on it) */
     _Atomic bool stop;
 };
 
@@ -487,7 +490,9 @@ struct callout_request {
     int fd;
 };
 
-/* Answers one request: "true" for allow_hex, "true" after 1.5 s for slow_hex, else "false". */
+/* Answers one request: "true" for allow_hex, else "false"; for slow_hex "true" once the test
+ * sets release_slow, after it saw the relay give up waiting (a fixed delay past the relay's
+ * timeout would make the relay's timeout a race against this thread). */
 static void *callout_answer(void *arg)
 {
     struct callout_request *cr = arg;
@@ -507,7 +512,8 @@ static void *callout_answer(void *arg)
     const char *answer = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfalse";
     if (strstr(req, co->allow_hex)) answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ntrue";
     if (strstr(req, co->slow_hex)) {
-        usleep(1500 * 1000); /* past the relay's timeout */
+        for (int i = 0; i < WAIT / 10 && !co->release_slow; i++)
+            usleep(10000);
         answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ntrue";
     }
     send(cr->fd, answer, strlen(answer), MSG_NOSIGNAL);
@@ -562,9 +568,11 @@ static void test_access_callout(void)
     pthread_t th;
     pthread_create(&th, NULL, callout_thread, &co);
     char cfg[512], reason[128];
+    /* The relay's callout timeout is what a prompt answer (from a thread of this process, on a
+     * busy machine) must beat, and what the held one runs into. */
     snprintf(cfg, sizeof cfg,
              "[access.http]\nurl = \"http://127.0.0.1:%u/check\"\nbearer_token = \"sekrit\"\n"
-             "timeout_ms = 300\n",
+             "timeout_ms = 2000\n",
              co.port);
     struct relay_proc r;
     if (relay_start(&r, cfg, false)) {
@@ -573,6 +581,7 @@ static void test_access_callout(void)
         CHECK_EQ_STR(reason, "not authorized");
         CHECK_EQ_INT(try_client(&r, 3, NULL, reason), IROH_EPERM); /* too late */
         CHECK(co.bearer_seen);
+        co.release_slow = true;
         callout_idle(&co);
         CHECK_EQ_INT(co.requests, 3);
         relay_stop(&r);
@@ -580,9 +589,11 @@ static void test_access_callout(void)
         CHECK(!"relay did not start");
     }
     /* At most max_pending callouts at once: while the slow one waits, another client is
-     * denied without asking; once it is over, that client gets in. */
+     * denied without asking; once it is over, that client gets in. The other client's handshake
+     * must reach the relay within the timeout of the slow callout. */
+    co.release_slow = false;
     snprintf(cfg, sizeof cfg,
-             "[access.http]\nurl = \"http://127.0.0.1:%u/check\"\ntimeout_ms = 1000\n"
+             "[access.http]\nurl = \"http://127.0.0.1:%u/check\"\ntimeout_ms = 3000\n"
              "max_pending = 1\n",
              co.port);
     if (relay_start(&r, cfg, false)) {
@@ -601,6 +612,7 @@ static void test_access_callout(void)
         CHECK_EQ_INT(try_client(&r, 1, NULL, reason), IROH_EPERM);
         CHECK_EQ_INT(co.requests + co.in_flight, requests + 1); /* denied without a callout */
         expect_frame(&slow, IROH_RELAY_SERVER_DENIES_AUTH, &f); /* its callout timed out */
+        co.release_slow = true;
         rtc_close(&slow);
         CHECK_EQ_INT(try_client(&r, 1, NULL, reason), IROH_OK);
         callout_idle(&co);
