@@ -145,9 +145,10 @@ has_lines() {
     [ -n "$(tail -c1 "$1" 2>/dev/null)" ] && n=$((n - 1))
     [ "$n" -ge "$2" ]
 }
-# wait_ready SECONDS FILE WHAT LOG: FILE gets its ready line, else FAIL and exit with LOG.
+# wait_ready SECONDS FILE WHAT LOG: FILE gets its ready line (whole: a process's stdout may hold
+# half of it), else FAIL and exit with LOG.
 wait_ready() {
-    wait_for "$1" test -s "$2" || die "$3 did not start: $(cat "$4")"
+    wait_for "$1" has_lines "$2" 1 || die "$3 did not start: $(cat "$4")"
 }
 
 # start_irohd NAME ARGS...: irohd in $ns with data in $dir/NAME, socket $dir/NAME.sock, log
@@ -160,9 +161,10 @@ start_irohd() {
     irohd_pids+=($!)
     irohd_names+=("$name")
 }
-# wait_irohd NAME: irohd NAME answers on its socket, else FAIL and exit.
+# wait_irohd NAME: irohd NAME answers on its socket (30 s: a sanitized irohd on a loaded
+# machine starts slowly), else FAIL and exit.
 wait_irohd() {
-    wait_for 10 in_ns "$IROH" --socket "$dir/$1.sock" id >/dev/null 2>&1 ||
+    wait_for 30 in_ns "$IROH" --socket "$dir/$1.sock" --timeout 1000 id >/dev/null 2>&1 ||
         die "irohd did not start: $(cat "$dir/$1.log")"
 }
 irohds_stopped() {
@@ -177,7 +179,7 @@ stop_irohds() {
     for name in "${irohd_names[@]}"; do
         in_ns "$IROH" --socket "$dir/$name.sock" shutdown >/dev/null 2>&1 || fail "irohd $name: shutdown"
     done
-    wait_for 20 irohds_stopped || fail "irohd did not stop"
+    wait_for 30 irohds_stopped || fail "irohd did not stop"
     for name in "${irohd_names[@]}"; do
         grep -E "ERROR|Sanitizer|runtime error" "$dir/$name.log" && fail "sanitizer reports from irohd $name"
     done

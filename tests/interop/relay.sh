@@ -54,7 +54,7 @@ start_relay() {
     ip netns exec "$nsR" "$RELAY" --dev --http-bind 10.9.0.1:3340 --metrics-bind 127.0.0.1:9090 \
         --log-level debug "$@" 2>"$dir/relay-$name.log" &
     relay_pid=$!
-    wait_for 10 grep -q "metrics (http) listening" "$dir/relay-$name.log" ||
+    wait_for 30 grep -q "metrics (http) listening" "$dir/relay-$name.log" ||
         die "iroh-relay did not start: $(cat "$dir/relay-$name.log")"
     relay_log=$dir/relay-$name.log
 }
@@ -79,12 +79,19 @@ peer() {
     shift
     ip netns exec "$ns" node "$interop_dir/relay-peer.mjs" "$@"
 }
-# refused NS ARGS...: an endpoint that the relay must refuse; iroh has to say so.
+# refused NS NAME ARGS...: an endpoint that the relay must refuse; iroh has to say so. Waits
+# (at most 30 s) for iroh's report of the denial or its online line, whichever comes, instead
+# of giving iroh a fixed few seconds to get denied.
 refused() {
-    local ns=$1 name=$2
+    local ns=$1 name=$2 pid
     shift 2
     # iroh's log goes to stdout with the result line.
-    peer "$ns" online --relay "$url" --timeout 5 --log Warn "$@" >"$dir/$name.err" 2>&1
+    ip netns exec "$ns" node "$interop_dir/relay-peer.mjs" online --relay "$url" --timeout 30 \
+        --log Warn "$@" >"$dir/$name.err" 2>&1 &
+    pid=$!
+    wait_for 30 grep -qE 'relay denied our authentication \(not authorized\)|^\{' "$dir/$name.err"
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
     out=$(grep '^{' "$dir/$name.err" | tail -1)
     if [ "$(get "$out" ok)" = true ]; then
         fail "$name: the relay let it in"
@@ -97,7 +104,7 @@ refused() {
 admitted() {
     local ns=$1 name=$2
     shift 2
-    out=$(peer "$ns" online --relay "$url" --timeout 10 "$@" 2>"$dir/$name.err")
+    out=$(peer "$ns" online --relay "$url" --timeout 30 "$@" 2>"$dir/$name.err")
     [ "$(get "$out" ok)" = true ] && echo "$name: online at $(get "$out" relay)" ||
         fail "$name: not admitted: $out $(tail -3 "$dir/$name.err")"
 }
@@ -108,7 +115,7 @@ echo_through() {
     peer "$nsA" serve --relay "$url" --bind 0.0.0.0:0 --ready "$dir/$name.ready" "$@" \
         >"$dir/$name.serve" 2>"$dir/$name.serve.err" &
     local serve_pid=$!
-    if ! wait_for 30 test -s "$dir/$name.ready"; then
+    if ! wait_for 30 has_lines "$dir/$name.ready" 1; then
         fail "$name: iroh in A did not get online: $(tail -3 "$dir/$name.serve.err")"
         kill "$serve_pid"
         return
@@ -121,7 +128,7 @@ echo_through() {
     [ "$(get "$out" ok)" = true ] || fail "$name: echo through the relay failed: $(tail -3 "$dir/$name.dial.err")"
     [ "$(get "$out" remote)" = "$id" ] || fail "$name: wrong remote id"
     printf '%s' "$out" | grep -q '"relay":false' && fail "$name: a direct path exists (the namespaces leak)"
-    wait_for 15 test -s "$dir/$name.serve" || fail "$name: iroh in A did not report the connection"
+    wait_for 30 has_lines "$dir/$name.serve" 1 || fail "$name: iroh in A did not report the connection"
     echo "$name: iroh in A: $(head -1 "$dir/$name.serve")"
     [ "$(get "$(head -1 "$dir/$name.serve")" echoed)" = 2097152 ] || fail "$name: A echoed too little"
     local fwd

@@ -40,7 +40,7 @@ relay_start() {
     ip netns exec "$ns" "$RELAY" --dev --http-bind 127.0.0.1:3340 --no-metrics \
         >>"$dir/relay.log" 2>&1 &
     relay_pid=$!
-    wait_for 10 in_ns bash -c "exec 3<>/dev/tcp/127.0.0.1/3340" 2>/dev/null ||
+    wait_for 30 in_ns bash -c "exec 3<>/dev/tcp/127.0.0.1/3340" 2>/dev/null ||
         die "the relay did not start: $(cat "$dir/relay.log")"
 }
 # ticket ID: an endpoint ticket with ID and the relay URL only.
@@ -54,7 +54,7 @@ for n in a b; do
     start_irohd "$n" --bind 127.0.0.1:0 --relay "$url" --log-level debug
 done
 for n in a b; do
-    wait_for 10 home_up "$n" || die "irohd $n has no home relay: $out $(tail -5 "$dir/$n.log")"
+    wait_for 30 home_up "$n" || die "irohd $n has no home relay: $out $(tail -5 "$dir/$n.log")"
 done
 rpc a endpoint.addr
 a_id=$(get "$out" id)
@@ -70,7 +70,7 @@ ready=$(head -1 "$dir/serve.out")
 iroh_id=$(get "$ready" id)
 echo "iroh $iroh_id, home relay $(get "$ready" relay)"
 echo_to a "$(get "$ready" ticket)" "$bytes" "$iroh_id" "irohd -> iroh via the relay"
-wait_for 15 has_lines "$dir/serve.out" 2 || fail "iroh did not report the connection"
+wait_for 30 has_lines "$dir/serve.out" 2 || fail "iroh did not report the connection"
 line=$(sed -n 2p "$dir/serve.out")
 echo "iroh: $line"
 [ "$(get "$line" remote)" = "$a_id" ] && [ "$(get "$line" echoed)" = "$bytes" ] &&
@@ -105,13 +105,16 @@ if command -v openssl >/dev/null; then
         -out "$dir/cert.pem" 2>"$dir/openssl.err" || fail "openssl: $(cat "$dir/openssl.err")"
     ip netns exec "$ns" "$RELAY" --http-bind 127.0.0.1:3380 --https-bind 127.0.0.1:3443 \
         --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem" --no-metrics >>"$dir/relay-tls.log" 2>&1 &
+    # listening before the irohds dial it: a first dial refused backs off (up to 16 s)
+    wait_for 30 in_ns bash -c "exec 3<>/dev/tcp/127.0.0.1/3443" 2>/dev/null ||
+        fail "the https relay did not start: $(cat "$dir/relay-tls.log")"
     tls_url=https://localhost:3443/
     for n in c d; do
         start_irohd "$n" --bind 127.0.0.1:0 --relay "$tls_url" --relay-ca "$dir/cert.pem" \
             --log-level debug
     done
     for n in c d; do
-        wait_for 20 home_up "$n" || fail "irohd $n has no https home relay: $out"
+        wait_for 30 home_up "$n" || fail "irohd $n has no https home relay: $out"
     done
     rpc d endpoint.addr
     d_id=$(get "$out" id)

@@ -57,7 +57,7 @@ echo_to irohd "$ticket" "$bytes" "$(get "$ready" id)" "irohd -> iroh echo"
 echo_to irohd "$ticket" $((bytes / 4)) "$(get "$ready" id)" "irohd -> iroh echo on 4 streams" 4
 
 # the server prints one line per finished connection
-wait_for 15 has_lines "$dir/serve.out" 2 || fail "iroh's server did not see both connections end"
+wait_for 30 has_lines "$dir/serve.out" 2 || fail "iroh's server did not see both connections end"
 head -2 "$dir/serve.out" | while read -r line; do
     echo "iroh server: $line"
     [ "$(get "$line" remote)" = "$irohd_id" ] || echo "FAIL: iroh saw another remote id: $line"
@@ -87,12 +87,14 @@ out=$(in_ns node "$here/peer.mjs" dial --ticket "$(get "$out" ticket)" --alpn no
 echo "iroh client with an unserved ALPN: $out"
 [ "$(get "$out" ok)" = false ] && printf '%s' "$out" | grep -q "120" ||
     fail "an unserved ALPN was not refused with alert 120: $out"
-[ "$(get "$out" ms | cut -d. -f1)" -lt 5000 ] || fail "the refusal took $(get "$out" ms) ms"
+# promptly: the refusal ended the dial, well before its own 20 s limit (no fixed few seconds,
+# which a loaded sanitizer run may need)
+[ "$(get "$out" ms | cut -d. -f1)" -lt 15000 ] || fail "the refusal took $(get "$out" ms) ms"
 
 echo "== 4. iroh's client dials iroh-example-echo, an app behind irohd"
 ip netns exec "$ns" "$ECHO" --socket "$sock" accept >"$dir/app.out" 2>"$dir/app.err" &
 app_pid=$!
-wait_for 10 test -s "$dir/app.out" || fail "iroh-example-echo accept did not start: $(cat "$dir/app.err")"
+wait_for 30 has_lines "$dir/app.out" 1 || fail "iroh-example-echo accept did not start: $(cat "$dir/app.err")"
 out=$(in_ns node "$here/peer.mjs" dial --ticket "$(head -1 "$dir/app.out")" --bytes "$bytes" \
     --timeout 60 2>>"$dir/dial.err")
 echo "iroh client: $out"
@@ -100,6 +102,7 @@ echo "iroh client: $out"
 [ "$(get "$out" bytes)" = "$bytes" ] || fail "iroh -> app echoed $(get "$out" bytes) bytes"
 [ "$(get "$out" remote)" = "$irohd_id" ] || fail "iroh -> app: wrong remote id"
 kill "$app_pid"
+wait "$app_pid" 2>/dev/null
 
 echo "== 5. iroh-example-echo behind irohd dials iroh's echo server (4 streams)"
 head -c "$bytes" /dev/urandom >"$dir/data"
@@ -116,17 +119,17 @@ echo "app behind irohd -> iroh -> back: sent, echoed: $out"
 read -r sent echoed <<<"$out"
 [ -n "$echoed" ] && [ "$((echoed * 10))" -ge "$((${sent:-1} * 9))" ] ||
     fail "datagrams to iroh and back: $out $(cat "$dir/dgram.err")"
-wait_for 15 grep -q '"datagrams":[1-9]' "$dir/serve.out" || fail "iroh's server saw no datagrams"
+wait_for 30 grep -q '"datagrams":[1-9]' "$dir/serve.out" || fail "iroh's server saw no datagrams"
 grep '"datagrams":[1-9]' "$dir/serve.out" | head -1 | sed 's/^/iroh server: /'
-ip netns exec "$ns" "$PEER" dgram-echo "$sock" irohd-test/dgram/0 0 >"$dir/dgecho.out" \
+ip netns exec "$ns" "$PEER" dgram-echo "$sock" irohd-test/dgram/0 now >"$dir/dgecho.out" \
     2>"$dir/dgecho.err" &
-wait_for 10 test -s "$dir/dgecho.out" || fail "dgram-echo did not start: $(cat "$dir/dgecho.err")"
+wait_for 30 has_lines "$dir/dgecho.out" 1 || fail "dgram-echo did not start: $(cat "$dir/dgecho.err")"
 out=$(in_ns node "$here/peer.mjs" dgram --ticket "$(head -1 "$dir/dgecho.out")" \
     --alpn irohd-test/dgram/0 --count 200 2>>"$dir/dial.err")
 echo "iroh -> app behind irohd -> back: $out"
 [ "$(get "$out" ok)" = true ] && [ "$(($(get "$out" echoed) * 10))" -ge 1800 ] ||
     fail "datagrams from iroh and back: $out $(tail -3 "$dir/dial.err")"
-wait_for 10 has_lines "$dir/dgecho.out" 2 && echo "app: received dropped read: $(sed -n 2p "$dir/dgecho.out")"
+wait_for 30 has_lines "$dir/dgecho.out" 2 && echo "app: received dropped read: $(sed -n 2p "$dir/dgecho.out")"
 
 echo "== 7. unidirectional streams, resets and stops with codes against iroh"
 if out=$(in_ns timeout 60 "$PEER" codes "$sock" "$ticket" irohd-test/codes/0 3000000 \
@@ -135,7 +138,7 @@ if out=$(in_ns timeout 60 "$PEER" codes "$sock" "$ticket" irohd-test/codes/0 300
 else
     fail "codes against iroh: $(cat "$dir/codes.err")"
 fi
-wait_for 15 grep -q '"alpn":"irohd-test/codes/0"' "$dir/serve.out" || fail "iroh's server did not report the codes connection"
+wait_for 30 grep -q '"alpn":"irohd-test/codes/0"' "$dir/serve.out" || fail "iroh's server did not report the codes connection"
 line=$(grep '"alpn":"irohd-test/codes/0"' "$dir/serve.out" | head -1)
 echo "iroh server: $line"
 [ "$(get "$line" uni)" = 3000000 ] || fail "iroh read $(get "$line" uni) of 3000000 unidirectional bytes"
