@@ -33,8 +33,10 @@ cc -std=c17 -Wall -Werror "$src/examples/status.c" $(pkg-config --cflags iroh-cl
 sock=$tmp/irohd.sock
 "$prefix/bin/irohd" --data-dir "$tmp/data" --socket "$sock" >"$tmp/irohd.out" 2>"$tmp/irohd.err" &
 daemon_pid=$!
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-[ -S "$sock" ] || fail "installed irohd did not start"
+# Ready when it answers: the socket file exists from bind(), before irohd listens on it.
+source "$src/tests/wait_for.sh"
+wait_for 30 "$prefix/bin/iroh" --socket "$sock" --timeout 1000 id >/dev/null 2>&1 ||
+  fail "installed irohd did not start"
 
 id=$("$prefix/bin/iroh" --socket "$sock" id) || fail "installed iroh id"
 for app in status-shared status-static; do
