@@ -343,7 +343,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     chmod 000 "$nobody_dir/secret"
     setpriv --reuid=65534 --regid=65534 --clear-groups "$IROHD" --data-dir "$nobody_dir/data" \
         --socket "$nobody_dir/s.sock" >"$dir/nobody.log" 2>&1 &
-    wait_for 10 "$IROH" --socket "$nobody_dir/s.sock" --timeout 1000 id >/dev/null 2>&1 ||
+    wait_for 30 "$IROH" --socket "$nobody_dir/s.sock" --timeout 1000 id >/dev/null 2>&1 ||
         fail "irohd as nobody did not start: $(cat "$dir/nobody.log")"
     timeout 60 "$IROH" --socket "$nobody_dir/s.sock" blobs add "$nobody_dir/secret" >"$dir/out" 2>"$dir/err"
     [ $? = 1 ] || fail "add of an unreadable file did not exit 1"
@@ -355,7 +355,7 @@ fi
 
 # shutdown: afterwards every blobs command exits 3.
 run 0 shutdown
-wait_for 10 eval "! kill -0 $daemon 2>/dev/null" || fail "irohd did not stop"
+wait_for 30 eval "! kill -0 $daemon 2>/dev/null" || fail "irohd did not stop"
 run 3 blobs ls
 
 if [ "$failures" -gt 0 ]; then

@@ -49,7 +49,7 @@ iroh_on b --json blobs get "$ticket_a" --range 0..16384
 
 # --- a partial blob: its group, then nothing while it does not change -------------------------
 observe partial "$hash"
-wait_for 10 eval '[ "$(lines partial)" -ge 1 ]' || fail "no first message: $(cat "$dir/partial.err")"
+wait_for 30 eval '[ "$(lines partial)" -ge 1 ]' || fail "no first message: $(cat "$dir/partial.err")"
 has "$(cat "$dir/partial.obs")" '^size=1048576 diff=0,16 now=0,16$' "first message"
 before=$(steps)
 sleep 2
@@ -60,7 +60,7 @@ after=$(steps)
 # --- the rest arrives by blobs.get: the change comes, then the end ------------------------------
 iroh_on b --json blobs get "$ticket_a"
 [ "$rc" = 0 ] && [ "$(field "$out" complete)" = true ] || fail "get of the rest on b: $out"
-wait_exit "$obs_pid" 10
+wait_exit "$obs_pid" 30
 [ "$status" = 0 ] || fail "observer of the partial blob: $status $(cat "$dir/partial.err")"
 has "$(tail -n 2 "$dir/partial.obs" | head -n 1)" ' now=0$' "the blob complete"
 tail -n 1 "$dir/partial.obs" | grep -qx end || fail "no end: $(cat "$dir/partial.obs")"
@@ -72,11 +72,11 @@ head -c 50000 /dev/urandom >"$dir/later"
 iroh_on a blobs add "$dir/later" # for its hash
 later=$out
 observe unknown "$later"
-wait_for 10 eval '[ "$(lines unknown)" -ge 1 ]' || fail "no first message for the unknown blob"
+wait_for 30 eval '[ "$(lines unknown)" -ge 1 ]' || fail "no first message for the unknown blob"
 has "$(cat "$dir/unknown.obs")" '^size=0 diff=- now=-$' "unknown blob"
 iroh_on b blobs add "$dir/later"
 [ "$rc" = 0 ] && [ "$out" = "$later" ] || fail "blobs add on b: $out"
-wait_exit "$obs_pid" 10
+wait_exit "$obs_pid" 30
 [ "$status" = 0 ] || fail "observer of the added blob: $status $(cat "$dir/unknown.err")"
 has "$(cat "$dir/unknown.obs")" '^size=50000 diff=0 now=0$' "added blob"
 
@@ -87,10 +87,10 @@ gone=$out
 call a blobs.share "{\"hash\":\"$gone\"}"
 iroh_on b --json blobs get "$(field "$out" ticket)" --range 0..16384
 observe deleted "$gone"
-wait_for 10 eval '[ "$(lines deleted)" -ge 1 ]' || fail "no first message for the blob to delete"
+wait_for 30 eval '[ "$(lines deleted)" -ge 1 ]' || fail "no first message for the blob to delete"
 call b blobs.delete "{\"hash\":\"$gone\"}"
 [ "$(field "$out" deleted)" = true ] || fail "blobs.delete on b: $out"
-wait_for 10 eval '[ "$(lines deleted)" -ge 2 ]' || fail "no message after the delete"
+wait_for 30 eval '[ "$(lines deleted)" -ge 2 ]' || fail "no message after the delete"
 has "$(sed -n 2p "$dir/deleted.obs")" '^size=[0-9]+ diff=0,16 now=-$' "deleted blob"
 kill "$obs_pid" 2>/dev/null
 

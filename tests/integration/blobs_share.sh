@@ -37,7 +37,7 @@ printf '{"blobs_push_allow": ["ae58ff8833241ac82d6ff7611046ed67b5072d142c588d006
     >"$dir/good.json"
 "$IROHD" --data-dir "$dir/data" --socket "$sock" --config "$dir/good.json" >>"$dir/irohd.log" 2>&1 &
 daemon=$!
-wait_for 10 "$IROH" --socket "$sock" id >/dev/null 2>&1 ||
+wait_for 30 "$IROH" --socket "$sock" --timeout 1000 id >/dev/null 2>&1 ||
     { fail "irohd did not start: $(tail -5 "$dir/irohd.log")"; exit 1; }
 
 mkdir -p "$dir/tree/sub"
@@ -82,7 +82,7 @@ for key in connections connections_open requests get get_many observe push activ
 done
 
 "$IROH" --socket "$sock" shutdown >/dev/null 2>&1 || fail "irohd shutdown"
-wait_exit "$daemon" 10
+wait_exit "$daemon" 30
 [ "$status" = 0 ] || fail "irohd exit status $status"
 
 [ "$failures" = 0 ] && echo "integration.blobs_share: all checks passed"

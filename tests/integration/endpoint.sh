@@ -48,12 +48,7 @@ for n in a b; do
     "$IROH" --socket "$dir/$n/sock" shutdown >/dev/null 2>&1 || fail "$n shutdown"
 done
 for pid in $(jobs -p); do
-    tries=100
-    while [ "$tries" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
-        sleep 0.05
-        tries=$((tries - 1))
-    done
-    kill -0 "$pid" 2>/dev/null && fail "irohd $pid did not stop"
+    wait_for 30 eval "! kill -0 $pid 2>/dev/null" || fail "irohd $pid did not stop"
 done
 wait
 grep -h "ERROR\|Sanitizer\|runtime error" "$dir"/*/err && fail "sanitizer reports"

@@ -57,25 +57,27 @@ wait_exit() {
 }
 
 # start_daemon [WHAT]: starts irohd on $dir/data and $sock in the background (its pid in $daemon,
-# its output appended to $dir/irohd.log) and waits up to 10 s until `iroh id` answers. If it does
-# not: a failed check "WHAT" (default "irohd did not start") with the log's end, and returns 1.
+# its output appended to $dir/irohd.log) and waits up to 30 s until `iroh id` answers (an ASan
+# irohd on a loaded 2-core machine can take several: its socket file exists before it answers,
+# so only an answer says it is ready). If it does not: a failed check "WHAT" (default "irohd
+# did not start") with the log's end, and returns 1.
 start_daemon() {
     "$IROHD" --data-dir "$dir/data" --socket "$sock" >>"$dir/irohd.log" 2>&1 &
     daemon=$!
-    wait_for 10 "$IROH" --socket "$sock" --timeout 1000 id >/dev/null 2>&1 && return 0
+    wait_for 30 "$IROH" --socket "$sock" --timeout 1000 id >/dev/null 2>&1 && return 0
     fail "${1:-irohd did not start}: $(tail -n 20 "$dir/irohd.log")"
     return 1
 }
 
 # start_node NAME: starts an irohd for node NAME in $dir/NAME (socket $dir/NAME/sock, endpoint
-# bound to 127.0.0.1, pid in $pid_NAME, output in $dir/NAME/out and err) and waits up to 10 s
+# bound to 127.0.0.1, pid in $pid_NAME, output in $dir/NAME/out and err) and waits up to 30 s
 # until it answers; exits the test if it does not.
 start_node() {
     mkdir -p "$dir/$1"
     "$IROHD" --data-dir "$dir/$1/data" --socket "$dir/$1/sock" --bind 127.0.0.1:0 \
         >"$dir/$1/out" 2>"$dir/$1/err" &
     eval "pid_$1=\$!"
-    wait_for 10 "$IROH" --socket "$dir/$1/sock" id >/dev/null 2>&1 && return 0
+    wait_for 30 "$IROH" --socket "$dir/$1/sock" --timeout 1000 id >/dev/null 2>&1 && return 0
     fail "irohd $1 did not start: $(cat "$dir/$1/err")"
     exit 1
 }
