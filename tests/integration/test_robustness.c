@@ -878,7 +878,7 @@ static void test_many_clients(void)
         if (poll(pfds, (nfds_t)opened, 100) <= 0) continue;
         for (int i = 0; i < opened; i++) {
             if (!(pfds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            json_object *msg = conn_read_json(&cs[i], 5000);
+            json_object *msg = conn_read_json(&cs[i], 10000);
             json_object *r = status_result(msg, i * 10 + done[i]);
             if (!r) {
                 bad++;
@@ -1026,7 +1026,7 @@ static void test_passed_fds_closed(void)
     CHECK(status_result(msg, 1) != NULL);
     json_object_put(msg);
     close(p[0]);
-    CHECK(write_end_broken(p[1], 5000));
+    CHECK(write_end_broken(p[1], 10000));
     close(p[1]);
 
     /* The write end passed: the read end sees EOF once ours is closed too. */
@@ -1039,7 +1039,7 @@ static void test_passed_fds_closed(void)
     CHECK(status_result(msg, 2) != NULL);
     json_object_put(msg);
     close(p[1]);
-    CHECK(read_end_eof(p[0], 5000));
+    CHECK(read_end_eof(p[0], 10000));
     close(p[0]);
 
     /* Fds of a batch: two elements claim one each. */
@@ -1058,8 +1058,8 @@ static void test_passed_fds_closed(void)
     json_object_put(msg);
     close(q[1]);
     close(r[1]);
-    CHECK(read_end_eof(q[0], 5000));
-    CHECK(read_end_eof(r[0], 5000));
+    CHECK(read_end_eof(q[0], 10000));
+    CHECK(read_end_eof(r[0], 10000));
     close(q[0]);
     close(r[0]);
 
@@ -1072,7 +1072,7 @@ static void test_passed_fds_closed(void)
     close(p[1]);
     CHECK(!read_end_eof(p[0], 200)); /* the daemon still holds it */
     conn_close(&c);
-    CHECK(read_end_eof(p[0], 5000));
+    CHECK(read_end_eof(p[0], 10000));
     close(p[0]);
     CHECK(clients_settle(0));
 }
@@ -1092,8 +1092,8 @@ static void other_uid_child(const char *sock, int report)
         } else {
             conn_send_str(&c, STATUS_1);
             char *line = NULL;
-            int rc = conn_read_line(&c, 5000, &line);
-            int eof = rc == 1 && conn_closed_by_peer(&c, 5000);
+            int rc = conn_read_line(&c, 10000, &line);
+            int eof = rc == 1 && conn_closed_by_peer(&c, 10000);
             snprintf(out, sizeof out, "%s%s", rc == 1 ? line : "(no line)", eof ? "|eof" : "");
             free(line);
         }
@@ -1113,7 +1113,7 @@ static int run_as_other_uid(char *out, size_t len)
     }
     close(p[1]);
     size_t n = 0;
-    int64_t deadline = now_ms() + 15000;
+    int64_t deadline = now_ms() + 30000;
     while (n < len - 1 && now_ms() < deadline) {
         struct pollfd pfd = {p[0], POLLIN, 0};
         if (poll(&pfd, 1, 100) <= 0) continue;
@@ -1124,7 +1124,7 @@ static int run_as_other_uid(char *out, size_t len)
     out[n] = '\0';
     close(p[0]);
     int status = 0;
-    if (pid > 0 && !wait_exit(pid, 5000, &status)) {
+    if (pid > 0 && !wait_exit(pid, 10000, &status)) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
     }
