@@ -789,22 +789,9 @@ static void test_disconnects(void)
     CHECK(kill(main_pid, 0) == 0);
 }
 
-/* The QUIC handshakes irohd is making itself (node.status "connections"), or -1. */
-static int outgoing_handshakes(void)
-{
-    json_object *msg =
-        conn_call(&observer, "{\"jsonrpc\":\"2.0\",\"id\":4343,\"method\":\"node.status\"}");
-    json_object *conns = member(status_result(msg, 4343), "connections");
-    int n = conns ? json_object_get_int(member(conns, "handshaking")) -
-                        json_object_get_int(member(conns, "handshaking_incoming"))
-                  : -1;
-    json_object_put(msg);
-    return n;
-}
-
 /* An app that dies with a call still pending (an endpoint.connect to an address nobody answers)
- * loses its ALPN at once, while that dial still runs; so does one that half-closed first and
- * then hung up. */
+ * loses its ALPN at once, not when that dial ends; so does one that half-closed first and then
+ * hung up. */
 static void test_hangup_with_pending_call(void)
 {
     static const char listen_req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
@@ -819,6 +806,7 @@ static void test_hangup_with_pending_call(void)
         json_object *msg = conn_call(&a, listen_req);
         CHECK(member(msg, "result") != NULL);
         json_object_put(msg);
+        int64_t dial_start = now_ms();
         CHECK_EQ_INT(conn_send_str(&a, connect_req), 0);
         char *line = NULL;
         CHECK_EQ_INT(conn_read_line(&a, 300, &line), -1); /* still dialing */
@@ -836,10 +824,12 @@ static void test_hangup_with_pending_call(void)
         CHECK(member(msg, "result") != NULL);
         if (!member(msg, "result")) fprintf(stderr, "got: %s\n", json_object_to_json_string(msg));
         json_object_put(msg);
-        /* "At once": the dial the app left behind still runs (it ends after the 10 s QUIC
-         * handshake timeout, and dials started earlier end first), so its end did not free the
-         * ALPN. */
-        CHECK(outgoing_handshakes() >= 1);
+        /* The listen is tried once: it succeeds only if the ALPN was freed before the dial the
+         * app left behind ended, which is after irohd's 10 s QUIC handshake timeout. (No time
+         * bound is checked: on a machine slow enough to get here after that, the case proved
+         * nothing and says so.) */
+        if (now_ms() - dial_start >= 10000)
+            printf("note: the hang-up case took over 10 s; the dial may have ended first\n");
         conn_close(&b);
         CHECK(clients_settle(0));
     }
