@@ -112,8 +112,10 @@ admitted() {
 echo_through() {
     local name=$1
     shift
-    peer "$nsA" serve --relay "$url" --bind 0.0.0.0:0 --ready "$dir/$name.ready" "$@" \
-        >"$dir/$name.serve" 2>"$dir/$name.serve.err" &
+    # not through peer(): a backgrounded function is a subshell, and killing it would leave
+    # node running (it then knocks at the next relay, a stranger to its token and lists)
+    ip netns exec "$nsA" node "$interop_dir/relay-peer.mjs" serve --relay "$url" --bind 0.0.0.0:0 \
+        --ready "$dir/$name.ready" "$@" >"$dir/$name.serve" 2>"$dir/$name.serve.err" &
     local serve_pid=$!
     if ! wait_for 30 has_lines "$dir/$name.ready" 1; then
         fail "$name: iroh in A did not get online: $(tail -3 "$dir/$name.serve.err")"
