@@ -98,7 +98,7 @@ has "$out" "\"id\": \"$id\"" "id --json"
 json_check "$out" "d == {'id': '$id'}" "id --json"
 IROHD_SOCKET=$sock "$IROH" id >"$dir/out" 2>&1 && [ "$(cat "$dir/out")" = "$id" ] ||
     fail "IROHD_SOCKET is not used: $(cat "$dir/out")"
-run 0 --timeout 5000 id
+run 0 --timeout 30000 id
 
 # rpc: results as JSON, errors as "error CODE: MESSAGE" (exit 1) or a JSON object with --json.
 run 0 rpc node.status

@@ -41,7 +41,7 @@ call a endpoint.echo '{"ticket":"endpointnotaticket"}'
 [ "$rc" = 1 ] && printf '%s' "$out" | grep -q invalid_params || fail "bad ticket: $out"
 call a endpoint.echo "{\"ticket\":\"$ticket_a\"}"
 [ "$rc" = 1 ] && printf '%s' "$out" | grep -q invalid_params || fail "echo to itself: $out"
-call a endpoint.echo "{\"ticket\":\"$ticket_b\",\"alpn\":\"not-echo/0\",\"timeout_s\":10}"
+call a endpoint.echo "{\"ticket\":\"$ticket_b\",\"alpn\":\"not-echo/0\",\"timeout_s\":30}"
 [ "$rc" = 1 ] && printf '%s' "$out" | grep -q io_error || fail "wrong ALPN: $out"
 
 for n in a b; do

@@ -44,7 +44,7 @@ node_id=$(get "$ready" id)
 echo "0.35 node $node_id on $(get "$ready" addrs)"
 echo_to irohd "$(get "$ready" ticket)" "$bytes" "$node_id" "irohd -> 0.35 echo"
 # the Pong and the echo come by different ways: the echo's end does not say the Pong is in
-wait_for 15 grep -q "disco: pong from ${node_id:0:10}" "$dir/irohd.log" || fail "irohd saw no Pong from the node"
+wait_for 30 grep -q "disco: pong from ${node_id:0:10}" "$dir/irohd.log" || fail "irohd saw no Pong from the node"
 wait_for 30 has_lines "$dir/serve.out" 2 '^{' ||
     fail "the 0.35 node did not report the connection"
 line=$(results | sed -n 2p)
@@ -67,7 +67,7 @@ echo "0.35 client: $out"
 [ "$(get "$out" ok)" = true ] && [ "$(get "$out" bytes)" = "$bytes" ] ||
     fail "0.35 -> irohd echo failed: $out $(tail -5 "$dir/dial.err")"
 [ "$(get "$out" remote)" = "$irohd_id" ] || fail "0.35 -> irohd: wrong remote id"
-wait_for 15 grep -q "disco: ping from" "$dir/irohd.log" || fail "irohd saw no Ping"
+wait_for 30 grep -q "disco: ping from" "$dir/irohd.log" || fail "irohd saw no Ping"
 
 stop_irohds
 echo "== what irohd saw"

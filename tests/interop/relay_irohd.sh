@@ -91,7 +91,7 @@ echo_to a "$(ticket "$b_id")" "$bytes" "$b_id" "irohd -> irohd via the relay"
 echo "== 4. the relay restarts: both irohd reconnect and echo again"
 kill -9 "$relay_pid"
 wait "$relay_pid" 2>/dev/null
-wait_for 20 home_down a || fail "irohd a did not notice that the relay went away"
+wait_for 30 home_down a || fail "irohd a did not notice that the relay went away"
 relay_start
 for n in a b; do
     wait_for 30 home_up "$n" || fail "irohd $n did not reconnect: $out"

@@ -78,7 +78,7 @@ echo "iroh client: $out"
 
 echo "== 3. refused handshakes end promptly"
 impostor=$(in_ns node "$here/peer.mjs" impostor --ticket "$ticket" 2>>"$dir/dial.err")
-rpc irohd endpoint.echo "{\"ticket\":\"$(get "$impostor" ticket)\",\"timeout_s\":20}"
+rpc irohd endpoint.echo "{\"ticket\":\"$(get "$impostor" ticket)\",\"timeout_s\":30}"
 echo "endpoint.echo to a wrong id: $(printf '%s' "$out" | tr -d '\n')"
 [ "$rc" = 1 ] && printf '%s' "$out" | grep -q "alert 42" || fail "a wrong id was not refused by TLS: $out"
 wait_for 10 has_lines "$dir/serve.out" 3 && echo "iroh server: $(sed -n 3p "$dir/serve.out")"
