@@ -386,8 +386,9 @@ static json_object *conn_describe(const struct app_conn *c)
 
 static struct rpc_call *dial_detach(struct dial *d);
 
-/* Ends s: its ALPNs are released, its dials cancelled and its connections closed, at once
- * when irohd stops, else once their streams finished (conn_leave). */
+/* Ends s: its ALPNs are released, its dials' calls fail (a dial still handshaking runs on and
+ * its connection is closed the moment it is made, see on_dial) and its connections are closed,
+ * at once when irohd stops, else once their streams finished (conn_leave). */
 static void session_release(struct apps_session *s, bool stopping)
 {
     struct endpoint_apps *apps = s->apps;

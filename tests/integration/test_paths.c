@@ -3,7 +3,8 @@
  * Disco, against a hand-made peer on a plain UDP socket that speaks it as iroh 0.35 does
  * (core/disco.h): a Ping is answered with a Pong naming our address; a Ping sealed for another
  * key, a tampered one and STUN get no answer; dialing sends a disco Ping to the address before
- * the QUIC Initial; a Pong to that Ping is taken quietly; in a network namespace of its own, a
+ * the QUIC Initial; a Pong to that Ping is taken quietly; dials over a trusted address skip the
+ * Ping and do not hold back the Pings of other dials; in a network namespace of its own, a
  * CallMeMaybe sent over UDP from a relay path address is not taken for one from the relay.
  *
  * Relay paths, with the real iroh-relay (relay/, plain HTTP on a free loopback port): two
@@ -467,6 +468,59 @@ static void test_redial_skips_ping(void)
     node_stop(&b);
 }
 
+/* Dials that skip their Pings (over a trusted address) and come more often than the early
+ * Ping they ask for do not hold back the Pings of the other dials still handshaking. */
+static void test_skipped_dials_keep_pings(void)
+{
+    enum { SKIPPED_DIALS = 40 };
+    struct node n;
+    struct peer p, q;
+    node_start(&n);
+    peer_open(&p);
+    peer_open(&q);
+    struct iroh_endpoint_addr to_p, to_q;
+    iroh_endpoint_addr_init(&to_p, &p.id);
+    CHECK_EQ_INT(iroh_endpoint_addr_add_ip(&to_p, &p.addr), 1);
+    iroh_endpoint_addr_init(&to_q, &q.id);
+    CHECK_EQ_INT(iroh_endpoint_addr_add_ip(&to_q, &q.addr), 1);
+    char p_short[IROH_KEY_SHORT_LEN + 1], q_short[IROH_KEY_SHORT_LEN + 1];
+    iroh_public_key_format_short(&p.id, p_short, sizeof p_short);
+    iroh_public_key_format_short(&q.id, q_short, sizeof q_short);
+    struct log_watch pong_taken = {.component = "disco", .prefix = "pong from ", .who = p_short};
+    struct log_watch q_pings = {.component = "disco", .prefix = "ping to ", .who = q_short};
+    struct log_watch *watches[] = {&pong_taken, &q_pings, NULL};
+    log_set_sink(log_watch_event, watches, LOG_DEBUG);
+    int status[SKIPPED_DIALS + 2];
+    for (size_t i = 0; i < sizeof status / sizeof status[0]; i++)
+        status[i] = 1;
+
+    /* p answers the first dial's Ping: its address is trusted from then on */
+    CHECK_EQ_INT(endpoint_connect(n.ep, &to_p, "test/paths", on_connect, &status[0]), 0);
+    struct iroh_disco_msg ping = next_ping(&p, &n);
+    CHECK_EQ_INT(ping.type, IROH_DISCO_PING);
+    struct iroh_disco_msg pong = {.type = IROH_DISCO_PONG, .src = n.addr};
+    memcpy(pong.tx_id, ping.tx_id, sizeof pong.tx_id);
+    uint8_t pkt[2048];
+    int len = seal(&p, &n.id, &pong, pkt);
+    peer_send(&p, &n.addr, pkt, (size_t)len);
+    CHECK(loop_run_until(&loop, &pong_taken.seen, 10000));
+
+    /* q never answers: its dial pings it at once, and again within a second */
+    CHECK_EQ_INT(endpoint_connect(n.ep, &to_q, "test/paths", on_connect, &status[1]), 0);
+    CHECK_EQ_INT(q_pings.count, 1);
+    bool never = false;
+    for (int i = 0; i < SKIPPED_DIALS && q_pings.count < 2; i++) {
+        CHECK_EQ_INT(endpoint_connect(n.ep, &to_p, "test/paths", on_connect, &status[2 + i]), 0);
+        loop_run_until(&loop, &never, 50);
+    }
+    CHECK(q_pings.count >= 2);
+
+    close(p.fd);
+    close(q.fd);
+    node_stop(&n);
+    log_set_sink(NULL, NULL, LOG_ERROR);
+}
+
 /* ---- relay paths ----------------------------------------------------------------------------- */
 
 /* Starts iroh-relay --dev on 127.0.0.1:port (0: any) with its log in log_path, admitting only
@@ -781,6 +835,7 @@ int main(void)
     RUN(test_ping_gets_pong);
     RUN(test_dial_pings_first);
     RUN(test_redial_skips_ping);
+    RUN(test_skipped_dials_keep_pings);
     RUN(test_relay_block_source_dropped);
     RUN(test_relay_only);
     RUN(test_home_relay_fails_over);
