@@ -71,9 +71,13 @@ static void files_free(struct file *files, size_t count)
 /* Joins a and b with '/' (b alone when a is empty) into out; false when it does not fit. */
 static bool join(char *out, size_t cap, const char *a, const char *b, size_t blen)
 {
-    int n = *a ? snprintf(out, cap, "%s/%.*s", a, (int)blen, b)
-               : snprintf(out, cap, "%.*s", (int)blen, b);
-    return n >= 0 && (size_t)n < cap;
+    size_t alen = strlen(a), at = alen ? alen + 1 : 0;
+    if (at + blen >= cap) return false;
+    memcpy(out, a, alen);
+    if (alen) out[alen] = '/';
+    memcpy(out + at, b, blen);
+    out[at + blen] = '\0';
+    return true;
 }
 
 static int walk_push(struct walk *w, const char *rel, uint64_t size, struct blob_error *e)
