@@ -1,8 +1,9 @@
-/* core/tls_rpk.h — the DER wrappers of an Ed25519 key for TLS raw public keys (RFC 7250,
+/* core/tls_rpk.h — the DER wrapper of an Ed25519 public key for TLS raw public keys (RFC 7250,
  * RFC 8410) and the peer identity in a presented raw public key.
  *
  * iroh's TLS certificate is the 44-byte SubjectPublicKeyInfo of the endpoint's Ed25519 key
- * (spec/endpoint.md §1.5, §3.2); its private key is loaded as 48-byte PKCS#8. Used by the QUIC
+ * (spec/endpoint.md §1.5, §3.2); the private key never passes through GnuTLS (quic_tls.c signs
+ * with libsodium). Used by the QUIC
  * endpoint's TLS setup (daemon/quic_tls.c); pure functions over caller-owned buffers, nothing
  * allocated. Requires iroh_keys_init() (the peer key is point-checked). */
 #ifndef IROH_CORE_TLS_RPK_H
@@ -13,15 +14,10 @@
 
 #include "core/keys.h"
 
-#define IROH_TLS_SPKI_LEN 44  /* 30 2a 30 05 06 03 2b 65 70 03 21 00 || key */
-#define IROH_TLS_PKCS8_LEN 48 /* 30 2e 02 01 00 30 05 06 03 2b 65 70 04 22 04 20 || seed */
+#define IROH_TLS_SPKI_LEN 44 /* 30 2a 30 05 06 03 2b 65 70 03 21 00 || key */
 
 /* Writes the SubjectPublicKeyInfo of pk (the raw public key iroh sends as its certificate). */
 void iroh_tls_spki(const struct iroh_public_key *pk, uint8_t out[IROH_TLS_SPKI_LEN]);
-
-/* Writes the PKCS#8 PrivateKeyInfo of sk's seed. out holds secret material: wipe it after use
- * (sodium_memzero). */
-void iroh_tls_pkcs8(const struct iroh_secret_key *sk, uint8_t out[IROH_TLS_PKCS8_LEN]);
 
 /* Takes the endpoint id out of a peer's raw public key certificate: der must be exactly an
  * Ed25519 SubjectPublicKeyInfo (the 12-byte prefix above and 32 key bytes, nothing else) and

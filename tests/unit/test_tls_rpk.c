@@ -1,4 +1,4 @@
-/* test_tls_rpk.c — the Ed25519 SPKI / PKCS#8 wrappers and peer key extraction: the seed-0
+/* test_tls_rpk.c — the Ed25519 SPKI wrapper and peer key extraction: the seed-0
  * vector of spec/endpoint.md §10 and rejected forms. GnuTLS loading them is covered by
  * tests/integration/test_endpoint.c (every handshake uses them). */
 #include <string.h>
@@ -26,18 +26,6 @@ static void test_spki_vector(void)
     struct iroh_public_key back;
     CHECK_EQ_INT(iroh_tls_spki_key(spki, sizeof spki, &back), IROH_OK);
     CHECK_EQ_MEM(back.bytes, pk.bytes, IROH_KEY_LEN);
-}
-
-static void test_pkcs8_layout(void)
-{
-    struct iroh_secret_key sk;
-    memset(sk.seed, 0xab, sizeof sk.seed);
-    uint8_t der[IROH_TLS_PKCS8_LEN];
-    iroh_tls_pkcs8(&sk, der);
-    static const uint8_t prefix[] = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
-                                     0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
-    CHECK_EQ_MEM(der, prefix, sizeof prefix);
-    CHECK_EQ_MEM(der + sizeof prefix, sk.seed, IROH_KEY_LEN);
 }
 
 static void test_peer_key_rejects(void)
@@ -68,7 +56,6 @@ int main(void)
 {
     if (iroh_keys_init() < 0) return 1;
     RUN(test_spki_vector);
-    RUN(test_pkcs8_layout);
     RUN(test_peer_key_rejects);
     return TEST_SUMMARY();
 }
