@@ -281,16 +281,16 @@ static int send_gso(int fd, const struct sockaddr_storage *sa, socklen_t salen, 
 static void relay_send(struct endpoint *ep, const struct iroh_socket_addr *to, const uint8_t *data,
                        size_t len, size_t segment);
 
-static void host_send(struct quic_host *host, const struct iroh_socket_addr *to,
-                      const uint8_t *data, size_t len, size_t segment)
+static int host_send(struct quic_host *host, const struct iroh_socket_addr *to, const uint8_t *data,
+                     size_t len, size_t segment)
 {
     struct endpoint *ep = endpoint_of(host);
     if (iroh_peer_map_is_relay_addr(to)) {
         relay_send(ep, to, data, len, segment);
-        return;
+        return 0;
     }
     struct udp_socket *s = socket_for(ep, to->family);
-    if (!s) return;
+    if (!s) return IROH_ENOTFOUND;
     int fd = s->fd;
     struct sockaddr_storage sa;
     socklen_t salen = quic_addr_to_sockaddr(to, &sa);
@@ -307,11 +307,14 @@ static void host_send(struct quic_host *host, const struct iroh_socket_addr *to,
         rc = send_each(fd, &sa, salen, data, len, segment);
     }
     /* A full socket buffer drops the datagrams; QUIC's loss recovery sends them again. */
-    if (rc != 0 && rc != EAGAIN && rc != EWOULDBLOCK) {
+    if (rc == EAGAIN || rc == EWOULDBLOCK) return IROH_EAGAIN;
+    if (rc != 0) {
         char text[IROH_SOCKET_ADDR_TEXT_MAX + 1];
         iroh_socket_addr_format(to, text, sizeof text);
         log_debug("endpoint", "send to %s: %s", text, strerror(rc));
+        return IROH_EIO;
     }
+    return 0;
 }
 
 static int host_add_cid(struct quic_host *host, const struct iroh_quic_cid *cid,

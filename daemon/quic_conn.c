@@ -1025,8 +1025,7 @@ int quic_send_retry(struct quic_host *host, const struct iroh_socket_addr *from,
     ngtcp2_ssize n = ngtcp2_crypto_write_retry(retry, sizeof retry, hd.version, &hd.scid,
                                                &retry_scid, &hd.dcid, token, (size_t)tokenlen);
     if (n < 0) return IROH_EIO;
-    host->send(host, from, retry, (size_t)n, (size_t)n);
-    return 0;
+    return host->send(host, from, retry, (size_t)n, (size_t)n);
 }
 
 int quic_conn_accept(struct quic_host *host, const struct iroh_socket_addr *from,

@@ -61,9 +61,10 @@ struct quic_host {
     uint8_t retry_secret[QUIC_RETRY_SECRET_LEN]; /* keys Retry tokens (random per process) */
     /* Sends data[0..len) to a real address as UDP datagrams of segment bytes each (the last
      * may be shorter): one datagram when len <= segment, else a batch (GSO where the kernel
-     * has it). */
-    void (*send)(struct quic_host *host, const struct iroh_socket_addr *to, const uint8_t *data,
-                 size_t len, size_t segment);
+     * has it). Returns 0 when they left (or a relay took them), else a negative IROH_E*
+     * (IROH_EAGAIN: the socket buffer was full); connections leave it to loss recovery. */
+    int (*send)(struct quic_host *host, const struct iroh_socket_addr *to, const uint8_t *data,
+                size_t len, size_t segment);
     /* Routes datagrams for cid to qc from now on. Returns 0 or a negative IROH_E*. */
     int (*add_cid)(struct quic_host *host, const struct iroh_quic_cid *cid, struct quic_conn *qc);
     void (*remove_cid)(struct quic_host *host, const struct iroh_quic_cid *cid);
@@ -148,7 +149,8 @@ int quic_conn_dial(struct quic_host *host, const struct iroh_public_key *id,
 int quic_initial_check(const struct quic_host *host, const struct iroh_socket_addr *from,
                        const uint8_t *pkt, size_t len);
 /* Answers the client Initial pkt[0..len) from `from` with a Retry (sent through host->send)
- * instead of a connection. Returns 0, IROH_EINVAL (not an Initial) or IROH_EIO. */
+ * instead of a connection. Returns 0 once it left, IROH_EINVAL (not an Initial), or what
+ * host->send or making the Retry failed with. */
 int quic_send_retry(struct quic_host *host, const struct iroh_socket_addr *from, const uint8_t *pkt,
                     size_t len);
 
