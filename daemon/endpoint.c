@@ -1122,11 +1122,10 @@ int endpoint_connect(struct endpoint *ep, const struct iroh_endpoint_addr *addr,
     ep->dials = d;
     /* A skipped dial brings the next round of Pings forward (other dials are pinged early then
      * too: harmless), never back: dials that start more often than that still get theirs. */
-    bool due_later = !uv_is_active((uv_handle_t *)&ep->dial_pings) ||
-                     uv_timer_get_due_in(&ep->dial_pings) > DIAL_SKIPPED_PING_MS;
-    if (skipped && due_later)
+    bool pinging = uv_is_active((uv_handle_t *)&ep->dial_pings);
+    if (skipped && (!pinging || uv_timer_get_due_in(&ep->dial_pings) > DIAL_SKIPPED_PING_MS))
         uv_timer_start(&ep->dial_pings, on_dial_pings, DIAL_SKIPPED_PING_MS, DIAL_PING_MS);
-    else if (d->n_pinged > 0 && !uv_is_active((uv_handle_t *)&ep->dial_pings))
+    else if (d->n_pinged > 0 && !pinging)
         uv_timer_start(&ep->dial_pings, on_dial_pings, DIAL_PING_MS, DIAL_PING_MS);
     return 0;
 }

@@ -74,10 +74,8 @@ static int signing_key_info(gnutls_privkey_t key, unsigned int flags, void *user
  * libsodium; cred owns both on success. */
 static int set_our_key(struct quic_tls_ctx *ctx, const struct iroh_secret_key *sk)
 {
-    struct iroh_public_key pk;
-    iroh_secret_key_public(sk, &pk);
-    uint8_t public_key[crypto_sign_PUBLICKEYBYTES];
-    crypto_sign_seed_keypair(public_key, ctx->signing_key, sk->seed);
+    struct iroh_public_key pk; /* the same key iroh_secret_key_public gives, derived once */
+    crypto_sign_seed_keypair(pk.bytes, ctx->signing_key, sk->seed);
     uint8_t spki[IROH_TLS_SPKI_LEN];
     iroh_tls_spki(&pk, spki);
     gnutls_datum_t spki_d = {spki, sizeof spki};
